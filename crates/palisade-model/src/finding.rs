@@ -1,0 +1,185 @@
+//! Findings, where they point, and what a scan returns.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::meta::{CheckMeta, Severity};
+
+/// The Kubernetes object a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct ObjectRef {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// Where in the input a finding or error is: file, document, 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Location {
+    pub file: Arc<str>,
+    /// 0-based index of the YAML document in the file.
+    pub document: usize,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// The Pod Security Standards context of a Pod Security finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PssInfo {
+    /// The level the check belongs to (`baseline` or `restricted`).
+    pub level: &'static str,
+    /// The version of the standard that was evaluated (`v1.37`).
+    pub version: String,
+    /// The upstream check id.
+    pub check: &'static str,
+}
+
+/// One problem found in one object.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub check: &'static CheckMeta,
+    /// Usually the check's severity; a check may grade a finding up or down.
+    pub severity: Severity,
+    /// Names the exact field and value.
+    pub message: String,
+    pub object: Arc<ObjectRef>,
+    pub location: Location,
+    /// Field path from the object root: `spec.template.spec.containers[0].securityContext.privileged`.
+    pub path: String,
+    pub fingerprint: String,
+    pub pss: Option<PssInfo>,
+}
+
+/// A stable identity for a finding: the same problem in the same object keeps its
+/// fingerprint when lines shift or the run repeats.
+#[must_use]
+pub fn fingerprint(check: &str, file: &str, object: &ObjectRef, path: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        check,
+        file,
+        &object.api_version,
+        &object.kind,
+        object.namespace.as_deref().unwrap_or(""),
+        &object.name,
+        path,
+    ] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    let digest = h.finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An input that could not be read or parsed (or only partly).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LoadError {
+    pub file: Arc<str>,
+    pub document: Option<usize>,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        if let Some(d) = self.document {
+            write!(f, "document {d}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// Counts for the report header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Every object loaded, after List expansion.
+    pub objects: usize,
+    pub findings: usize,
+    pub suppressed: usize,
+    pub errors: usize,
+    /// Findings per severity, indexed like [`Severity::ALL`] (critical first).
+    pub by_severity: [usize; 5],
+}
+
+/// Everything a scan produced, sorted deterministically.
+#[derive(Debug, Clone, Default)]
+pub struct ScanResult {
+    pub objects: usize,
+    pub findings: Vec<Finding>,
+    pub suppressed: usize,
+    pub errors: Vec<LoadError>,
+}
+
+impl ScanResult {
+    #[must_use]
+    pub fn summary(&self) -> Summary {
+        let mut by_severity = [0usize; 5];
+        for f in &self.findings {
+            if let Some(i) = Severity::ALL.iter().position(|s| *s == f.severity) {
+                by_severity[i] += 1;
+            }
+        }
+        Summary {
+            objects: self.objects,
+            findings: self.findings.len(),
+            suppressed: self.suppressed,
+            errors: self.errors.len(),
+            by_severity,
+        }
+    }
+
+    /// The highest severity among the findings.
+    #[must_use]
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(name: &str) -> ObjectRef {
+        ObjectRef {
+            api_version: "v1".into(),
+            kind: "Pod".into(),
+            namespace: Some("ns".into()),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn fingerprint_is_stable_and_discriminating() {
+        let a = fingerprint("privileged", "a.yaml", &obj("x"), "spec.containers[0]");
+        assert_eq!(a, fingerprint("privileged", "a.yaml", &obj("x"), "spec.containers[0]"));
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, fingerprint("privileged", "a.yaml", &obj("y"), "spec.containers[0]"));
+        assert_ne!(a, fingerprint("privileged", "a.yaml", &obj("x"), "spec.containers[1]"));
+        assert_ne!(a, fingerprint("hostPorts", "a.yaml", &obj("x"), "spec.containers[0]"));
+        // Separators keep ("ab","c") and ("a","bc") apart.
+        assert_ne!(
+            fingerprint("a", "bc", &obj("x"), ""),
+            fingerprint("ab", "c", &obj("x"), "")
+        );
+    }
+
+    #[test]
+    fn severities_order_and_parse() {
+        assert!(Severity::Critical > Severity::High && Severity::Low > Severity::Info);
+        assert_eq!(Severity::parse("HIGH"), Some(Severity::High));
+        assert_eq!(Severity::parse("severe"), None);
+    }
+}

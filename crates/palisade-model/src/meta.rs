@@ -1,0 +1,170 @@
+//! Check metadata: what a check is, declared once beside its logic.
+
+use std::fmt;
+
+/// How bad a finding is. Ordered: `Info < Low < Medium < High < Critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Parses a severity name (case-insensitive).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL
+            .into_iter()
+            .find(|sev| sev.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The family a check belongs to; `--select`/`--ignore` accept these names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Category {
+    /// The Kubernetes Pod Security Standards, evaluated exactly as upstream.
+    PodSecurity,
+    /// Workload hardening beyond the Pod Security Standards.
+    Workload,
+    /// Inputs Palisade could not fully understand.
+    Input,
+}
+
+impl Category {
+    pub const ALL: [Category; 3] = [Category::PodSecurity, Category::Workload, Category::Input];
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::PodSecurity => "pod-security",
+            Category::Workload => "workload",
+            Category::Input => "input",
+        }
+    }
+}
+
+/// A security framework a check maps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Framework {
+    /// Kubernetes Pod Security Standards level (`baseline` or `restricted`).
+    Pss,
+    /// CIS Kubernetes Benchmark section.
+    Cis,
+    /// NSA/CISA Kubernetes Hardening Guide section.
+    Nsa,
+    /// MITRE ATT&CK technique id.
+    Mitre,
+}
+
+impl Framework {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Framework::Pss => "Pod Security Standards",
+            Framework::Cis => "CIS Kubernetes Benchmark",
+            Framework::Nsa => "NSA/CISA Kubernetes Hardening Guide",
+            Framework::Mitre => "MITRE ATT&CK",
+        }
+    }
+
+    /// Short key used in JSON output.
+    #[must_use]
+    pub fn key(self) -> &'static str {
+        match self {
+            Framework::Pss => "pss",
+            Framework::Cis => "cis",
+            Framework::Nsa => "nsa",
+            Framework::Mitre => "mitre",
+        }
+    }
+}
+
+/// One framework control a check implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mapping {
+    pub framework: Framework,
+    pub id: &'static str,
+}
+
+/// Another scanner whose rule a check corresponds to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeerTool {
+    Kubescape,
+    Checkov,
+    KubeLinter,
+    Polaris,
+    Trivy,
+    Kyverno,
+}
+
+impl PeerTool {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeerTool::Kubescape => "kubescape",
+            PeerTool::Checkov => "checkov",
+            PeerTool::KubeLinter => "kube-linter",
+            PeerTool::Polaris => "polaris",
+            PeerTool::Trivy => "trivy",
+            PeerTool::Kyverno => "kyverno",
+        }
+    }
+}
+
+/// A peer's rule id that a check corresponds to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer {
+    pub tool: PeerTool,
+    pub id: &'static str,
+}
+
+/// Everything about a check except its logic. Declared as a `const` beside the logic.
+#[derive(Debug)]
+pub struct CheckMeta {
+    /// Stable identifier; Pod Security checks keep the upstream id.
+    pub id: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    pub category: Category,
+    /// What the check flags.
+    pub description: &'static str,
+    /// Why it matters: the attack it enables.
+    pub rationale: &'static str,
+    pub remediation: &'static str,
+    pub references: &'static [&'static str],
+    pub mappings: &'static [Mapping],
+    /// Closest equivalents in other scanners, and how this one differs.
+    pub peers: &'static [Peer],
+    pub peer_notes: &'static str,
+    /// Where the check is defined (`file!()`), for `checks explain`.
+    pub source: &'static str,
+}

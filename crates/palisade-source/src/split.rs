@@ -1,0 +1,105 @@
+//! Splitting a YAML stream into documents without parsing it.
+//!
+//! The YAML spec forbids a line that starts with `---` or `...` (followed by white space or
+//! the end of the line) inside any content ("c-forbidden"), so such lines are always
+//! document boundaries and cutting there is exact.
+
+use std::ops::Range;
+
+/// One document of a stream: where its text is and where it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentChunk {
+    /// 0-based index of the document in its stream, as a YAML parser counts them.
+    pub index: usize,
+    /// Byte range of the document's text in the stream, its `---` line included (so
+    /// `--- |` and `--- {a: 1}` parse as written).
+    pub range: Range<usize>,
+    /// 1-based line of the first byte of `range`.
+    pub first_line: u32,
+}
+
+fn is_marker(line: &str, m: &str) -> bool {
+    line.strip_prefix(m)
+        .is_some_and(|rest| matches!(rest.chars().next(), None | Some(' ' | '\t' | '\r' | '\n')))
+}
+
+/// True when the text holds something other than blank lines, comments and directives.
+fn has_content(text: &str) -> bool {
+    text.lines().any(|l| {
+        let t = l.trim_start_matches([' ', '\t', '\u{feff}']).trim_end();
+        !(t.is_empty() || t.starts_with('#') || l.starts_with('%'))
+    })
+}
+
+/// Splits `text` into its documents. An implicit first document counts only when it has
+/// content; every document opened by `---` counts, even an empty one.
+#[must_use]
+pub fn split_documents(text: &str) -> Vec<DocumentChunk> {
+    let mut chunks = Vec::new();
+    let mut start = 0usize;
+    let mut start_line = 1u32;
+    let mut explicit = false;
+    let mut push = |range: Range<usize>, first_line: u32, explicit: bool| {
+        if explicit || has_content(&text[range.clone()]) {
+            let index = chunks.len();
+            chunks.push(DocumentChunk { index, range, first_line });
+        }
+    };
+    let mut offset = 0usize;
+    for (line_index, line) in text.split_inclusive('\n').enumerate() {
+        let line_no = u32::try_from(line_index + 1).unwrap_or(u32::MAX);
+        let line_start = offset;
+        offset += line.len();
+        if is_marker(line, "---") {
+            push(start..line_start, start_line, explicit);
+            explicit = true;
+            start = line_start;
+            start_line = line_no;
+        } else if is_marker(line, "...") {
+            push(start..line_start, start_line, explicit);
+            explicit = false;
+            start = offset;
+            start_line = line_no.saturating_add(1);
+        }
+    }
+    push(start..text.len(), start_line, explicit);
+    chunks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bodies(text: &str) -> Vec<(usize, &str, u32)> {
+        split_documents(text)
+            .into_iter()
+            .map(|c| (c.index, &text[c.range], c.first_line))
+            .collect()
+    }
+
+    #[test]
+    fn splits_on_markers_and_counts_like_a_parser() {
+        let t = "# comment\n---\na: 1\n---\nb: 2\n---\n";
+        assert_eq!(
+            bodies(t),
+            vec![(0, "---\na: 1\n", 2), (1, "---\nb: 2\n", 4), (2, "---\n", 6)]
+        );
+    }
+
+    #[test]
+    fn implicit_first_document_counts_when_it_has_content() {
+        assert_eq!(bodies("a: 1\n---\nb: 2"), vec![(0, "a: 1\n", 1), (1, "---\nb: 2", 2)]);
+        assert_eq!(bodies(""), vec![]);
+    }
+
+    #[test]
+    fn dashes_inside_content_do_not_split() {
+        let t = "a: |\n  ---\n  x\nb: '---'\n----: 1\n";
+        assert_eq!(bodies(t).len(), 1);
+    }
+
+    #[test]
+    fn document_end_marker_ends_a_document() {
+        assert_eq!(bodies("a: 1\n...\n"), vec![(0, "a: 1\n", 1)]);
+    }
+}
