@@ -1,0 +1,16 @@
+//! Inputs to positioned Kubernetes objects.
+//!
+//! [`discover`] turns command-line paths into inputs (files, recursive directories, stdin,
+//! kustomize directories, Helm charts); [`read_input`] gets an input's text (rendering
+//! kustomize and Helm); [`objects_in`] turns a parsed document into objects, expanding
+//! `kind: List` and every `*List`; [`find_pod_specs`] finds the pod specs inside any object
+//! by structure, so custom resources that embed a pod template are covered without a list
+//! of kinds. Checks and reports live elsewhere.
+
+mod input;
+mod object;
+mod pod;
+
+pub use input::{discover, read_input, InputKind, InputSpec, SourceText, MAX_INPUT_BYTES};
+pub use object::{objects_in, Object, ObjectProblem};
+pub use pod::{find_pod_specs, ContainerKind, ContainerView, PodSpecView};

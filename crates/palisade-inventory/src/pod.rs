@@ -1,0 +1,287 @@
+//! Pod specs found by structure.
+//!
+//! A pod spec is any mapping whose `containers` is a sequence of container mappings
+//! (each with a `name` or `image`), wherever it sits: `spec` of a Pod,
+//! `spec.template.spec` of a Deployment or an Argo Rollout or a Knative Service,
+//! `spec.jobTemplate.spec.template.spec` of a CronJob, `spec.jobTargetRef.template.spec`
+//! of a KEDA ScaledJob, ... Tekton's `steps` (with `sidecars`) are containers too. Finding
+//! them by shape rather than by a list of kinds is what lets custom resources be checked.
+
+use palisade_source::Node;
+
+use crate::object::Object;
+
+/// Which list a container came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerKind {
+    Init,
+    Regular,
+    Ephemeral,
+}
+
+impl ContainerKind {
+    #[must_use]
+    pub fn describe(self) -> &'static str {
+        match self {
+            ContainerKind::Init => "init container",
+            ContainerKind::Regular => "container",
+            ContainerKind::Ephemeral => "ephemeral container",
+        }
+    }
+}
+
+/// One container of a pod spec, with its field path.
+#[derive(Debug, Clone)]
+pub struct ContainerView<'d> {
+    pub node: Node<'d>,
+    pub path: String,
+    pub kind: ContainerKind,
+    /// The container's `name` (empty when missing).
+    pub name: &'d str,
+}
+
+impl<'d> ContainerView<'d> {
+    /// `securityContext.<field>` of the container, if set (null counts as unset).
+    #[must_use]
+    pub fn security_context(&self, field: &str) -> Option<Node<'d>> {
+        self.node.get_present("securityContext")?.get_present(field)
+    }
+
+    /// Field path of `rest` below this container.
+    #[must_use]
+    pub fn path_of(&self, rest: &str) -> String {
+        format!("{}.{rest}", self.path)
+    }
+}
+
+/// The shape of a pod-spec-like mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodStyle {
+    /// A core `PodSpec`.
+    Pod,
+    /// Tekton `steps`/`sidecars` (a pod is built from them).
+    TektonSteps,
+}
+
+/// A pod spec inside an object, with its pod-template metadata when it has one.
+#[derive(Debug, Clone)]
+pub struct PodSpecView<'d> {
+    pub spec: Node<'d>,
+    /// Field path of the spec from the object root (`spec.template.spec`).
+    pub path: String,
+    /// The pod's metadata: the object's own for a Pod, the template's for controllers.
+    pub metadata: Option<Node<'d>>,
+    pub metadata_path: String,
+    pub style: PodStyle,
+}
+
+const CONTAINER_LISTS: [(&str, ContainerKind); 3] = [
+    ("initContainers", ContainerKind::Init),
+    ("containers", ContainerKind::Regular),
+    ("ephemeralContainers", ContainerKind::Ephemeral),
+];
+const TEKTON_LISTS: [(&str, ContainerKind); 2] = [
+    ("steps", ContainerKind::Regular),
+    ("sidecars", ContainerKind::Regular),
+];
+
+impl<'d> PodSpecView<'d> {
+    /// Every container, init and ephemeral ones included, in the order the kubelet
+    /// considers them.
+    #[must_use]
+    pub fn containers(&self) -> Vec<ContainerView<'d>> {
+        let lists: &[(&str, ContainerKind)] = match self.style {
+            PodStyle::Pod => &CONTAINER_LISTS,
+            PodStyle::TektonSteps => &TEKTON_LISTS,
+        };
+        let mut out = Vec::new();
+        for (key, kind) in lists {
+            let Some(list) = self.spec.get(key) else { continue };
+            for (i, c) in list.items().enumerate() {
+                if !c.is_mapping() {
+                    continue;
+                }
+                out.push(ContainerView {
+                    node: c,
+                    path: format!("{}.{key}[{i}]", self.path),
+                    kind: *kind,
+                    name: c.get("name").and_then(|n| n.as_str()).unwrap_or(""),
+                });
+            }
+        }
+        out
+    }
+
+    /// `spec.<field>`, if set (null counts as unset).
+    #[must_use]
+    pub fn field(&self, field: &str) -> Option<Node<'d>> {
+        self.spec.get_present(field)
+    }
+
+    /// Pod-level `securityContext.<field>`, if set.
+    #[must_use]
+    pub fn security_context(&self, field: &str) -> Option<Node<'d>> {
+        self.spec.get_present("securityContext")?.get_present(field)
+    }
+
+    /// A pod annotation with its key node.
+    #[must_use]
+    pub fn annotation(&self, key: &str) -> Option<(Node<'d>, Node<'d>)> {
+        self.metadata?.get_present("annotations")?.entry(key)
+    }
+
+    /// All pod annotations with string values.
+    pub fn annotations(&self) -> impl Iterator<Item = (Node<'d>, Node<'d>)> + 'd {
+        self.metadata
+            .and_then(|m| m.get_present("annotations"))
+            .into_iter()
+            .flat_map(|a| a.entries())
+    }
+
+    /// Field path of `rest` below the spec.
+    #[must_use]
+    pub fn path_of(&self, rest: &str) -> String {
+        format!("{}.{rest}", self.path)
+    }
+}
+
+fn is_container_list(list: Node<'_>, needs_image: bool) -> bool {
+    list.is_sequence()
+        && !list.is_empty()
+        && list.items().all(|c| c.is_mapping())
+        && list.items().any(|c| {
+            c.get_present("image").is_some() || (!needs_image && c.get_present("name").is_some())
+        })
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn walk<'d>(
+    node: Node<'d>,
+    path: &str,
+    parent: Option<(Node<'d>, &str, &str)>,
+    depth: usize,
+    out: &mut Vec<PodSpecView<'d>>,
+) {
+    // The tree builder bounds depth; this guards against aliases forming long chains.
+    if depth > 256 {
+        return;
+    }
+    if node.is_mapping() {
+        let style = if node.get("containers").is_some_and(|c| is_container_list(c, false)) {
+            Some(PodStyle::Pod)
+        } else if node.get("steps").is_some_and(|c| is_container_list(c, true)) {
+            Some(PodStyle::TektonSteps)
+        } else {
+            None
+        };
+        if let Some(style) = style {
+            // The pod's metadata sits beside the spec: `template: {metadata, spec}`.
+            // Tekton's pod metadata comes from elsewhere (podTemplate), not the Task.
+            let (metadata, metadata_path) = match parent {
+                Some((p, p_path, "spec")) if style == PodStyle::Pod => {
+                    (p.get_present("metadata"), join(p_path, "metadata"))
+                }
+                _ => (None, String::new()),
+            };
+            out.push(PodSpecView {
+                spec: node,
+                path: path.to_owned(),
+                metadata,
+                metadata_path,
+                style,
+            });
+            return;
+        }
+        for (k, v) in node.entries() {
+            let Some(key) = k.as_str() else { continue };
+            if key == "metadata" || key == "status" || !(v.is_mapping() || v.is_sequence()) {
+                continue;
+            }
+            walk(v, &join(path, key), Some((node, path, key)), depth + 1, out);
+        }
+    } else if node.is_sequence() {
+        for (i, item) in node.items().enumerate() {
+            if item.is_mapping() || item.is_sequence() {
+                walk(item, &format!("{path}[{i}]"), None, depth + 1, out);
+            }
+        }
+    }
+}
+
+/// Every pod spec inside `object`, found by structure.
+#[must_use]
+pub fn find_pod_specs<'d>(object: &Object<'d>) -> Vec<PodSpecView<'d>> {
+    let mut out = Vec::new();
+    walk(object.root, &object.prefix, None, 0, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::objects_in;
+    use palisade_source::{parse_document, split_documents, Document, Limits};
+
+    fn doc(text: &str) -> Document {
+        let c = &split_documents(text)[0];
+        parse_document(&text[c.range.clone()], c, &Limits::default()).unwrap()
+    }
+
+    fn specs(text: &str) -> Vec<(String, String, usize)> {
+        let d = doc(text);
+        let (objs, _) = objects_in(&d);
+        objs.iter()
+            .flat_map(find_pod_specs)
+            .map(|p| (p.path.clone(), p.metadata_path.clone(), p.containers().len()))
+            .collect()
+    }
+
+    #[test]
+    fn core_kinds() {
+        assert_eq!(
+            specs("kind: Pod\napiVersion: v1\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: x}]\n  initContainers: [{name: i, image: x}]\n"),
+            [("spec".into(), "metadata".into(), 2)]
+        );
+        assert_eq!(
+            specs("kind: CronJob\napiVersion: batch/v1\nspec:\n  jobTemplate:\n    spec:\n      template:\n        metadata: {labels: {a: b}}\n        spec:\n          containers: [{name: a, image: x}]\n"),
+            [("spec.jobTemplate.spec.template.spec".into(), "spec.jobTemplate.spec.template.metadata".into(), 1)]
+        );
+    }
+
+    #[test]
+    fn custom_resources_by_structure() {
+        // KEDA ScaledJob
+        assert_eq!(
+            specs("kind: ScaledJob\napiVersion: keda.sh/v1alpha1\nspec:\n  jobTargetRef:\n    template:\n      spec:\n        containers: [{name: a, image: x}]\n")[0].0,
+            "spec.jobTargetRef.template.spec"
+        );
+        // Tekton Task steps
+        let t = specs("kind: Task\napiVersion: tekton.dev/v1\nspec:\n  steps:\n  - {name: build, image: golang}\n  sidecars:\n  - {name: s, image: x}\n");
+        assert_eq!(t, [("spec".into(), String::new(), 2)]);
+        // Argo Rollouts canary steps are not containers.
+        assert!(specs("kind: Rollout\napiVersion: argoproj.io/v1alpha1\nspec:\n  strategy:\n    canary:\n      steps: [{setWeight: 20}]\n").is_empty());
+    }
+
+    #[test]
+    fn list_items_and_crd_schemas() {
+        assert_eq!(
+            specs("kind: List\napiVersion: v1\nitems:\n- kind: Pod\n  apiVersion: v1\n  spec: {containers: [{name: a}]}\n")[0].0,
+            "items[0].spec"
+        );
+        // A CRD schema mentions `containers` but holds no pod spec.
+        assert!(specs("kind: CustomResourceDefinition\napiVersion: apiextensions.k8s.io/v1\nspec:\n  versions:\n  - schema:\n      openAPIV3Schema:\n        properties:\n          containers: {type: array, items: {type: object}}\n").is_empty());
+    }
+
+    #[test]
+    fn scalar_where_a_pod_spec_should_be() {
+        assert!(specs("kind: Deployment\napiVersion: apps/v1\nspec:\n  template:\n    spec: 'nope'\n").is_empty());
+        assert!(specs("kind: Pod\napiVersion: v1\nspec:\n  containers: 5\n").is_empty());
+    }
+}
