@@ -1,0 +1,14 @@
+//! The checks and their registry.
+//!
+//! Every check is one file declaring its metadata (id, title, severity, rationale,
+//! remediation, framework mappings, peer equivalents) beside its logic. [`registry`]
+//! lists them in a fixed order; `palisade checks list|explain`, SARIF rule metadata and
+//! the generated docs all read the same data.
+//!
+//! The Pod Security Standards live in [`pss`]: each upstream check keeps its upstream id
+//! and carries one implementation per Kubernetes version in which it changed.
+
+pub mod pss;
+mod registry;
+
+pub use registry::{by_id, registry, select, Selection};

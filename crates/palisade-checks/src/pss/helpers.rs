@@ -1,0 +1,87 @@
+//! Small helpers shared by the Pod Security checks.
+
+use palisade_engine::Version;
+use palisade_inventory::{ContainerView, PodSpecView};
+use palisade_model::{Framework, Mapping, Peer, PeerTool};
+use palisade_source::Node;
+
+/// `container "nginx"`, `init container "setup"`, `ephemeral container "debug"`.
+pub fn who(c: &ContainerView<'_>) -> String {
+    format!("{} {:?}", c.kind.describe(), c.name)
+}
+
+/// The non-null value under `key`, with its key node (where findings point).
+pub fn entry<'d>(map: Option<Node<'d>>, key: &str) -> Option<(Node<'d>, Node<'d>)> {
+    map?.entry(key).filter(|(_, v)| !v.is_null())
+}
+
+/// The pod's `securityContext` mapping.
+pub fn pod_sc<'d>(pod: &PodSpecView<'d>) -> Option<Node<'d>> {
+    pod.field("securityContext")
+}
+
+/// A container's `securityContext` mapping.
+pub fn container_sc<'d>(c: &ContainerView<'d>) -> Option<Node<'d>> {
+    c.node.get_present("securityContext")
+}
+
+/// `spec.os.name == "windows"`, the condition for the restricted Windows exemptions.
+pub fn is_windows(pod: &PodSpecView<'_>) -> bool {
+    pod.field("os")
+        .and_then(|os| os.get("name"))
+        .and_then(|n| n.as_str())
+        == Some("windows")
+}
+
+/// `spec.hostUsers` present and `false`: the pod runs in a user namespace.
+pub fn in_user_namespace(pod: &PodSpecView<'_>) -> bool {
+    pod.field("hostUsers").and_then(|n| n.as_bool()) == Some(false)
+}
+
+/// A scalar's text for messages (`""` for null, `<object>` for collections).
+pub fn shown(node: Node<'_>) -> String {
+    if node.is_mapping() || node.is_sequence() {
+        "<object>".to_owned()
+    } else {
+        node.as_str().unwrap_or("").to_owned()
+    }
+}
+
+pub const fn v(minor: u32) -> Version {
+    Version::v1(minor)
+}
+
+pub const fn pss(level: &'static str) -> Mapping {
+    Mapping {
+        framework: Framework::Pss,
+        id: level,
+    }
+}
+
+pub const fn cis(id: &'static str) -> Mapping {
+    Mapping {
+        framework: Framework::Cis,
+        id,
+    }
+}
+
+pub const fn nsa(id: &'static str) -> Mapping {
+    Mapping {
+        framework: Framework::Nsa,
+        id,
+    }
+}
+
+pub const fn mitre(id: &'static str) -> Mapping {
+    Mapping {
+        framework: Framework::Mitre,
+        id,
+    }
+}
+
+pub const fn peer(tool: PeerTool, id: &'static str) -> Peer {
+    Peer { tool, id }
+}
+
+pub const PSS_DOC: &str = "https://kubernetes.io/docs/concepts/security/pod-security-standards/";
+pub const NSA_POD_SECURITY: &str = "Pod security";

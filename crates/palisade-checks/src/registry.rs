@@ -1,0 +1,101 @@
+//! The ordered registry of every check, and selection by id or category.
+
+use palisade_engine::Check;
+use palisade_model::{Category, CheckMeta};
+
+use crate::pss;
+
+/// Every check, in a fixed order (Pod Security baseline, then restricted).
+#[must_use]
+pub fn registry() -> Vec<&'static dyn Check> {
+    pss::CHECKS.iter().map(|c| *c as &'static dyn Check).collect()
+}
+
+/// The metadata of the check with this id.
+#[must_use]
+pub fn by_id(id: &str) -> Option<&'static CheckMeta> {
+    registry().into_iter().map(|c| c.meta()).find(|m| m.id == id)
+}
+
+/// `--select` / `--ignore`: check ids or category names.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+}
+
+fn matches(meta: &CheckMeta, selector: &str) -> bool {
+    meta.id == selector || meta.category.as_str() == selector
+}
+
+fn known(selector: &str) -> bool {
+    Category::ALL.iter().any(|c| c.as_str() == selector) || by_id(selector).is_some()
+}
+
+/// The checks a selection keeps (all of them when `select` is empty), in registry order.
+///
+/// # Errors
+/// A selector that names no check and no category.
+pub fn select(selection: &Selection) -> Result<Vec<&'static dyn Check>, String> {
+    if let Some(bad) = selection
+        .select
+        .iter()
+        .chain(&selection.ignore)
+        .find(|s| !known(s))
+    {
+        return Err(format!(
+            "unknown check or category {bad:?} (see `palisade checks list`)"
+        ));
+    }
+    Ok(registry()
+        .into_iter()
+        .filter(|c| {
+            let m = c.meta();
+            (selection.select.is_empty() || selection.select.iter().any(|s| matches(m, s)))
+                && !selection.ignore.iter().any(|s| matches(m, s))
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_are_unique_and_docs_complete() {
+        let mut ids = HashSet::new();
+        for c in registry() {
+            let m = c.meta();
+            assert!(ids.insert(m.id), "duplicate id {}", m.id);
+            for (field, text) in [
+                ("title", m.title),
+                ("description", m.description),
+                ("rationale", m.rationale),
+                ("remediation", m.remediation),
+                ("peer_notes", m.peer_notes),
+            ] {
+                assert!(!text.trim().is_empty(), "{}: empty {field}", m.id);
+            }
+            assert!(!m.references.is_empty(), "{}: no references", m.id);
+            assert!(!m.mappings.is_empty(), "{}: no mappings", m.id);
+            assert!(m.references.iter().all(|r| r.starts_with("https://")), "{}", m.id);
+            assert!(m.source.ends_with(".rs"), "{}", m.id);
+        }
+    }
+
+    #[test]
+    fn selection_by_id_and_category() {
+        let sel = |s: &[&str], i: &[&str]| {
+            select(&Selection {
+                select: s.iter().map(|x| (*x).to_owned()).collect(),
+                ignore: i.iter().map(|x| (*x).to_owned()).collect(),
+            })
+            .map(|v| v.iter().map(|c| c.meta().id).collect::<Vec<_>>())
+        };
+        assert_eq!(sel(&["privileged"], &[]).unwrap(), ["privileged"]);
+        assert_eq!(sel(&[], &[]).unwrap().len(), registry().len());
+        assert_eq!(sel(&["pod-security"], &["privileged"]).unwrap().len(), registry().len() - 1);
+        assert!(sel(&["nope"], &[]).unwrap_err().contains("unknown check"));
+    }
+}

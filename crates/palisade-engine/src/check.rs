@@ -1,0 +1,67 @@
+//! What a check is and what it sees.
+
+use palisade_inventory::{Object, PodSpecView};
+use palisade_model::{CheckMeta, PssInfo, Severity};
+use palisade_source::Node;
+
+use crate::pss::Profile;
+
+/// A check: metadata declared beside logic that looks at one object at a time.
+/// Checks are `static`s, so findings can point at their metadata for free.
+pub trait Check: Sync + Send {
+    fn meta(&'static self) -> &'static CheckMeta;
+    /// Examines one object and reports what is wrong with it. Does no IO.
+    fn run(&'static self, ctx: &ObjectContext<'_>, out: &mut Findings);
+}
+
+/// One object as a check sees it.
+pub struct ObjectContext<'d> {
+    pub object: Object<'d>,
+    /// Every pod spec inside the object, found once for all checks.
+    pub pods: Vec<PodSpecView<'d>>,
+    /// The Pod Security level and version the object is held to.
+    pub profile: Profile,
+}
+
+/// A finding before the engine places it in a file.
+#[derive(Debug, Clone)]
+pub struct RawFinding {
+    pub check: &'static CheckMeta,
+    pub severity: Severity,
+    pub line: u32,
+    pub column: u32,
+    pub path: String,
+    pub message: String,
+    pub pss: Option<PssInfo>,
+}
+
+/// Where checks put what they find.
+#[derive(Debug, Default)]
+pub struct Findings {
+    pub items: Vec<RawFinding>,
+}
+
+impl Findings {
+    /// Reports a finding at `node` (the offending field itself, so the line is exact).
+    /// Returns it so the check may grade it or add Pod Security context.
+    pub fn report(
+        &mut self,
+        check: &'static CheckMeta,
+        node: Node<'_>,
+        path: String,
+        message: String,
+    ) -> &mut RawFinding {
+        let pos = node.pos();
+        self.items.push(RawFinding {
+            check,
+            severity: check.severity,
+            line: pos.line,
+            column: pos.column,
+            path,
+            message,
+            pss: None,
+        });
+        let last = self.items.len() - 1;
+        &mut self.items[last]
+    }
+}
