@@ -8,13 +8,19 @@ use crate::pss;
 /// Every check, in a fixed order (Pod Security baseline, then restricted).
 #[must_use]
 pub fn registry() -> Vec<&'static dyn Check> {
-    pss::CHECKS.iter().map(|c| *c as &'static dyn Check).collect()
+    pss::CHECKS
+        .iter()
+        .map(|c| *c as &'static dyn Check)
+        .collect()
 }
 
 /// The metadata of the check with this id.
 #[must_use]
 pub fn by_id(id: &str) -> Option<&'static CheckMeta> {
-    registry().into_iter().map(|c| c.meta()).find(|m| m.id == id)
+    registry()
+        .into_iter()
+        .map(|c| c.meta())
+        .find(|m| m.id == id)
 }
 
 /// `--select` / `--ignore`: check ids or category names.
@@ -79,7 +85,11 @@ mod tests {
             }
             assert!(!m.references.is_empty(), "{}: no references", m.id);
             assert!(!m.mappings.is_empty(), "{}: no mappings", m.id);
-            assert!(m.references.iter().all(|r| r.starts_with("https://")), "{}", m.id);
+            assert!(
+                m.references.iter().all(|r| r.starts_with("https://")),
+                "{}",
+                m.id
+            );
             assert!(m.source.ends_with(".rs"), "{}", m.id);
         }
     }
@@ -95,7 +105,10 @@ mod tests {
         };
         assert_eq!(sel(&["privileged"], &[]).unwrap(), ["privileged"]);
         assert_eq!(sel(&[], &[]).unwrap().len(), registry().len());
-        assert_eq!(sel(&["pod-security"], &["privileged"]).unwrap().len(), registry().len() - 1);
+        assert_eq!(
+            sel(&["pod-security"], &["privileged"]).unwrap().len(),
+            registry().len() - 1
+        );
         assert!(sel(&["nope"], &[]).unwrap_err().contains("unknown check"));
     }
 }

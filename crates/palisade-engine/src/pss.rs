@@ -72,7 +72,11 @@ impl FromStr for Version {
         if s == "latest" {
             return Ok(Version::LATEST);
         }
-        let bad = || format!("invalid Pod Security version {s:?} (expected latest or v1.<minor>, e.g. v1.25)");
+        let bad = || {
+            format!(
+                "invalid Pod Security version {s:?} (expected latest or v1.<minor>, e.g. v1.25)"
+            )
+        };
         let rest = s.strip_prefix('v').unwrap_or(s);
         let minor = rest.strip_prefix("1.").ok_or_else(bad)?;
         if minor.is_empty()
@@ -166,10 +170,16 @@ mod tests {
     fn parses_profiles() {
         assert_eq!(
             "baseline:v1.25".parse::<Profile>().unwrap(),
-            Profile { level: Level::Baseline, version: Version::v1(25) }
+            Profile {
+                level: Level::Baseline,
+                version: Version::v1(25)
+            }
         );
         assert_eq!("restricted".parse::<Profile>().unwrap(), Profile::default());
-        assert_eq!("baseline:1.0".parse::<Profile>().unwrap().version, Version::v1(0));
+        assert_eq!(
+            "baseline:1.0".parse::<Profile>().unwrap().version,
+            Version::v1(0)
+        );
         assert!("strict".parse::<Profile>().is_err());
         assert!("baseline:v2.1".parse::<Profile>().is_err());
         assert!("baseline:v1.01".parse::<Profile>().is_err());
@@ -179,7 +189,10 @@ mod tests {
 
     #[test]
     fn namespace_labels_follow_admission_rules() {
-        let d = Profile { level: Level::Baseline, version: Version::v1(20) };
+        let d = Profile {
+            level: Level::Baseline,
+            version: Version::v1(20),
+        };
         let p = |labels: &[(&'static str, &'static str)]| {
             Profile::from_namespace_labels(labels.iter().copied(), d)
         };
@@ -187,27 +200,48 @@ mod tests {
         assert_eq!(p(&[("team", "a")]), None);
         assert_eq!(
             p(&[(ENFORCE_LABEL, "restricted")]),
-            Some(Profile { level: Level::Restricted, version: Version::LATEST })
+            Some(Profile {
+                level: Level::Restricted,
+                version: Version::LATEST
+            })
         );
         assert_eq!(
-            p(&[(ENFORCE_LABEL, "privileged"), (ENFORCE_VERSION_LABEL, "v1.24")]),
-            Some(Profile { level: Level::Privileged, version: Version::v1(24) })
+            p(&[
+                (ENFORCE_LABEL, "privileged"),
+                (ENFORCE_VERSION_LABEL, "v1.24")
+            ]),
+            Some(Profile {
+                level: Level::Privileged,
+                version: Version::v1(24)
+            })
         );
         assert_eq!(
             p(&[(ENFORCE_LABEL, "bogus")]),
-            Some(Profile { level: Level::Restricted, version: Version::v1(20) })
+            Some(Profile {
+                level: Level::Restricted,
+                version: Version::v1(20)
+            })
         );
         assert_eq!(
             p(&[(ENFORCE_VERSION_LABEL, "v1.22")]),
-            Some(Profile { level: Level::Baseline, version: Version::v1(22) })
+            Some(Profile {
+                level: Level::Baseline,
+                version: Version::v1(22)
+            })
         );
         assert_eq!(
             p(&[(ENFORCE_LABEL, "baseline"), (ENFORCE_VERSION_LABEL, "1.22")]),
-            Some(Profile { level: Level::Baseline, version: Version::LATEST })
+            Some(Profile {
+                level: Level::Baseline,
+                version: Version::LATEST
+            })
         );
         assert_eq!(
             p(&[(ENFORCE_LABEL, "baseline"), (ENFORCE_VERSION_LABEL, "nope")]),
-            Some(Profile { level: Level::Baseline, version: Version::LATEST })
+            Some(Profile {
+                level: Level::Baseline,
+                version: Version::LATEST
+            })
         );
     }
 }

@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use palisade_inventory::{
-    find_pod_specs, objects_in, read_input, InputKind, InputSpec, Object,
+use palisade_inventory::{find_pod_specs, objects_in, read_input, InputKind, InputSpec, Object};
+use palisade_model::{
+    fingerprint, Finding, LoadError, Location, ObjectRef, ScanResult, ScannedObject,
 };
-use palisade_model::{fingerprint, Finding, LoadError, Location, ObjectRef, ScanResult};
 use palisade_source::{parse_document, split_documents, DocumentChunk, Limits};
 use rayon::prelude::*;
 
@@ -26,6 +26,7 @@ struct ObjectOutcome {
     /// Position of the object among its document's objects (List items).
     ordinal: usize,
     identity: Arc<ObjectRef>,
+    workload: bool,
     findings: Vec<RawFinding>,
 }
 
@@ -47,8 +48,13 @@ struct InputOutcome {
     kept: Option<String>,
 }
 
-fn run_checks(checks: &[&'static dyn Check], object: Object<'_>, profile: Profile) -> Vec<RawFinding> {
+fn run_checks(
+    checks: &[&'static dyn Check],
+    object: Object<'_>,
+    profile: Profile,
+) -> (bool, Vec<RawFinding>) {
     let pods = find_pod_specs(&object);
+    let workload = !pods.is_empty();
     let ctx = ObjectContext {
         object,
         pods,
@@ -58,10 +64,16 @@ fn run_checks(checks: &[&'static dyn Check], object: Object<'_>, profile: Profil
     for check in checks {
         check.run(&ctx, &mut out);
     }
-    out.items
+    (workload, out.items)
 }
 
-fn load_error(name: &Arc<str>, document: usize, line: u32, column: u32, message: String) -> LoadError {
+fn load_error(
+    name: &Arc<str>,
+    document: usize,
+    line: u32,
+    column: u32,
+    message: String,
+) -> LoadError {
     LoadError {
         file: name.clone(),
         document: Some(document),
@@ -88,12 +100,23 @@ fn scan_document(
         }
     };
     for w in &doc.warnings {
-        out.errors.push(load_error(name, chunk.index, w.line, w.column, w.message.clone()));
+        out.errors.push(load_error(
+            name,
+            chunk.index,
+            w.line,
+            w.column,
+            w.message.clone(),
+        ));
     }
     let (objects, problems) = objects_in(&doc);
     for p in problems {
-        out.errors
-            .push(load_error(name, chunk.index, p.pos.line, p.pos.column, p.message));
+        out.errors.push(load_error(
+            name,
+            chunk.index,
+            p.pos.line,
+            p.pos.column,
+            p.message,
+        ));
     }
     for (ordinal, object) in objects.into_iter().enumerate() {
         let identity = object.identity.clone();
@@ -101,11 +124,13 @@ fn scan_document(
             let profile = Profile::from_namespace_labels(object.labels(), opts.profile);
             out.namespaces.push((identity.name.clone(), profile));
         }
+        let (workload, findings) = run_checks(checks, object, opts.profile);
         out.objects.push(ObjectOutcome {
             document: chunk.index,
             ordinal,
             identity,
-            findings: run_checks(checks, object, opts.profile),
+            workload,
+            findings,
         });
     }
     out
@@ -182,7 +207,9 @@ fn rescan_labelled(
         .into_par_iter()
         .flat_map_iter(|(document, indices)| {
             let mut results = Vec::new();
-            let Some(chunk) = chunks.get(document) else { return results };
+            let Some(chunk) = chunks.get(document) else {
+                return results;
+            };
             let Ok(doc) = parse_document(&text[chunk.range.clone()], chunk, &opts.limits) else {
                 return results;
             };
@@ -195,7 +222,7 @@ fn rescan_labelled(
                 if object.identity != o.identity {
                     continue; // the file changed under us; keep the first results
                 }
-                results.push((i, run_checks(checks, object.clone(), profile)));
+                results.push((i, run_checks(checks, object.clone(), profile).1));
             }
             results
         })
@@ -233,7 +260,14 @@ pub fn scan(inputs: &[InputSpec], checks: &[&'static dyn Check], opts: &ScanOpti
 
     let mut result = ScanResult::default();
     for outcome in outcomes {
-        result.objects += outcome.objects.len();
+        result
+            .objects
+            .extend(outcome.objects.iter().map(|o| ScannedObject {
+                identity: o.identity.clone(),
+                file: outcome.name.clone(),
+                document: o.document,
+                workload: o.workload,
+            }));
         let mut errors = outcome.errors;
         errors.sort_by_key(|e| (e.document, e.line, e.column));
         result.errors.extend(errors);
@@ -260,7 +294,14 @@ pub fn scan(inputs: &[InputSpec], checks: &[&'static dyn Check], opts: &ScanOpti
         }
         // Inputs stay in discovery order; within one, findings go by position then check.
         result.findings[start..].sort_by(|a, b| {
-            let key = |f: &Finding| (f.location.document, f.location.line, f.location.column, f.check.id);
+            let key = |f: &Finding| {
+                (
+                    f.location.document,
+                    f.location.line,
+                    f.location.column,
+                    f.check.id,
+                )
+            };
             key(a).cmp(&key(b)).then_with(|| a.path.cmp(&b.path))
         });
     }

@@ -115,7 +115,10 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<InputSpec>, Vec<LoadError>) {
             };
             let p = entry.path();
             let hidden = entry.depth() > 0
-                && entry.file_name().to_str().is_some_and(|n| n.starts_with('.'));
+                && entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with('.'));
             if hidden {
                 if entry.file_type().is_dir() {
                     walker.skip_current_dir();
@@ -221,11 +224,9 @@ pub fn read_input(spec: &InputSpec) -> Result<(SourceText, Option<LoadError>), L
             read_limited(name, file)?
         }
         InputKind::Stdin => read_limited(name, std::io::stdin().lock())?,
-        InputKind::Kustomize(dir) => render(
-            name,
-            "kubectl",
-            &["kustomize".as_ref(), dir.as_os_str()],
-        )?,
+        InputKind::Kustomize(dir) => {
+            render(name, "kubectl", &["kustomize".as_ref(), dir.as_os_str()])?
+        }
         InputKind::Helm(dir) => {
             let chart = dir.display();
             if which("helm").is_none() {
@@ -296,12 +297,17 @@ mod tests {
             .iter()
             .map(|i| match &i.kind {
                 InputKind::File(p) => format!("file {}", p.strip_prefix(root).unwrap().display()),
-                InputKind::Kustomize(p) => format!("kustomize {}", p.strip_prefix(root).unwrap().display()),
+                InputKind::Kustomize(p) => {
+                    format!("kustomize {}", p.strip_prefix(root).unwrap().display())
+                }
                 InputKind::Helm(p) => format!("helm {}", p.strip_prefix(root).unwrap().display()),
                 InputKind::Stdin => "stdin".into(),
             })
             .collect();
-        assert_eq!(kinds, ["file a.yaml", "file b.json", "helm chart", "kustomize k"]);
+        assert_eq!(
+            kinds,
+            ["file a.yaml", "file b.json", "helm chart", "kustomize k"]
+        );
         assert_eq!(errors.len(), 1);
         assert!(errors[0].file.ends_with("missing.yaml"));
     }

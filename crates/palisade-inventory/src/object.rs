@@ -167,10 +167,16 @@ mod tests {
         let d = doc("apiVersion: v1\nkind: PodList\nitems:\n- kind: Pod\n  apiVersion: v1\n  metadata: {name: a, namespace: x}\n- kind: List\n  apiVersion: v1\n  items:\n  - {kind: ConfigMap, apiVersion: v1, metadata: {name: b}}\n");
         let (objs, problems) = objects_in(&d);
         assert!(problems.is_empty(), "{problems:?}");
-        let ids: Vec<_> = objs.iter().map(|o| (o.prefix.as_str(), o.identity.to_string())).collect();
+        let ids: Vec<_> = objs
+            .iter()
+            .map(|o| (o.prefix.as_str(), o.identity.to_string()))
+            .collect();
         assert_eq!(
             ids,
-            [("items[0]", "Pod x/a".to_owned()), ("items[1].items[0]", "ConfigMap b".to_owned())]
+            [
+                ("items[0]", "Pod x/a".to_owned()),
+                ("items[1].items[0]", "ConfigMap b".to_owned())
+            ]
         );
         assert_eq!(objs[1].path("data"), "items[1].items[0].data");
     }
@@ -189,7 +195,9 @@ mod tests {
         assert_eq!((objs.len(), problems.len()), (1, 0));
         let (_, problems) = objects_in(&doc("kind: [a]\napiVersion: v1\n"));
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].message.contains("`kind` must be a string, found a sequence"));
+        assert!(problems[0]
+            .message
+            .contains("`kind` must be a string, found a sequence"));
     }
 
     #[test]

@@ -96,7 +96,9 @@ impl<'d> PodSpecView<'d> {
         };
         let mut out = Vec::new();
         for (key, kind) in lists {
-            let Some(list) = self.spec.get(key) else { continue };
+            let Some(list) = self.spec.get(key) else {
+                continue;
+            };
             for (i, c) in list.items().enumerate() {
                 if !c.is_mapping() {
                     continue;
@@ -174,9 +176,15 @@ fn walk<'d>(
         return;
     }
     if node.is_mapping() {
-        let style = if node.get("containers").is_some_and(|c| is_container_list(c, false)) {
+        let style = if node
+            .get("containers")
+            .is_some_and(|c| is_container_list(c, false))
+        {
             Some(PodStyle::Pod)
-        } else if node.get("steps").is_some_and(|c| is_container_list(c, true)) {
+        } else if node
+            .get("steps")
+            .is_some_and(|c| is_container_list(c, true))
+        {
             Some(PodStyle::TektonSteps)
         } else {
             None
@@ -239,7 +247,13 @@ mod tests {
         let (objs, _) = objects_in(&d);
         objs.iter()
             .flat_map(find_pod_specs)
-            .map(|p| (p.path.clone(), p.metadata_path.clone(), p.containers().len()))
+            .map(|p| {
+                (
+                    p.path.clone(),
+                    p.metadata_path.clone(),
+                    p.containers().len(),
+                )
+            })
             .collect()
     }
 
@@ -281,7 +295,10 @@ mod tests {
 
     #[test]
     fn scalar_where_a_pod_spec_should_be() {
-        assert!(specs("kind: Deployment\napiVersion: apps/v1\nspec:\n  template:\n    spec: 'nope'\n").is_empty());
+        assert!(specs(
+            "kind: Deployment\napiVersion: apps/v1\nspec:\n  template:\n    spec: 'nope'\n"
+        )
+        .is_empty());
         assert!(specs("kind: Pod\napiVersion: v1\nspec:\n  containers: 5\n").is_empty());
     }
 }

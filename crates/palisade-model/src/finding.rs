@@ -114,10 +114,21 @@ pub struct Summary {
     pub by_severity: [usize; 5],
 }
 
+/// An object that was scanned (for reports that list clean objects too).
+#[derive(Debug, Clone)]
+pub struct ScannedObject {
+    pub identity: Arc<ObjectRef>,
+    pub file: Arc<str>,
+    pub document: usize,
+    /// The object holds at least one pod spec.
+    pub workload: bool,
+}
+
 /// Everything a scan produced, sorted deterministically.
 #[derive(Debug, Clone, Default)]
 pub struct ScanResult {
-    pub objects: usize,
+    /// Every object loaded, in input order.
+    pub objects: Vec<ScannedObject>,
     pub findings: Vec<Finding>,
     pub suppressed: usize,
     pub errors: Vec<LoadError>,
@@ -133,7 +144,7 @@ impl ScanResult {
             }
         }
         Summary {
-            objects: self.objects,
+            objects: self.objects.len(),
             findings: self.findings.len(),
             suppressed: self.suppressed,
             errors: self.errors.len(),
@@ -164,11 +175,23 @@ mod tests {
     #[test]
     fn fingerprint_is_stable_and_discriminating() {
         let a = fingerprint("privileged", "a.yaml", &obj("x"), "spec.containers[0]");
-        assert_eq!(a, fingerprint("privileged", "a.yaml", &obj("x"), "spec.containers[0]"));
+        assert_eq!(
+            a,
+            fingerprint("privileged", "a.yaml", &obj("x"), "spec.containers[0]")
+        );
         assert_eq!(a.len(), 32);
-        assert_ne!(a, fingerprint("privileged", "a.yaml", &obj("y"), "spec.containers[0]"));
-        assert_ne!(a, fingerprint("privileged", "a.yaml", &obj("x"), "spec.containers[1]"));
-        assert_ne!(a, fingerprint("hostPorts", "a.yaml", &obj("x"), "spec.containers[0]"));
+        assert_ne!(
+            a,
+            fingerprint("privileged", "a.yaml", &obj("y"), "spec.containers[0]")
+        );
+        assert_ne!(
+            a,
+            fingerprint("privileged", "a.yaml", &obj("x"), "spec.containers[1]")
+        );
+        assert_ne!(
+            a,
+            fingerprint("hostPorts", "a.yaml", &obj("x"), "spec.containers[0]")
+        );
         // Separators keep ("ab","c") and ("a","bc") apart.
         assert_ne!(
             fingerprint("a", "bc", &obj("x"), ""),

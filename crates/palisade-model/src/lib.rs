@@ -7,5 +7,8 @@
 mod finding;
 mod meta;
 
-pub use finding::{fingerprint, Finding, LoadError, Location, ObjectRef, PssInfo, ScanResult, Summary};
+pub use finding::{
+    fingerprint, Finding, LoadError, Location, ObjectRef, PssInfo, ScanResult, ScannedObject,
+    Summary,
+};
 pub use meta::{Category, CheckMeta, Framework, Mapping, Peer, PeerTool, Severity};

@@ -42,7 +42,11 @@ pub fn split_documents(text: &str) -> Vec<DocumentChunk> {
     let mut push = |range: Range<usize>, first_line: u32, explicit: bool| {
         if explicit || has_content(&text[range.clone()]) {
             let index = chunks.len();
-            chunks.push(DocumentChunk { index, range, first_line });
+            chunks.push(DocumentChunk {
+                index,
+                range,
+                first_line,
+            });
         }
     };
     let mut offset = 0usize;
@@ -82,13 +86,20 @@ mod tests {
         let t = "# comment\n---\na: 1\n---\nb: 2\n---\n";
         assert_eq!(
             bodies(t),
-            vec![(0, "---\na: 1\n", 2), (1, "---\nb: 2\n", 4), (2, "---\n", 6)]
+            vec![
+                (0, "---\na: 1\n", 2),
+                (1, "---\nb: 2\n", 4),
+                (2, "---\n", 6)
+            ]
         );
     }
 
     #[test]
     fn implicit_first_document_counts_when_it_has_content() {
-        assert_eq!(bodies("a: 1\n---\nb: 2"), vec![(0, "a: 1\n", 1), (1, "---\nb: 2", 2)]);
+        assert_eq!(
+            bodies("a: 1\n---\nb: 2"),
+            vec![(0, "a: 1\n", 1), (1, "---\nb: 2", 2)]
+        );
         assert_eq!(bodies(""), vec![]);
     }
 

@@ -230,7 +230,11 @@ impl<'d> Node<'d> {
     /// The mapping's entries in source order; empty for other kinds.
     #[must_use]
     pub fn entries(&self) -> Entries<'d> {
-        let ids = if self.is_mapping() { self.child_ids() } else { &[] };
+        let ids = if self.is_mapping() {
+            self.child_ids()
+        } else {
+            &[]
+        };
         Entries {
             doc: self.doc,
             ids: ids.chunks_exact(2),
@@ -240,7 +244,11 @@ impl<'d> Node<'d> {
     /// The sequence's items; empty for other kinds.
     #[must_use]
     pub fn items(&self) -> Items<'d> {
-        let ids = if self.is_sequence() { self.child_ids() } else { &[] };
+        let ids = if self.is_sequence() {
+            self.child_ids()
+        } else {
+            &[]
+        };
         Items {
             doc: self.doc,
             ids: ids.iter(),
@@ -259,8 +267,14 @@ impl<'d> Iterator for Entries<'d> {
     fn next(&mut self) -> Option<Self::Item> {
         let pair = self.ids.next()?;
         Some((
-            Node { doc: self.doc, id: pair[0] },
-            Node { doc: self.doc, id: pair[1] },
+            Node {
+                doc: self.doc,
+                id: pair[0],
+            },
+            Node {
+                doc: self.doc,
+                id: pair[1],
+            },
         ))
     }
 }
@@ -389,9 +403,11 @@ impl Builder<'_> {
             return Err(self.error(span, too_big(self.limits)));
         }
         self.sizes[frame.node as usize] = size;
-        let start = u32::try_from(self.doc.children.len()).map_err(|_| self.error(span, too_big(self.limits)))?;
+        let start = u32::try_from(self.doc.children.len())
+            .map_err(|_| self.error(span, too_big(self.limits)))?;
         self.doc.children.extend_from_slice(&kids);
-        let end = u32::try_from(self.doc.children.len()).map_err(|_| self.error(span, too_big(self.limits)))?;
+        let end = u32::try_from(self.doc.children.len())
+            .map_err(|_| self.error(span, too_big(self.limits)))?;
         let raw = &mut self.doc.nodes[frame.node as usize];
         raw.start = start;
         raw.end = end;
@@ -436,7 +452,9 @@ impl Builder<'_> {
         let mut dropped: HashSet<usize> = HashSet::new();
         let mut warnings = Vec::new();
         for i in 0..own.len() {
-            let Some(key) = self.key_text(own[i][0]) else { continue };
+            let Some(key) = self.key_text(own[i][0]) else {
+                continue;
+            };
             if let Some(&first) = seen.get(key) {
                 let first_pos = self.doc.nodes[own[first][0] as usize].pos;
                 let pos = self.doc.nodes[own[i][0] as usize].pos;
@@ -572,11 +590,14 @@ mod tests {
     use crate::split_documents;
 
     fn parse(text: &str) -> Result<Document, SourceError> {
-        let chunk = split_documents(text).into_iter().next().unwrap_or(DocumentChunk {
-            index: 0,
-            range: 0..text.len(),
-            first_line: 1,
-        });
+        let chunk = split_documents(text)
+            .into_iter()
+            .next()
+            .unwrap_or(DocumentChunk {
+                index: 0,
+                range: 0..text.len(),
+                first_line: 1,
+            });
         parse_document(&text[chunk.range.clone()], &chunk, &Limits::default())
     }
 
@@ -586,7 +607,10 @@ mod tests {
         let root = doc.root().unwrap();
         let b = root.get("a").unwrap().get("b").unwrap();
         assert_eq!(b.pos(), Pos { line: 2, column: 6 });
-        let items: Vec<_> = b.items().map(|n| (n.pos().column, n.as_i64(), n.as_str())).collect();
+        let items: Vec<_> = b
+            .items()
+            .map(|n| (n.pos().column, n.as_i64(), n.as_str()))
+            .collect();
         assert_eq!(items, vec![(7, Some(1), Some("1")), (10, None, Some("x"))]);
         let (k, _) = root.get("a").unwrap().entry("c").unwrap();
         assert_eq!(k.pos(), Pos { line: 3, column: 3 });
@@ -652,7 +676,9 @@ mod tests {
         let flow = "[".repeat(100_000);
         let err = parse(&flow).unwrap_err();
         assert!(err.message.contains("recursion limit"), "{err}");
-        let block: String = (0..300).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
+        let block: String = (0..300)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect();
         let err = parse(&block).unwrap_err();
         assert!(err.message.contains("nesting deeper than 200"), "{err}");
     }
@@ -661,7 +687,8 @@ mod tests {
     fn syntax_errors_carry_file_positions() {
         let text = "a: 1\n---\nb: [1, 2\n";
         let chunk = &split_documents(text)[1];
-        let err = parse_document(&text[chunk.range.clone()], chunk, &Limits::default()).unwrap_err();
+        let err =
+            parse_document(&text[chunk.range.clone()], chunk, &Limits::default()).unwrap_err();
         assert!(err.line >= 3, "{err}");
     }
 

@@ -41,10 +41,24 @@ fn eval_1_8(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
         match entry(container_sc(&c), "allowPrivilegeEscalation") {
             Some((_, value)) if value.as_bool() == Some(false) => {}
             Some((key, _)) => {
-                out.report(key, path, format!("{} must set securityContext.allowPrivilegeEscalation=false", who(&c)));
+                out.report(
+                    key,
+                    path,
+                    format!(
+                        "{} must set securityContext.allowPrivilegeEscalation=false",
+                        who(&c)
+                    ),
+                );
             }
             None => {
-                out.report(c.node, path, format!("{} must set securityContext.allowPrivilegeEscalation=false (it is unset)", who(&c)));
+                out.report(
+                    c.node,
+                    path,
+                    format!(
+                        "{} must set securityContext.allowPrivilegeEscalation=false (it is unset)",
+                        who(&c)
+                    ),
+                );
             }
         }
     }

@@ -30,7 +30,9 @@ pub static CHECK: PssCheck = PssCheck {
 const ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
 
 fn check_field(sc: Option<Node<'_>>, path: String, setter: &str, out: &mut PssOut<'_>) {
-    let Some((key, profile)) = entry(sc, "appArmorProfile") else { return };
+    let Some((key, profile)) = entry(sc, "appArmorProfile") else {
+        return;
+    };
     let ty = profile.get("type").map(shown).unwrap_or_default();
     if ty != "RuntimeDefault" && ty != "Localhost" {
         out.report(
@@ -42,7 +44,12 @@ fn check_field(sc: Option<Node<'_>>, path: String, setter: &str, out: &mut PssOu
 }
 
 fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
-    check_field(pod_sc(pod), pod.path_of("securityContext.appArmorProfile.type"), "pod", out);
+    check_field(
+        pod_sc(pod),
+        pod.path_of("securityContext.appArmorProfile.type"),
+        "pod",
+        out,
+    );
     for c in pod.containers() {
         check_field(
             container_sc(&c),
@@ -52,13 +59,20 @@ fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
         );
     }
     for (key, value) in pod.annotations() {
-        let Some(name) = key.as_str().filter(|k| k.starts_with(ANNOTATION_PREFIX)) else { continue };
+        let Some(name) = key.as_str().filter(|k| k.starts_with(ANNOTATION_PREFIX)) else {
+            continue;
+        };
         let value_text = shown(value);
-        if !(value_text.is_empty() || value_text == "runtime/default" || value_text.starts_with("localhost/")) {
+        if !(value_text.is_empty()
+            || value_text == "runtime/default"
+            || value_text.starts_with("localhost/"))
+        {
             out.report(
                 key,
                 format!("{}.annotations.{name}", pod.metadata_path),
-                format!("annotation {name}={value_text:?} must not set a forbidden AppArmor profile"),
+                format!(
+                    "annotation {name}={value_text:?} must not set a forbidden AppArmor profile"
+                ),
             );
         }
     }

@@ -32,21 +32,39 @@ pub static CHECK: PssCheck = PssCheck {
 };
 
 pub const ALLOWED: [&str; 13] = [
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
-    "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
 ];
 
 fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     for c in pod.containers() {
-        let Some((_, caps)) = entry(container_sc(&c), "capabilities") else { continue };
-        let Some(add) = caps.get_present("add") else { continue };
+        let Some((_, caps)) = entry(container_sc(&c), "capabilities") else {
+            continue;
+        };
+        let Some(add) = caps.get_present("add") else {
+            continue;
+        };
         for (i, cap) in add.items().enumerate() {
             let name = shown(cap);
             if !ALLOWED.contains(&name.as_str()) {
                 out.report(
                     cap,
                     c.path_of(&format!("securityContext.capabilities.add[{i}]")),
-                    format!("{} must not include {name:?} in securityContext.capabilities.add", who(&c)),
+                    format!(
+                        "{} must not include {name:?} in securityContext.capabilities.add",
+                        who(&c)
+                    ),
                 );
             }
         }

@@ -4,7 +4,9 @@ use palisade_engine::Level;
 use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::helpers::{cis, container_sc, entry, is_windows, mitre, peer, pss, shown, v, who, PSS_DOC};
+use super::helpers::{
+    cis, container_sc, entry, is_windows, mitre, peer, pss, shown, v, who, PSS_DOC,
+};
 use super::{PssCheck, PssOut, Versioned};
 
 pub static CHECK: PssCheck = PssCheck {
@@ -40,21 +42,32 @@ fn eval_1_22(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
             .and_then(|(_, caps)| caps.get_present("drop"))
             .is_some_and(|d| d.items().any(|x| x.as_str() == Some("ALL")));
         if !drops_all {
-            let at = caps.and_then(|(_, caps)| caps.entry("drop").map(|(k, _)| k)).or(caps.map(|(k, _)| k)).unwrap_or(c.node);
+            let at = caps
+                .and_then(|(_, caps)| caps.entry("drop").map(|(k, _)| k))
+                .or(caps.map(|(k, _)| k))
+                .unwrap_or(c.node);
             out.report(
                 at,
                 c.path_of("securityContext.capabilities.drop"),
-                format!("{} must set securityContext.capabilities.drop=[\"ALL\"]", who(&c)),
+                format!(
+                    "{} must set securityContext.capabilities.drop=[\"ALL\"]",
+                    who(&c)
+                ),
             );
         }
-        let Some(add) = caps.and_then(|(_, caps)| caps.get_present("add")) else { continue };
+        let Some(add) = caps.and_then(|(_, caps)| caps.get_present("add")) else {
+            continue;
+        };
         for (i, cap) in add.items().enumerate() {
             let name = shown(cap);
             if name != "NET_BIND_SERVICE" {
                 out.report(
                     cap,
                     c.path_of(&format!("securityContext.capabilities.add[{i}]")),
-                    format!("{} must not include {name:?} in securityContext.capabilities.add", who(&c)),
+                    format!(
+                        "{} must not include {name:?} in securityContext.capabilities.add",
+                        who(&c)
+                    ),
                 );
             }
         }

@@ -31,7 +31,9 @@ pub static CHECK: PssCheck = PssCheck {
 };
 
 fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
-    let Some(volumes) = pod.field("volumes") else { return };
+    let Some(volumes) = pod.field("volumes") else {
+        return;
+    };
     for (i, vol) in volumes.items().enumerate() {
         if let Some((key, host)) = entry(Some(vol), "hostPath") {
             let name = vol.get("name").map(shown).unwrap_or_default();

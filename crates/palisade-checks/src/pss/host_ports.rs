@@ -33,7 +33,9 @@ pub static CHECK: PssCheck = PssCheck {
 
 fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     for c in pod.containers() {
-        let Some(ports) = c.node.get_present("ports") else { continue };
+        let Some(ports) = c.node.get_present("ports") else {
+            continue;
+        };
         for (i, port) in ports.items().enumerate() {
             if let Some((key, value)) = entry(Some(port), "hostPort") {
                 if value.as_i64() != Some(0) {

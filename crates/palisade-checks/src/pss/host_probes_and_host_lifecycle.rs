@@ -37,7 +37,9 @@ const HANDLERS: [&str; 5] = [
 fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     for c in pod.containers() {
         for handler_path in HANDLERS {
-            let Some(handler) = c.node.get_path(handler_path) else { continue };
+            let Some(handler) = c.node.get_path(handler_path) else {
+                continue;
+            };
             for action in ["httpGet", "tcpSocket"] {
                 if let Some((key, host)) = entry(handler.get_present(action), "host") {
                     let host = shown(host);

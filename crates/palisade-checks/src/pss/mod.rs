@@ -25,9 +25,9 @@ mod proc_mount_restricted;
 mod restricted_volumes;
 mod run_as_non_root;
 mod run_as_user;
+mod se_linux_options;
 mod seccomp_profile_baseline;
 mod seccomp_profile_restricted;
-mod se_linux_options;
 mod sysctls;
 mod windows_host_process;
 
@@ -94,7 +94,8 @@ impl PssCheck {
             && self.level == Level::Baseline
             && CHECKS.iter().any(|c| {
                 c.level == Level::Restricted
-                    && c.at(version).is_some_and(|v| v.overrides.contains(&self.meta.id))
+                    && c.at(version)
+                        .is_some_and(|v| v.overrides.contains(&self.meta.id))
             });
         !overridden
     }
@@ -110,7 +111,9 @@ impl Check for PssCheck {
         if !self.applies(profile.level, profile.version) || ctx.pods.is_empty() {
             return;
         }
-        let Some(versioned) = self.at(profile.version) else { return };
+        let Some(versioned) = self.at(profile.version) else {
+            return;
+        };
         let meta = &self.meta;
         for pod in &ctx.pods {
             let mut pss_out = PssOut {

@@ -38,7 +38,10 @@ pub fn eval_1_0(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
                 out.report(
                     key,
                     c.path_of("securityContext.procMount"),
-                    format!("{} must not set securityContext.procMount to {mount:?}", who(&c)),
+                    format!(
+                        "{} must not set securityContext.procMount to {mount:?}",
+                        who(&c)
+                    ),
                 );
             }
         }

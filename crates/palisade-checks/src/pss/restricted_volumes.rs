@@ -27,19 +27,45 @@ pub static CHECK: PssCheck = PssCheck {
 };
 
 const ALLOWED: [&str; 9] = [
-    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image",
-    "persistentVolumeClaim", "projected", "secret",
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "image",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
 ];
 
 const RESTRICTED: [&str; 21] = [
-    "hostPath", "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "nfs", "iscsi",
-    "glusterfs", "rbd", "flexVolume", "cinder", "cephfs", "flocker", "fc", "azureFile",
-    "vsphereVolume", "quobyte", "azureDisk", "photonPersistentDisk", "portworxVolume",
-    "scaleIO", "storageos",
+    "hostPath",
+    "gcePersistentDisk",
+    "awsElasticBlockStore",
+    "gitRepo",
+    "nfs",
+    "iscsi",
+    "glusterfs",
+    "rbd",
+    "flexVolume",
+    "cinder",
+    "cephfs",
+    "flocker",
+    "fc",
+    "azureFile",
+    "vsphereVolume",
+    "quobyte",
+    "azureDisk",
+    "photonPersistentDisk",
+    "portworxVolume",
+    "scaleIO",
+    "storageos",
 ];
 
 fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
-    let Some(volumes) = pod.field("volumes") else { return };
+    let Some(volumes) = pod.field("volumes") else {
+        return;
+    };
     for (i, vol) in volumes.items().enumerate() {
         if ALLOWED.iter().any(|k| entry(Some(vol), k).is_some()) {
             continue;

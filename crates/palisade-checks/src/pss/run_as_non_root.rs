@@ -4,7 +4,9 @@ use palisade_engine::Level;
 use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::helpers::{cis, container_sc, entry, in_user_namespace, nsa, peer, pod_sc, pss, v, who, PSS_DOC};
+use super::helpers::{
+    cis, container_sc, entry, in_user_namespace, nsa, peer, pod_sc, pss, v, who, PSS_DOC,
+};
 use super::{PssCheck, PssOut, Versioned};
 
 pub static CHECK: PssCheck = PssCheck {
@@ -41,7 +43,11 @@ fn eval_1_0(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
         match value.as_bool() {
             Some(true) => pod_true = true,
             _ => {
-                out.report(key, pod.path_of("securityContext.runAsNonRoot"), "pod must not set securityContext.runAsNonRoot=false".into());
+                out.report(
+                    key,
+                    pod.path_of("securityContext.runAsNonRoot"),
+                    "pod must not set securityContext.runAsNonRoot=false".into(),
+                );
             }
         }
     }
@@ -50,11 +56,25 @@ fn eval_1_0(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
         match entry(container_sc(&c), "runAsNonRoot") {
             Some((_, value)) if value.as_bool() == Some(true) => {}
             Some((key, _)) => {
-                out.report(key, path, format!("{} must not set securityContext.runAsNonRoot=false", who(&c)));
+                out.report(
+                    key,
+                    path,
+                    format!(
+                        "{} must not set securityContext.runAsNonRoot=false",
+                        who(&c)
+                    ),
+                );
             }
             None if pod_true => {}
             None => {
-                out.report(c.node, path, format!("pod or {} must set securityContext.runAsNonRoot=true", who(&c)));
+                out.report(
+                    c.node,
+                    path,
+                    format!(
+                        "pod or {} must set securityContext.runAsNonRoot=true",
+                        who(&c)
+                    ),
+                );
             }
         }
     }

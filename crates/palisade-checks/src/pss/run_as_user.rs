@@ -4,7 +4,9 @@ use palisade_engine::Level;
 use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::helpers::{cis, container_sc, entry, in_user_namespace, peer, pod_sc, pss, v, who, PSS_DOC};
+use super::helpers::{
+    cis, container_sc, entry, in_user_namespace, peer, pod_sc, pss, v, who, PSS_DOC,
+};
 use super::{PssCheck, PssOut, Versioned};
 
 pub static CHECK: PssCheck = PssCheck {
@@ -32,13 +34,21 @@ pub static CHECK: PssCheck = PssCheck {
 fn eval_1_23(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     if let Some((key, value)) = entry(pod_sc(pod), "runAsUser") {
         if value.as_i64() == Some(0) {
-            out.report(key, pod.path_of("securityContext.runAsUser"), "pod must not set runAsUser=0".into());
+            out.report(
+                key,
+                pod.path_of("securityContext.runAsUser"),
+                "pod must not set runAsUser=0".into(),
+            );
         }
     }
     for c in pod.containers() {
         if let Some((key, value)) = entry(container_sc(&c), "runAsUser") {
             if value.as_i64() == Some(0) {
-                out.report(key, c.path_of("securityContext.runAsUser"), format!("{} must not set runAsUser=0", who(&c)));
+                out.report(
+                    key,
+                    c.path_of("securityContext.runAsUser"),
+                    format!("{} must not set runAsUser=0", who(&c)),
+                );
             }
         }
     }

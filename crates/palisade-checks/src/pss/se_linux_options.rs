@@ -31,7 +31,13 @@ pub static CHECK: PssCheck = PssCheck {
 };
 
 const TYPES_1_0: &[&str] = &["", "container_t", "container_init_t", "container_kvm_t"];
-const TYPES_1_31: &[&str] = &["", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"];
+const TYPES_1_31: &[&str] = &[
+    "",
+    "container_t",
+    "container_init_t",
+    "container_kvm_t",
+    "container_engine_t",
+];
 
 fn eval_1_0(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     eval(pod, out, TYPES_1_0);
@@ -42,11 +48,17 @@ fn eval_1_31(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
 }
 
 fn check(sc: Option<Node<'_>>, base: &str, setter: &str, types: &[&str], out: &mut PssOut<'_>) {
-    let Some((_, opts)) = entry(sc, "seLinuxOptions") else { return };
+    let Some((_, opts)) = entry(sc, "seLinuxOptions") else {
+        return;
+    };
     if let Some((key, ty)) = entry(Some(opts), "type") {
         let t = shown(ty);
         if !types.contains(&t.as_str()) {
-            out.report(key, format!("{base}.type"), format!("{setter} set forbidden securityContext.seLinuxOptions: type {t:?}"));
+            out.report(
+                key,
+                format!("{base}.type"),
+                format!("{setter} set forbidden securityContext.seLinuxOptions: type {t:?}"),
+            );
         }
     }
     for field in ["user", "role"] {
@@ -63,8 +75,20 @@ fn check(sc: Option<Node<'_>>, base: &str, setter: &str, types: &[&str], out: &m
 }
 
 fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>, types: &[&str]) {
-    check(pod_sc(pod), &pod.path_of("securityContext.seLinuxOptions"), "pod", types, out);
+    check(
+        pod_sc(pod),
+        &pod.path_of("securityContext.seLinuxOptions"),
+        "pod",
+        types,
+        out,
+    );
     for c in pod.containers() {
-        check(container_sc(&c), &c.path_of("securityContext.seLinuxOptions"), &who(&c), types, out);
+        check(
+            container_sc(&c),
+            &c.path_of("securityContext.seLinuxOptions"),
+            &who(&c),
+            types,
+            out,
+        );
     }
 }

@@ -39,10 +39,16 @@ fn annotation_allowed(value: &str) -> bool {
 
 fn eval_1_0(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     let mut keys = vec![POD_ANNOTATION.to_owned()];
-    keys.extend(pod.containers().iter().map(|c| format!("{CONTAINER_ANNOTATION_PREFIX}{}", c.name)));
+    keys.extend(
+        pod.containers()
+            .iter()
+            .map(|c| format!("{CONTAINER_ANNOTATION_PREFIX}{}", c.name)),
+    );
     keys.dedup();
     for key in keys {
-        let Some((k, value)) = pod.annotation(&key) else { continue };
+        let Some((k, value)) = pod.annotation(&key) else {
+            continue;
+        };
         let value = shown(value);
         if !annotation_allowed(&value) {
             out.report(
@@ -56,7 +62,12 @@ fn eval_1_0(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
 
 /// Reports a `seccompProfile` whose type is not `RuntimeDefault`/`Localhost`; returns
 /// whether one was set (valid or not) and valid.
-pub fn check_type(sc: Option<Node<'_>>, path: String, setter: &str, out: &mut PssOut<'_>) -> Option<bool> {
+pub fn check_type(
+    sc: Option<Node<'_>>,
+    path: String,
+    setter: &str,
+    out: &mut PssOut<'_>,
+) -> Option<bool> {
     let (key, profile) = entry(sc, "seccompProfile")?;
     let ty = profile.get("type").map(shown).unwrap_or_default();
     if ty == "RuntimeDefault" || ty == "Localhost" {
@@ -71,8 +82,18 @@ pub fn check_type(sc: Option<Node<'_>>, path: String, setter: &str, out: &mut Ps
 }
 
 fn eval_1_19(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
-    check_type(pod_sc(pod), pod.path_of("securityContext.seccompProfile.type"), "pod", out);
+    check_type(
+        pod_sc(pod),
+        pod.path_of("securityContext.seccompProfile.type"),
+        "pod",
+        out,
+    );
     for c in pod.containers() {
-        check_type(container_sc(&c), c.path_of("securityContext.seccompProfile.type"), &who(&c), out);
+        check_type(
+            container_sc(&c),
+            c.path_of("securityContext.seccompProfile.type"),
+            &who(&c),
+            out,
+        );
     }
 }

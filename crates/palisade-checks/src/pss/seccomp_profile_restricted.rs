@@ -35,7 +35,12 @@ pub static CHECK: PssCheck = PssCheck {
 };
 
 fn eval_1_19(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
-    let pod_valid = check_type(pod_sc(pod), pod.path_of("securityContext.seccompProfile.type"), "pod", out) == Some(true);
+    let pod_valid = check_type(
+        pod_sc(pod),
+        pod.path_of("securityContext.seccompProfile.type"),
+        "pod",
+        out,
+    ) == Some(true);
     for c in pod.containers() {
         let path = c.path_of("securityContext.seccompProfile.type");
         if check_type(container_sc(&c), path.clone(), &who(&c), out).is_none() && !pod_valid {

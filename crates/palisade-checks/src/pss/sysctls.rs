@@ -47,7 +47,10 @@ const SAFE_1_29: &[&str] = &[
     "net.ipv4.tcp_keepalive_probes",
 ];
 const SAFE_1_32: &[&str] = &["net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"];
-const SAFE_1_37: &[&str] = &["net.ipv4.tcp_slow_start_after_idle", "net.ipv4.tcp_notsent_lowat"];
+const SAFE_1_37: &[&str] = &[
+    "net.ipv4.tcp_slow_start_after_idle",
+    "net.ipv4.tcp_notsent_lowat",
+];
 
 fn eval_1_0(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     eval(pod, out, &[SAFE_1_0]);
@@ -62,11 +65,17 @@ fn eval_1_32(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     eval(pod, out, &[SAFE_1_0, SAFE_1_27, SAFE_1_29, SAFE_1_32]);
 }
 fn eval_1_37(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
-    eval(pod, out, &[SAFE_1_0, SAFE_1_27, SAFE_1_29, SAFE_1_32, SAFE_1_37]);
+    eval(
+        pod,
+        out,
+        &[SAFE_1_0, SAFE_1_27, SAFE_1_29, SAFE_1_32, SAFE_1_37],
+    );
 }
 
 fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>, safe: &[&[&str]]) {
-    let Some((_, sysctls)) = entry(pod_sc(pod), "sysctls") else { return };
+    let Some((_, sysctls)) = entry(pod_sc(pod), "sysctls") else {
+        return;
+    };
     for (i, s) in sysctls.items().enumerate() {
         let name_node = s.get("name").unwrap_or(s);
         let name = shown(name_node);

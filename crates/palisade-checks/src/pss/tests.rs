@@ -20,7 +20,11 @@ fn eval(yaml: &str, profile: &str) -> Vec<(&'static str, u32)> {
         assert!(problems.is_empty(), "{problems:?}");
         for object in objects {
             let pods = find_pod_specs(&object);
-            let ctx = ObjectContext { object, pods, profile };
+            let ctx = ObjectContext {
+                object,
+                pods,
+                profile,
+            };
             let mut out = Findings::default();
             for c in registry() {
                 c.run(&ctx, &mut out);
@@ -47,14 +51,19 @@ fn fixtures_root() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!("SKIPPED: {} is absent; the Pod Security fixture test needs ../shared", p.display());
+        eprintln!(
+            "SKIPPED: {} is absent; the Pod Security fixture test needs ../shared",
+            p.display()
+        );
         None
     }
 }
 
 /// The check a fixture names (by file name), as its upstream id.
 fn check_named_by(file: &str) -> &'static str {
-    let stem = file.trim_end_matches(".yaml").trim_end_matches(char::is_numeric);
+    let stem = file
+        .trim_end_matches(".yaml")
+        .trim_end_matches(char::is_numeric);
     CHECKS
         .iter()
         .map(|c| c.meta.id)
@@ -100,7 +109,10 @@ fn upstream_fixtures_v1_37() {
             // `latest` is v1.37.
             assert_eq!(found, ids(&yaml, &format!("{level}:latest")), "{path}");
         } else {
-            assert!(found.is_empty(), "{path}: expected no findings at {profile}, found {found:?}");
+            assert!(
+                found.is_empty(),
+                "{path}: expected no findings at {profile}, found {found:?}"
+            );
         }
         checked += 1;
     }
@@ -114,7 +126,10 @@ fn every_check_has_a_failing_fixture() {
     for c in CHECKS {
         let id = c.meta.id.to_ascii_lowercase();
         assert!(
-            expected.lines().any(|l| l.contains("/fail/") && l.split('/').nth(3).is_some_and(|f| f.starts_with(&id))),
+            expected
+                .lines()
+                .any(|l| l.contains("/fail/")
+                    && l.split('/').nth(3).is_some_and(|f| f.starts_with(&id))),
             "no failing fixture for {}",
             c.meta.id
         );
@@ -149,7 +164,10 @@ fn with(extra_pod: &str, extra_container: &str) -> String {
 #[test]
 fn the_compliant_pod_passes_at_every_version() {
     for minor in 0..=40 {
-        assert!(ids(RESTRICTED_OK, &format!("restricted:v1.{minor}")).is_empty(), "v1.{minor}");
+        assert!(
+            ids(RESTRICTED_OK, &format!("restricted:v1.{minor}")).is_empty(),
+            "v1.{minor}"
+        );
     }
 }
 
@@ -157,7 +175,10 @@ fn the_compliant_pod_passes_at_every_version() {
 fn privileged_level_allows_everything() {
     let bad = with("  hostNetwork: true\n", "      privileged: true\n");
     assert!(ids(&bad, "privileged:latest").is_empty());
-    assert_eq!(ids(&bad, "baseline:latest"), ["hostNamespaces", "privileged"]);
+    assert_eq!(
+        ids(&bad, "baseline:latest"),
+        ["hostNamespaces", "privileged"]
+    );
 }
 
 #[test]
@@ -216,11 +237,19 @@ fn version_boundaries() {
         // Fields added to the compliant pod. Pod-level securityContext additions merge in.
         let yaml = if pod.contains("securityContext") {
             let extra = pod.trim_start_matches("  securityContext:\n");
-            RESTRICTED_OK.replacen("  securityContext:\n", &format!("  securityContext:\n{extra}"), 1) + container
+            RESTRICTED_OK.replacen(
+                "  securityContext:\n",
+                &format!("  securityContext:\n{extra}"),
+                1,
+            ) + container
         } else {
             with(pod, container)
         };
-        assert_eq!(&ids(&yaml, profile), want, "{profile} with {pod:?} {container:?}:\n{yaml}");
+        assert_eq!(
+            &ids(&yaml, profile),
+            want,
+            "{profile} with {pod:?} {container:?}:\n{yaml}"
+        );
     }
 }
 
@@ -238,7 +267,10 @@ metadata:
 spec:
   containers: [{name: app, image: x}]
 ";
-    assert_eq!(eval(yaml, "baseline:v1.18"), [("seccompProfile_baseline", 7)]);
+    assert_eq!(
+        eval(yaml, "baseline:v1.18"),
+        [("seccompProfile_baseline", 7)]
+    );
     assert!(ids(yaml, "baseline:v1.19").is_empty());
     // Restricted below v1.19 still runs the baseline annotation check.
     assert!(ids(yaml, "restricted:v1.18").contains(&"seccompProfile_baseline"));
@@ -258,7 +290,11 @@ spec:
 ";
     assert_eq!(
         ids(yaml, "restricted:v1.24"),
-        ["allowPrivilegeEscalation", "capabilities_restricted", "seccompProfile_restricted"]
+        [
+            "allowPrivilegeEscalation",
+            "capabilities_restricted",
+            "seccompProfile_restricted"
+        ]
     );
     assert!(ids(yaml, "restricted:v1.25").is_empty());
     // runAsNonRoot is not exempt.
@@ -283,7 +319,10 @@ spec:
         tcpSocket: {host: '', port: 80}
 ";
     assert!(ids(yaml, "baseline:v1.33").is_empty());
-    assert_eq!(eval(yaml, "baseline:v1.34"), [("hostProbesAndHostLifecycle", 10)]);
+    assert_eq!(
+        eval(yaml, "baseline:v1.34"),
+        [("hostProbesAndHostLifecycle", 10)]
+    );
 }
 
 #[test]
@@ -304,7 +343,10 @@ spec:
     nfs: {server: s, path: /}
 ";
     assert_eq!(eval(yaml, "baseline:latest"), [("hostPathVolumes", 12)]);
-    let r: Vec<_> = eval(yaml, "restricted:v1.0").into_iter().filter(|(id, _)| *id == "restrictedVolumes").collect();
+    let r: Vec<_> = eval(yaml, "restricted:v1.0")
+        .into_iter()
+        .filter(|(id, _)| *id == "restrictedVolumes")
+        .collect();
     assert_eq!(r, [("restrictedVolumes", 12), ("restrictedVolumes", 14)]);
 }
 
@@ -313,7 +355,8 @@ fn run_as_non_root_inheritance() {
     let pod = |pod_sc: &str, c_sc: &str| {
         format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  securityContext: {{{pod_sc}}}\n  containers:\n  - name: a\n    image: x\n    securityContext: {{{c_sc}}}\n")
     };
-    let non_root = |p: &str, c: &str| ids(&pod(p, c), "restricted:latest").contains(&"runAsNonRoot");
+    let non_root =
+        |p: &str, c: &str| ids(&pod(p, c), "restricted:latest").contains(&"runAsNonRoot");
     assert!(!non_root("runAsNonRoot: true", ""));
     assert!(!non_root("", "runAsNonRoot: true"));
     assert!(non_root("", ""));
@@ -344,14 +387,28 @@ spec:
         image: x
         securityContext: {privileged: true}
 ";
-    assert_eq!(eval(yaml, "baseline:latest"), [("privileged", 12), ("privileged", 19)]);
+    assert_eq!(
+        eval(yaml, "baseline:latest"),
+        [("privileged", 12), ("privileged", 19)]
+    );
 }
 
 #[test]
 fn overrides_follow_the_registry() {
     let v = Version::LATEST;
-    let applies = |id: &str, level| CHECKS.iter().find(|c| c.meta.id == id).unwrap().applies(level, v);
-    for twin in ["hostPathVolumes", "capabilities_baseline", "seccompProfile_baseline", "procMount"] {
+    let applies = |id: &str, level| {
+        CHECKS
+            .iter()
+            .find(|c| c.meta.id == id)
+            .unwrap()
+            .applies(level, v)
+    };
+    for twin in [
+        "hostPathVolumes",
+        "capabilities_baseline",
+        "seccompProfile_baseline",
+        "procMount",
+    ] {
         assert!(applies(twin, Level::Baseline), "{twin}");
         assert!(!applies(twin, Level::Restricted), "{twin}");
     }

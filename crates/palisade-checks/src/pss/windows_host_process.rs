@@ -43,7 +43,10 @@ fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
                 out.report(
                     key,
                     c.path_of("securityContext.windowsOptions.hostProcess"),
-                    format!("{} must not set securityContext.windowsOptions.hostProcess=true", who(&c)),
+                    format!(
+                        "{} must not set securityContext.windowsOptions.hostProcess=true",
+                        who(&c)
+                    ),
                 );
             }
         }

@@ -1,0 +1,169 @@
+//! The JSON report: a contract other tools read. Fields may be added, never renamed.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use palisade_model::{Finding, ScanResult, Severity};
+use serde::Serialize;
+
+use crate::ReportContext;
+
+#[derive(Serialize)]
+struct Tool<'a> {
+    name: &'static str,
+    version: &'a str,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    objects: usize,
+    findings: usize,
+    suppressed: usize,
+    errors: usize,
+    by_severity: BTreeMap<&'static str, usize>,
+}
+
+#[derive(Serialize)]
+struct Object<'a> {
+    #[serde(rename = "apiVersion")]
+    api_version: &'a str,
+    kind: &'a str,
+    namespace: Option<&'a str>,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct Location<'a> {
+    file: &'a str,
+    document: usize,
+    line: u32,
+    column: u32,
+}
+
+#[derive(Serialize)]
+struct Pss<'a> {
+    level: &'a str,
+    version: &'a str,
+    check: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonMapping<'a> {
+    framework: &'static str,
+    id: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    check: &'a str,
+    severity: Severity,
+    category: &'a str,
+    title: &'a str,
+    message: &'a str,
+    object: Object<'a>,
+    location: Location<'a>,
+    path: &'a str,
+    remediation: &'a str,
+    references: &'a [&'a str],
+    mappings: Vec<JsonMapping<'a>>,
+    fingerprint: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pss: Option<Pss<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonError<'a> {
+    file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    document: Option<usize>,
+    line: u32,
+    column: u32,
+    message: &'a str,
+}
+
+fn finding(f: &Finding) -> JsonFinding<'_> {
+    JsonFinding {
+        check: f.check.id,
+        severity: f.severity,
+        category: f.check.category.as_str(),
+        title: f.check.title,
+        message: &f.message,
+        object: Object {
+            api_version: &f.object.api_version,
+            kind: &f.object.kind,
+            namespace: f.object.namespace.as_deref(),
+            name: &f.object.name,
+        },
+        location: Location {
+            file: &f.location.file,
+            document: f.location.document,
+            line: f.location.line,
+            column: f.location.column,
+        },
+        path: &f.path,
+        remediation: f.check.remediation,
+        references: f.check.references,
+        mappings: f
+            .check
+            .mappings
+            .iter()
+            .map(|m| JsonMapping {
+                framework: m.framework.key(),
+                id: m.id,
+            })
+            .collect(),
+        fingerprint: &f.fingerprint,
+        pss: f.pss.as_ref().map(|p| Pss {
+            level: p.level,
+            version: &p.version,
+            check: p.check,
+        }),
+    }
+}
+
+pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let s = result.summary();
+    let summary = Summary {
+        objects: s.objects,
+        findings: s.findings,
+        suppressed: s.suppressed,
+        errors: s.errors,
+        by_severity: Severity::ALL
+            .iter()
+            .zip(s.by_severity)
+            .map(|(sev, n)| (sev.as_str(), n))
+            .collect(),
+    };
+    // Streamed one finding at a time: a large scan never holds the document in memory.
+    out.write_all(b"{\"tool\":")?;
+    serde_json::to_writer(
+        &mut *out,
+        &Tool {
+            name: "palisade",
+            version: ctx.version,
+        },
+    )?;
+    out.write_all(b",\"summary\":")?;
+    serde_json::to_writer(&mut *out, &summary)?;
+    out.write_all(b",\"findings\":[")?;
+    for (i, f) in result.findings.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, &finding(f))?;
+    }
+    out.write_all(b"],\"errors\":")?;
+    let errors: Vec<_> = result
+        .errors
+        .iter()
+        .map(|e| JsonError {
+            file: &e.file,
+            document: e.document,
+            line: e.line,
+            column: e.column,
+            message: &e.message,
+        })
+        .collect();
+    serde_json::to_writer(&mut *out, &errors)?;
+    out.write_all(b"}\n")
+}

@@ -1,0 +1,166 @@
+//! The human report: findings grouped by object, readable on an 80-column terminal,
+//! coloured only when asked (the CLI asks on a TTY).
+
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use palisade_model::{CheckMeta, Finding, ScanResult, Severity};
+
+use crate::ReportContext;
+
+const WIDTH: usize = 80;
+
+struct Painter(bool);
+
+impl Painter {
+    fn paint(&self, text: &str, code: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn severity(&self, sev: Severity) -> String {
+        let code = match sev {
+            Severity::Critical => "1;31",
+            Severity::High => "31",
+            Severity::Medium => "33",
+            Severity::Low => "36",
+            Severity::Info => "2",
+        };
+        self.paint(&format!("{:<8}", sev.as_str()), code)
+    }
+}
+
+/// Word-wraps `text` to the terminal width after `indent` spaces.
+fn wrap(text: &str, indent: usize) -> Vec<String> {
+    let room = WIDTH.saturating_sub(indent).max(20);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > room {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+fn same_object(a: &Finding, b: &Finding) -> bool {
+    a.location.file == b.location.file
+        && a.location.document == b.location.document
+        && Arc::ptr_eq(&a.object, &b.object)
+}
+
+pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let p = Painter(ctx.color);
+    let mut prev: Option<&Finding> = None;
+    let mut fired: Vec<&'static CheckMeta> = Vec::new();
+    let mut objects_with_findings = 0usize;
+    for f in &result.findings {
+        if !prev.is_some_and(|q| same_object(q, f)) {
+            objects_with_findings += 1;
+            if prev.is_some() {
+                writeln!(out)?;
+            }
+            let doc = if f.location.document > 0 {
+                format!(" (document {})", f.location.document)
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "{}{doc}",
+                p.paint(&format!("{}", f.location.file), "1")
+            )?;
+            writeln!(out, "  {}", p.paint(&f.object.to_string(), "1"))?;
+        }
+        prev = Some(f);
+        if !fired.iter().any(|m| std::ptr::eq(*m, f.check)) {
+            fired.push(f.check);
+        }
+        let pos = format!("{}:{}", f.location.line, f.location.column);
+        writeln!(
+            out,
+            "    {pos:<8} {} {}",
+            p.severity(f.severity),
+            p.paint(f.check.id, "1")
+        )?;
+        for line in wrap(&f.message, 6) {
+            writeln!(out, "      {line}")?;
+        }
+    }
+    if !fired.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", p.paint("How to fix", "1"))?;
+        for m in &fired {
+            let text = format!("{}: {}", m.id, m.remediation);
+            for (i, line) in wrap(&text, 4).into_iter().enumerate() {
+                let indent = if i == 0 { "  " } else { "    " };
+                writeln!(out, "{indent}{line}")?;
+            }
+        }
+        writeln!(out, "  Details: palisade checks explain <ID>")?;
+    }
+    if !result.errors.is_empty() {
+        writeln!(out)?;
+        for e in &result.errors {
+            let text = e.to_string();
+            for (i, line) in wrap(&text, 7).into_iter().enumerate() {
+                if i == 0 {
+                    writeln!(out, "{} {line}", p.paint("error:", "1;31"))?;
+                } else {
+                    writeln!(out, "       {line}")?;
+                }
+            }
+        }
+    }
+    let s = result.summary();
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .zip(s.by_severity)
+        .filter(|(_, n)| *n > 0)
+        .map(|(sev, n)| format!("{n} {sev}"))
+        .collect();
+    let breakdown = if counts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", counts.join(", "))
+    };
+    writeln!(out)?;
+    let summary = format!(
+        "{} finding{}{breakdown} in {objects_with_findings} of {} object{}; {} suppressed; {} error{}",
+        s.findings,
+        if s.findings == 1 { "" } else { "s" },
+        s.objects,
+        if s.objects == 1 { "" } else { "s" },
+        s.suppressed,
+        s.errors,
+        if s.errors == 1 { "" } else { "s" },
+    );
+    for line in wrap(&summary, 0) {
+        writeln!(out, "{}", p.paint(&line, "1"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wraps_to_80_columns() {
+        let text = "word ".repeat(40);
+        for line in wrap(&text, 6) {
+            assert!(line.len() + 6 <= 80, "{line}");
+        }
+        assert_eq!(wrap("a b", 0), ["a b"]);
+    }
+}

@@ -1,0 +1,259 @@
+//! Every format over the same small result.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use palisade_model::{
+    fingerprint, Category, CheckMeta, Finding, LoadError, Location, ObjectRef, PssInfo, ScanResult,
+    ScannedObject, Severity,
+};
+
+use crate::{write_report, Format, ReportContext};
+
+static PRIV: CheckMeta = CheckMeta {
+    id: "privileged",
+    title: "Privileged container",
+    severity: Severity::Critical,
+    category: Category::PodSecurity,
+    description: "desc <with> & markup",
+    rationale: "why",
+    remediation: "Remove `privileged: true`.",
+    references: &["https://kubernetes.io/docs/concepts/security/pod-security-standards/"],
+    mappings: &[],
+    peers: &[],
+    peer_notes: "",
+    source: file!(),
+};
+
+static HOSTNS: CheckMeta = CheckMeta {
+    id: "hostNamespaces",
+    title: "Host namespaces",
+    severity: Severity::High,
+    category: Category::PodSecurity,
+    description: "d",
+    rationale: "r",
+    remediation: "x",
+    references: &[],
+    mappings: &[],
+    peers: &[],
+    peer_notes: "",
+    source: file!(),
+};
+
+fn sample() -> ScanResult {
+    let web = Arc::new(ObjectRef {
+        api_version: "apps/v1".into(),
+        kind: "Deployment".into(),
+        namespace: Some("shop".into()),
+        name: "web".into(),
+    });
+    let cm = Arc::new(ObjectRef {
+        api_version: "v1".into(),
+        kind: "ConfigMap".into(),
+        namespace: None,
+        name: "cfg".into(),
+    });
+    let file: Arc<str> = Arc::from("deploy/web app.yaml");
+    let path = "spec.template.spec.containers[0].securityContext.privileged";
+    let finding = Finding {
+        check: &PRIV,
+        severity: Severity::Critical,
+        message: "container \"web\" must not set securityContext.privileged=true <&>".into(),
+        object: web.clone(),
+        location: Location {
+            file: file.clone(),
+            document: 1,
+            line: 21,
+            column: 13,
+        },
+        path: path.into(),
+        fingerprint: fingerprint("privileged", &file, &web, path),
+        pss: Some(PssInfo {
+            level: "baseline",
+            version: "v1.37".into(),
+            check: "privileged",
+        }),
+    };
+    ScanResult {
+        objects: vec![
+            ScannedObject {
+                identity: cm,
+                file: file.clone(),
+                document: 0,
+                workload: false,
+            },
+            ScannedObject {
+                identity: web,
+                file: file.clone(),
+                document: 1,
+                workload: true,
+            },
+        ],
+        findings: vec![finding],
+        suppressed: 0,
+        errors: vec![LoadError {
+            file: Arc::from("broken.yaml"),
+            document: Some(2),
+            line: 7,
+            column: 3,
+            message: "did not find expected key".into(),
+        }],
+    }
+}
+
+fn render(format: Format, result: &ScanResult, color: bool) -> String {
+    let ctx = ReportContext {
+        version: "9.9.9",
+        checks: vec![&HOSTNS, &PRIV],
+        color,
+    };
+    let mut out = Vec::new();
+    write_report(format, result, &ctx, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn json_follows_the_contract() {
+    let v: serde_json::Value =
+        serde_json::from_str(&render(Format::Json, &sample(), false)).unwrap();
+    assert_eq!(v["tool"]["name"], "palisade");
+    assert_eq!(v["tool"]["version"], "9.9.9");
+    assert_eq!(v["summary"]["objects"], 2);
+    assert_eq!(v["summary"]["findings"], 1);
+    assert_eq!(v["summary"]["errors"], 1);
+    assert_eq!(v["summary"]["suppressed"], 0);
+    assert_eq!(v["summary"]["by_severity"]["critical"], 1);
+    assert_eq!(v["summary"]["by_severity"]["info"], 0);
+    let f = &v["findings"][0];
+    assert_eq!(f["check"], "privileged");
+    assert_eq!(f["severity"], "critical");
+    assert_eq!(f["title"], "Privileged container");
+    assert_eq!(f["object"]["apiVersion"], "apps/v1");
+    assert_eq!(f["object"]["namespace"], "shop");
+    assert_eq!(f["location"]["file"], "deploy/web app.yaml");
+    assert_eq!(f["location"]["document"], 1);
+    assert_eq!(f["location"]["line"], 21);
+    assert_eq!(f["location"]["column"], 13);
+    assert_eq!(
+        f["path"],
+        "spec.template.spec.containers[0].securityContext.privileged"
+    );
+    assert_eq!(f["remediation"], "Remove `privileged: true`.");
+    assert_eq!(f["fingerprint"].as_str().unwrap().len(), 32);
+    assert_eq!(f["pss"]["level"], "baseline");
+    assert_eq!(f["pss"]["version"], "v1.37");
+    assert_eq!(v["errors"][0]["line"], 7);
+    assert_eq!(v["errors"][0]["file"], "broken.yaml");
+}
+
+#[test]
+fn json_of_an_empty_scan_is_valid() {
+    let v: serde_json::Value =
+        serde_json::from_str(&render(Format::Json, &ScanResult::default(), false)).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0);
+    assert_eq!(v["summary"]["objects"], 0);
+}
+
+#[test]
+fn sarif_validates_against_the_schema() {
+    let schema_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/schemas/sarif-2.1.0.json");
+    let Ok(schema) = std::fs::read_to_string(&schema_path) else {
+        eprintln!("SKIPPED: {} is absent", schema_path.display());
+        return;
+    };
+    let schema: serde_json::Value = serde_json::from_str(&schema).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for result in [sample(), ScanResult::default()] {
+        let sarif: serde_json::Value =
+            serde_json::from_str(&render(Format::Sarif, &result, false)).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&sarif)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+    // A deliberately broken document fails, so the validator is really checking.
+    let mut bad: serde_json::Value =
+        serde_json::from_str(&render(Format::Sarif, &sample(), false)).unwrap();
+    bad["runs"][0]["results"][0]["level"] = "fatal".into();
+    assert!(!validator.is_valid(&bad));
+}
+
+#[test]
+fn sarif_has_rules_locations_and_fingerprints() {
+    let v: serde_json::Value =
+        serde_json::from_str(&render(Format::Sarif, &sample(), false)).unwrap();
+    let run = &v["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 2);
+    let r = &run["results"][0];
+    assert_eq!(r["ruleId"], "privileged");
+    assert_eq!(
+        rules[r["ruleIndex"].as_u64().unwrap() as usize]["id"],
+        "privileged"
+    );
+    assert_eq!(r["level"], "error");
+    let region = &r["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(
+        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+        (Some(21), Some(13))
+    );
+    assert_eq!(
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "deploy/web%20app.yaml"
+    );
+    assert_eq!(
+        r["partialFingerprints"]["palisade/v1"]
+            .as_str()
+            .unwrap()
+            .len(),
+        32
+    );
+    assert!(rules[1]["help"]["markdown"]
+        .as_str()
+        .unwrap()
+        .contains("Remediation"));
+    assert_eq!(run["invocations"][0]["executionSuccessful"], false);
+}
+
+#[test]
+fn junit_has_a_case_per_object_and_check() {
+    let xml = render(Format::Junit, &sample(), false);
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let (mut suites, mut cases, mut failures, mut errors) = (0, 0, 0, 0);
+    loop {
+        match reader.read_event().unwrap() {
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                match e.name().as_ref() {
+                    b"testsuite" => suites += 1,
+                    b"testcase" => cases += 1,
+                    b"failure" => failures += 1,
+                    b"error" => errors += 1,
+                    _ => {}
+                }
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    // The workload gets one case per check; the clean ConfigMap none; one error suite.
+    assert_eq!((suites, cases, failures, errors), (2, 3, 1, 1), "{xml}");
+    assert!(xml.contains("&lt;&amp;&gt;"));
+}
+
+#[test]
+fn table_groups_by_object_and_fits_80_columns() {
+    let text = render(Format::Table, &sample(), false);
+    assert!(!text.contains('\x1b'));
+    for line in text.lines() {
+        assert!(line.chars().count() <= 80, "too wide: {line}");
+    }
+    assert!(text.contains("deploy/web app.yaml (document 1)"));
+    assert!(text.contains("Deployment shop/web"));
+    assert!(text.contains("21:13"));
+    assert!(text.contains("error: broken.yaml:7:3: document 2: did not find expected key"));
+    assert!(text.contains("1 finding (1 critical) in 1 of 2 objects; 0 suppressed; 1 error"));
+    let colored = render(Format::Table, &sample(), true);
+    assert!(colored.contains("\x1b[1;31m"));
+}

@@ -1,0 +1,122 @@
+//! Command-line arguments. Doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use palisade_engine::Profile;
+use palisade_model::Severity;
+
+/// Finds, explains and blocks the Kubernetes misconfigurations that get clusters breached.
+#[derive(Debug, Parser)]
+#[command(name = "palisade", version, about, max_term_width = 100)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan manifests (files, directories, kustomize directories, Helm charts, or `-` for stdin).
+    Scan(ScanArgs),
+    /// List and explain the checks.
+    Checks {
+        #[command(subcommand)]
+        command: ChecksCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChecksCommand {
+    /// List every check: id, severity, category, title.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Explain one check: what it flags, why it matters, how to fix it, mappings, peers.
+    Explain {
+        /// The check id (e.g. `privileged`).
+        id: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Findings grouped by object, for people.
+    Table,
+    /// The JSON report (a stable contract).
+    Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// JUnit XML, for CI test reports.
+    Junit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The lowest severity that fails the run, or `none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    Severity(Severity),
+    Never,
+}
+
+fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    if s.eq_ignore_ascii_case("none") || s.eq_ignore_ascii_case("never") {
+        return Ok(FailOn::Never);
+    }
+    Severity::parse(s)
+        .map(FailOn::Severity)
+        .ok_or_else(|| format!("{s:?} is not a severity (critical, high, medium, low, info, none)"))
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan (`-` reads stdin). Directories are searched
+    /// recursively for .yaml, .yml and .json; a directory with kustomization.yaml is
+    /// rendered with `kubectl kustomize`, one with Chart.yaml with `helm template`.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Pod Security Standards level and version: LEVEL[:VERSION], LEVEL one of privileged,
+    /// baseline, restricted; VERSION `latest` or v1.0 to v1.37. Objects in a Namespace of
+    /// the input labelled pod-security.kubernetes.io/enforce[-version] use those labels.
+    #[arg(long, value_name = "LEVEL[:VERSION]", default_value = "restricted:latest",
+          value_parser = |s: &str| s.parse::<Profile>())]
+    pub pss: Profile,
+
+    /// Exit 1 when a finding is at or above this severity (`none` never fails).
+    #[arg(long, value_name = "SEVERITY", default_value = "high", value_parser = parse_fail_on)]
+    pub fail_on: FailOn,
+
+    /// Run only these checks or categories (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "ID|CATEGORY")]
+    pub select: Vec<String>,
+
+    /// Skip these checks or categories (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "ID|CATEGORY")]
+    pub ignore: Vec<String>,
+
+    /// Colour the table: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}

@@ -1,0 +1,14 @@
+//! One module per command.
+
+mod checks;
+mod scan;
+
+use crate::cli::{Args, Command};
+use crate::ExitStatus;
+
+pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
+    match args.command {
+        Command::Scan(scan) => scan::run(&scan),
+        Command::Checks { command } => checks::run(command),
+    }
+}
