@@ -8,6 +8,7 @@
 //! The Pod Security Standards live in [`pss`]: each upstream check keeps its upstream id
 //! and carries one implementation per Kubernetes version in which it changed.
 
+pub mod input;
 pub mod pss;
 mod registry;
 

@@ -3,15 +3,17 @@
 use palisade_engine::Check;
 use palisade_model::{Category, CheckMeta};
 
-use crate::pss;
+use crate::{input, pss};
 
-/// Every check, in a fixed order (Pod Security baseline, then restricted).
+/// Every check, in a fixed order: Pod Security baseline, then restricted, then the rest.
 #[must_use]
 pub fn registry() -> Vec<&'static dyn Check> {
-    pss::CHECKS
+    let mut all: Vec<&'static dyn Check> = pss::CHECKS
         .iter()
         .map(|c| *c as &'static dyn Check)
-        .collect()
+        .collect();
+    all.push(&input::duplicate_key::CHECK);
+    all
 }
 
 /// The metadata of the check with this id.
@@ -107,8 +109,9 @@ mod tests {
         assert_eq!(sel(&[], &[]).unwrap().len(), registry().len());
         assert_eq!(
             sel(&["pod-security"], &["privileged"]).unwrap().len(),
-            registry().len() - 1
+            crate::pss::CHECKS.len() - 1
         );
+        assert_eq!(sel(&["input"], &[]).unwrap(), ["duplicate-key"]);
         assert!(sel(&["nope"], &[]).unwrap_err().contains("unknown check"));
     }
 }

@@ -2,7 +2,7 @@
 
 use palisade_inventory::{Object, PodSpecView};
 use palisade_model::{CheckMeta, PssInfo, Severity};
-use palisade_source::Node;
+use palisade_source::{DuplicateKey, Node, Pos};
 
 use crate::pss::Profile;
 
@@ -21,6 +21,8 @@ pub struct ObjectContext<'d> {
     pub pods: Vec<PodSpecView<'d>>,
     /// The Pod Security level and version the object is held to.
     pub profile: Profile,
+    /// Keys repeated inside this object's text.
+    pub duplicates: Vec<DuplicateKey>,
 }
 
 /// A finding before the engine places it in a file.
@@ -51,7 +53,17 @@ impl Findings {
         path: String,
         message: String,
     ) -> &mut RawFinding {
-        let pos = node.pos();
+        self.report_at(check, node.pos(), path, message)
+    }
+
+    /// Reports a finding at a position that has no node (a repeated key).
+    pub fn report_at(
+        &mut self,
+        check: &'static CheckMeta,
+        pos: Pos,
+        path: String,
+        message: String,
+    ) -> &mut RawFinding {
         self.items.push(RawFinding {
             check,
             severity: check.severity,

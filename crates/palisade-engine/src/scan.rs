@@ -7,7 +7,9 @@ use palisade_inventory::{find_pod_specs, objects_in, read_input, InputKind, Inpu
 use palisade_model::{
     fingerprint, Finding, LoadError, Location, ObjectRef, ScanResult, ScannedObject,
 };
-use palisade_source::{parse_document, split_documents, DocumentChunk, Limits};
+use palisade_source::{
+    parse_document, split_documents, Document, DocumentChunk, DuplicateKey, Limits, Pos,
+};
 use rayon::prelude::*;
 
 use crate::check::{Check, Findings, ObjectContext, RawFinding};
@@ -52,6 +54,7 @@ fn run_checks(
     checks: &[&'static dyn Check],
     object: Object<'_>,
     profile: Profile,
+    duplicates: Vec<DuplicateKey>,
 ) -> (bool, Vec<RawFinding>) {
     let pods = find_pod_specs(&object);
     let workload = !pods.is_empty();
@@ -59,6 +62,7 @@ fn run_checks(
         object,
         pods,
         profile,
+        duplicates,
     };
     let mut out = Findings::default();
     for check in checks {
@@ -99,15 +103,6 @@ fn scan_document(
             return out;
         }
     };
-    for w in &doc.warnings {
-        out.errors.push(load_error(
-            name,
-            chunk.index,
-            w.line,
-            w.column,
-            w.message.clone(),
-        ));
-    }
     let (objects, problems) = objects_in(&doc);
     for p in problems {
         out.errors.push(load_error(
@@ -118,13 +113,15 @@ fn scan_document(
             p.message,
         ));
     }
+    let starts: Vec<Pos> = objects.iter().map(|o| o.root.pos()).collect();
     for (ordinal, object) in objects.into_iter().enumerate() {
         let identity = object.identity.clone();
+        let duplicates = duplicates_of(&doc, &starts, ordinal);
         if identity.kind == "Namespace" && identity.api_version == "v1" {
             let profile = Profile::from_namespace_labels(object.labels(), opts.profile);
             out.namespaces.push((identity.name.clone(), profile));
         }
-        let (workload, findings) = run_checks(checks, object, opts.profile);
+        let (workload, findings) = run_checks(checks, object, opts.profile, duplicates);
         out.objects.push(ObjectOutcome {
             document: chunk.index,
             ordinal,
@@ -134,6 +131,19 @@ fn scan_document(
         });
     }
     out
+}
+
+/// The repeated keys inside object `ordinal` of a document whose objects start at
+/// `starts` (List items follow each other; anything before the first goes to it).
+fn duplicates_of(doc: &Document, starts: &[Pos], ordinal: usize) -> Vec<DuplicateKey> {
+    doc.duplicates
+        .iter()
+        .filter(|d| {
+            let owner = starts.iter().rposition(|s| *s <= d.pos).unwrap_or(0);
+            owner == ordinal
+        })
+        .cloned()
+        .collect()
 }
 
 fn scan_input(spec: &InputSpec, checks: &[&'static dyn Check], opts: &ScanOptions) -> InputOutcome {
@@ -214,6 +224,7 @@ fn rescan_labelled(
                 return results;
             };
             let (mut objects, _) = objects_in(&doc);
+            let starts: Vec<Pos> = objects.iter().map(|o| o.root.pos()).collect();
             for i in indices {
                 let o = &outcome.objects[i];
                 let (Some(profile), Some(object)) = (wanted(o), objects.get_mut(o.ordinal)) else {
@@ -222,7 +233,8 @@ fn rescan_labelled(
                 if object.identity != o.identity {
                     continue; // the file changed under us; keep the first results
                 }
-                results.push((i, run_checks(checks, object.clone(), profile).1));
+                let duplicates = duplicates_of(&doc, &starts, o.ordinal);
+                results.push((i, run_checks(checks, object.clone(), profile, duplicates).1));
             }
             results
         })

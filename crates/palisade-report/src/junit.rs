@@ -111,7 +111,7 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
                     r#"      <failure message="{}" type="{}">{}</failure>"#,
                     escape(&fs[0].message),
                     fs[0].severity,
-                    escape(&body.join("\n"))
+                    escape(body.join("\n"))
                 )?;
                 writeln!(out, "    </testcase>")?;
             } else {
@@ -131,7 +131,7 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
                 out,
                 r#"    <testcase name="load {}" classname="palisade.input"><error message="{}"/></testcase>"#,
                 escape(&*e.file),
-                escape(&e.to_string())
+                escape(e.to_string())
             )?;
         }
         writeln!(out, "  </testsuite>")?;

@@ -28,7 +28,9 @@ mod tree;
 
 pub use scalar::{parse_go_bool, parse_go_int};
 pub use split::{split_documents, DocumentChunk};
-pub use tree::{parse_document, Document, Entries, Items, Limits, Node, NodeKind, Pos};
+pub use tree::{
+    parse_document, Document, DuplicateKey, Entries, Items, Limits, Node, NodeKind, Pos,
+};
 
 /// A problem found while reading one document, with its position in the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -62,8 +62,20 @@ pub struct Document {
     root: Option<u32>,
     /// 0-based index of the document in its stream.
     pub index: usize,
-    /// Non-fatal problems (duplicate keys): the document is still usable.
-    pub warnings: Vec<SourceError>,
+    /// Keys given twice in one mapping. Not an error (Kubernetes decodes them, the last
+    /// value winning) but worth reporting: a reviewer may read the first.
+    pub duplicates: Vec<DuplicateKey>,
+}
+
+/// A key repeated in one mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateKey {
+    pub key: String,
+    /// Where the repeat (the value that wins) is.
+    pub pos: Pos,
+    /// Where the first occurrence is (its key node stays in the tree, holding the
+    /// winning value).
+    pub first: Pos,
 }
 
 impl Document {
@@ -225,6 +237,45 @@ impl<'d> Node<'d> {
     pub fn get_path(&self, path: &str) -> Option<Node<'d>> {
         path.split('.')
             .try_fold(*self, |node, key| node.get_present(key))
+    }
+
+    /// The field path (`spec.containers[0].name`) from this node to the mapping key that
+    /// starts at `pos`, if there is one below.
+    #[must_use]
+    pub fn path_to_key(&self, pos: Pos) -> Option<String> {
+        self.path_to_key_from(pos, 0)
+    }
+
+    fn path_to_key_from(&self, pos: Pos, depth: usize) -> Option<String> {
+        if depth > 256 || self.pos() > pos {
+            return None;
+        }
+        match self.kind() {
+            NodeKind::Scalar => None,
+            NodeKind::Mapping => self.entries().find_map(|(k, v)| {
+                let key = k.scalar_text().unwrap_or("?");
+                if k.pos() == pos {
+                    Some(key.to_owned())
+                } else {
+                    v.path_to_key_from(pos, depth + 1).map(|rest| {
+                        if rest.starts_with('[') {
+                            format!("{key}{rest}")
+                        } else {
+                            format!("{key}.{rest}")
+                        }
+                    })
+                }
+            }),
+            NodeKind::Sequence => self.items().enumerate().find_map(|(i, item)| {
+                item.path_to_key_from(pos, depth + 1).map(|rest| {
+                    if rest.starts_with('[') {
+                        format!("[{i}]{rest}")
+                    } else {
+                        format!("[{i}].{rest}")
+                    }
+                })
+            }),
+        }
     }
 
     /// The mapping's entries in source order; empty for other kinds.
@@ -450,7 +501,7 @@ impl Builder<'_> {
         // Duplicate keys: keep the last occurrence in the first one's place.
         let mut seen: HashMap<&str, usize> = HashMap::new();
         let mut dropped: HashSet<usize> = HashSet::new();
-        let mut warnings = Vec::new();
+        let mut duplicates = Vec::new();
         for i in 0..own.len() {
             let Some(key) = self.key_text(own[i][0]) else {
                 continue;
@@ -458,13 +509,10 @@ impl Builder<'_> {
             if let Some(&first) = seen.get(key) {
                 let first_pos = self.doc.nodes[own[first][0] as usize].pos;
                 let pos = self.doc.nodes[own[i][0] as usize].pos;
-                warnings.push(SourceError {
-                    line: pos.line,
-                    column: pos.column,
-                    message: format!(
-                        "duplicate key {key:?} (first at line {}); the last value is used, as Kubernetes does",
-                        first_pos.line
-                    ),
+                duplicates.push(DuplicateKey {
+                    key: key.to_owned(),
+                    pos,
+                    first: first_pos,
                 });
                 own[first][1] = own[i][1];
                 dropped.insert(i);
@@ -473,7 +521,7 @@ impl Builder<'_> {
             }
         }
         drop(seen);
-        self.doc.warnings.extend(warnings);
+        self.doc.duplicates.extend(duplicates);
         let mut out: Vec<u32> = own
             .iter()
             .enumerate()
@@ -519,7 +567,7 @@ pub fn parse_document(
             text: String::new(),
             root: None,
             index: chunk.index,
-            warnings: Vec::new(),
+            duplicates: Vec::new(),
         },
         sizes: Vec::new(),
         stack: Vec::new(),
@@ -653,9 +701,37 @@ mod tests {
         let doc = parse("a: 1\nb: 2\na: 3\n").unwrap();
         assert_eq!(doc.root().unwrap().get("a").unwrap().as_i64(), Some(3));
         assert_eq!(doc.root().unwrap().len(), 2);
-        assert_eq!(doc.warnings.len(), 1);
-        assert_eq!(doc.warnings[0].line, 3);
-        assert!(doc.warnings[0].message.contains("duplicate key \"a\""));
+        assert_eq!(
+            doc.duplicates,
+            [DuplicateKey {
+                key: "a".into(),
+                pos: Pos { line: 3, column: 1 },
+                first: Pos { line: 1, column: 1 }
+            }]
+        );
+    }
+
+    #[test]
+    fn paths_to_keys() {
+        let doc =
+            parse("spec:\n  containers:\n  - name: a\n    securityContext: {privileged: true}\n")
+                .unwrap();
+        let root = doc.root().unwrap();
+        assert_eq!(
+            root.path_to_key(Pos {
+                line: 4,
+                column: 23
+            })
+            .as_deref(),
+            Some("spec.containers[0].securityContext.privileged")
+        );
+        assert_eq!(
+            root.path_to_key(Pos {
+                line: 4,
+                column: 22
+            }),
+            None
+        );
     }
 
     #[test]

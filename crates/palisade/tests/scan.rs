@@ -13,7 +13,11 @@ fn root() -> PathBuf {
 fn palisade(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_palisade"));
     cmd.args(args).current_dir(root());
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     if let Some(input) = stdin {
@@ -35,7 +39,12 @@ fn json(args: &[&str], stdin: Option<&[u8]>) -> (i32, Value) {
 }
 
 fn findings<'a>(v: &'a Value, check: &str) -> Vec<&'a Value> {
-    v["findings"].as_array().unwrap().iter().filter(|f| f["check"] == check).collect()
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == check)
+        .collect()
 }
 
 fn line_of(file: &Path, needle: &str) -> u64 {
@@ -70,13 +79,23 @@ fn insecure_example_fails_at_the_exact_line() {
     let privileged = findings(&v, "privileged");
     assert_eq!(privileged.len(), 1, "{privileged:?}");
     let f = privileged[0];
-    assert_eq!(f["location"]["file"], "examples/insecure/web-deployment.yaml");
+    assert_eq!(
+        f["location"]["file"],
+        "examples/insecure/web-deployment.yaml"
+    );
     assert_eq!(f["location"]["line"], line_of(&file, "privileged: true"));
     assert_eq!(f["severity"], "critical");
     assert_eq!(f["object"]["kind"], "Deployment");
-    assert!(f["path"].as_str().unwrap().ends_with("securityContext.privileged"));
+    assert!(f["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("securityContext.privileged"));
     // The custom resource's pod template is checked too.
-    assert!(v["findings"].as_array().unwrap().iter().any(|f| f["object"]["kind"] == "Rollout"));
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["object"]["kind"] == "Rollout"));
 }
 
 #[test]
@@ -91,7 +110,11 @@ fn hardened_example_is_clean() {
 #[test]
 fn broken_documents_are_reported_and_neighbours_still_scanned() {
     let dir = tempfile::tempdir().unwrap();
-    let text = format!("{}---\nkind: Pod\nspec: [unclosed\n---\n{}", POD.replace("NS", "a"), POD.replace("NS", "b"));
+    let text = format!(
+        "{}---\nkind: Pod\nspec: [unclosed\n---\n{}",
+        POD.replace("NS", "a"),
+        POD.replace("NS", "b")
+    );
     write(dir.path(), "multi.yaml", &text);
     let (code, v) = json(&[dir.path().to_str().unwrap()], None);
     assert_eq!(code, 2);
@@ -100,7 +123,10 @@ fn broken_documents_are_reported_and_neighbours_still_scanned() {
     assert_eq!(errors[0]["document"], 1);
     assert!(errors[0]["line"].as_u64().unwrap() >= 14, "{errors:?}");
     assert!(errors[0]["file"].as_str().unwrap().ends_with("multi.yaml"));
-    let namespaces: Vec<_> = findings(&v, "privileged").iter().map(|f| f["object"]["namespace"].clone()).collect();
+    let namespaces: Vec<_> = findings(&v, "privileged")
+        .iter()
+        .map(|f| f["object"]["namespace"].clone())
+        .collect();
     assert_eq!(namespaces, ["a", "b"]);
     assert_eq!(findings(&v, "privileged")[1]["location"]["document"], 2);
 }
@@ -126,29 +152,65 @@ fn namespace_labels_set_the_level_and_version() {
     let dir = tempfile::tempdir().unwrap();
     let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: legacy\n  labels:\n    pod-security.kubernetes.io/enforce: baseline\n    pod-security.kubernetes.io/enforce-version: v1.22\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: infra\n  labels:\n    pod-security.kubernetes.io/enforce: privileged\n";
     // Workloads come first, in another file: the namespace pass must still apply.
-    write(dir.path(), "a-pods.yaml", &[POD.replace("NS", "legacy"), POD.replace("NS", "infra"), POD.replace("NS", "other")].join("---\n"));
+    write(
+        dir.path(),
+        "a-pods.yaml",
+        &[
+            POD.replace("NS", "legacy"),
+            POD.replace("NS", "infra"),
+            POD.replace("NS", "other"),
+        ]
+        .join("---\n"),
+    );
     write(dir.path(), "b-ns.yaml", ns);
     let (_, v) = json(&[dir.path().to_str().unwrap()], None);
     let by_ns = |ns: &str| -> Vec<(String, String)> {
-        v["findings"].as_array().unwrap().iter()
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
             .filter(|f| f["object"]["namespace"] == ns)
-            .map(|f| (f["check"].as_str().unwrap().to_owned(), f["pss"]["version"].as_str().unwrap().to_owned()))
+            .map(|f| {
+                (
+                    f["check"].as_str().unwrap().to_owned(),
+                    f["pss"]["version"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect()
     };
-    assert_eq!(by_ns("legacy"), [("privileged".to_owned(), "v1.22".to_owned())]);
+    assert_eq!(
+        by_ns("legacy"),
+        [("privileged".to_owned(), "v1.22".to_owned())]
+    );
     assert!(by_ns("infra").is_empty());
     let other = by_ns("other");
-    assert!(other.len() > 1 && other.iter().all(|(_, ver)| ver == "v1.37"), "{other:?}");
+    assert!(
+        other.len() > 1 && other.iter().all(|(_, ver)| ver == "v1.37"),
+        "{other:?}"
+    );
     // --pss does not override what a namespace enforces; it sets the rest.
-    let (_, v2) = json(&[dir.path().to_str().unwrap(), "--pss", "baseline:v1.0"], None);
-    let other: Vec<_> = v2["findings"].as_array().unwrap().iter().filter(|f| f["object"]["namespace"] == "other").collect();
+    let (_, v2) = json(
+        &[dir.path().to_str().unwrap(), "--pss", "baseline:v1.0"],
+        None,
+    );
+    let other: Vec<_> = v2["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["object"]["namespace"] == "other")
+        .collect();
     assert_eq!(other.len(), 1);
     assert_eq!(other[0]["pss"]["version"], "v1.0");
 }
 
 #[test]
 fn kustomize_directories_are_rendered() {
-    if Command::new("kubectl").arg("version").arg("--client").output().is_err() {
+    if Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_err()
+    {
         eprintln!("SKIPPED: kubectl is not on PATH");
         return;
     }
@@ -156,7 +218,11 @@ fn kustomize_directories_are_rendered() {
     let k = dir.path().join("app");
     std::fs::create_dir(&k).unwrap();
     write(&k, "pod.yaml", &POD.replace("  namespace: NS\n", ""));
-    write(&k, "kustomization.yaml", "namespace: kustomized\nresources:\n- pod.yaml\n");
+    write(
+        &k,
+        "kustomization.yaml",
+        "namespace: kustomized\nresources:\n- pod.yaml\n",
+    );
     let (code, v) = json(&[dir.path().to_str().unwrap()], None);
     assert_eq!(code, 1, "{v:#}");
     let f = findings(&v, "privileged");
@@ -170,7 +236,11 @@ fn helm_chart_without_helm_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let chart = dir.path().join("mychart");
     std::fs::create_dir_all(chart.join("templates")).unwrap();
-    write(&chart, "Chart.yaml", "apiVersion: v2\nname: mychart\nversion: 0.1.0\n");
+    write(
+        &chart,
+        "Chart.yaml",
+        "apiVersion: v2\nname: mychart\nversion: 0.1.0\n",
+    );
     write(&chart.join("templates"), "pod.yaml", "{{ .Values.nope }}");
     write(dir.path(), "pod.yaml", &POD.replace("NS", "x"));
     let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
@@ -181,7 +251,10 @@ fn helm_chart_without_helm_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let msg = v["errors"][0]["message"].as_str().unwrap();
-    assert!(msg.contains("mychart") && msg.contains("`helm` is not on PATH"), "{msg}");
+    assert!(
+        msg.contains("mychart") && msg.contains("`helm` is not on PATH"),
+        "{msg}"
+    );
     // The rest is still scanned.
     assert_eq!(findings(&v, "privileged").len(), 1);
 }
@@ -189,9 +262,18 @@ fn helm_chart_without_helm_is_a_clear_error() {
 #[test]
 fn fail_on_select_and_ignore() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "p.yaml", &POD.replace("privileged: true", "runAsUser: 0").replace("NS", "x"));
+    let p = write(
+        dir.path(),
+        "p.yaml",
+        &POD.replace("privileged: true", "runAsUser: 0")
+            .replace("NS", "x"),
+    );
     let p = p.to_str().unwrap();
-    assert_eq!(json(&[p], None).0, 0, "medium findings do not fail at --fail-on high");
+    assert_eq!(
+        json(&[p], None).0,
+        0,
+        "medium findings do not fail at --fail-on high"
+    );
     assert_eq!(json(&[p, "--fail-on", "medium"], None).0, 1);
     assert_eq!(json(&[p, "--fail-on", "none"], None).0, 0);
     let (_, v) = json(&[p, "--select", "runAsUser"], None);
@@ -200,7 +282,8 @@ fn fail_on_select_and_ignore() {
     assert_eq!(v["summary"]["findings"], 0);
     let out = palisade(&["scan", p, "--select", "no-such-check"], None);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown check or category \"no-such-check\""));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("unknown check or category \"no-such-check\""));
     let out = palisade(&["scan", p, "--pss", "strict"], None);
     assert_eq!(out.status.code(), Some(2));
     let out = palisade(&["scan", p, "--fail-on", "severe"], None);
@@ -211,7 +294,17 @@ fn fail_on_select_and_ignore() {
 fn output_file_and_formats() {
     let dir = tempfile::tempdir().unwrap();
     let out_file = dir.path().join("report.sarif");
-    let out = palisade(&["scan", "examples/insecure", "--format", "sarif", "--output", out_file.to_str().unwrap()], None);
+    let out = palisade(
+        &[
+            "scan",
+            "examples/insecure",
+            "--format",
+            "sarif",
+            "--output",
+            out_file.to_str().unwrap(),
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let sarif: Value = serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
@@ -222,7 +315,10 @@ fn output_file_and_formats() {
     assert!(junit.contains("<testsuites") && junit.contains("<failure"));
     let table = palisade(&["scan", "examples/insecure"], None);
     let table = String::from_utf8(table.stdout).unwrap();
-    assert!(!table.contains('\x1b'), "no colours when stdout is not a terminal");
+    assert!(
+        !table.contains('\x1b'),
+        "no colours when stdout is not a terminal"
+    );
     assert!(table.lines().all(|l| l.chars().count() <= 80));
 }
 
@@ -231,12 +327,19 @@ fn fingerprints_survive_line_shifts() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(dir.path(), "p.yaml", &POD.replace("NS", "x"));
     let (_, a) = json(&[p.to_str().unwrap()], None);
-    std::fs::write(&p, format!("# a comment\n# another\n{}", POD.replace("NS", "x"))).unwrap();
+    std::fs::write(
+        &p,
+        format!("# a comment\n# another\n{}", POD.replace("NS", "x")),
+    )
+    .unwrap();
     let (_, b) = json(&[p.to_str().unwrap()], None);
     let fa = &findings(&a, "privileged")[0];
     let fb = &findings(&b, "privileged")[0];
     assert_eq!(fa["fingerprint"], fb["fingerprint"]);
-    assert_eq!(fb["location"]["line"].as_u64().unwrap(), fa["location"]["line"].as_u64().unwrap() + 2);
+    assert_eq!(
+        fb["location"]["line"].as_u64().unwrap(),
+        fa["location"]["line"].as_u64().unwrap() + 2
+    );
 }
 
 #[test]
@@ -250,35 +353,90 @@ fn hostile_inputs_give_errors_or_findings_never_panics() {
         bomb.push_str(&format!("{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
     }
     write(d, "bomb.yaml", &bomb);
-    write(d, "huge.yaml", &format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big}}\ndata:\n  x: \"{}\"\n", "A".repeat(20_000_000)));
-    std::fs::write(d.join("utf8.yaml"), [POD.replace("NS", "utf").as_bytes(), b"# \xff\xfe\n"].concat()).unwrap();
-    write(d, "dup.yaml", &POD.replace("NS", "dup").replace("      privileged: true\n", "      privileged: false\n      privileged: true\n"));
+    write(
+        d,
+        "huge.yaml",
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big}}\ndata:\n  x: \"{}\"\n",
+            "A".repeat(20_000_000)
+        ),
+    );
+    std::fs::write(
+        d.join("utf8.yaml"),
+        [POD.replace("NS", "utf").as_bytes(), b"# \xff\xfe\n"].concat(),
+    )
+    .unwrap();
+    write(
+        d,
+        "dup.yaml",
+        &POD.replace("NS", "dup").replace(
+            "      privileged: true\n",
+            "      privileged: false\n      privileged: true\n",
+        ),
+    );
     write(d, "scalar.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: s}\nspec:\n  template:\n    spec: 'not a pod spec'\n");
     write(d, "kind0.json", "{\"kind\":0}");
-    write(d, "unknown.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 3}\n");
+    write(
+        d,
+        "unknown.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 3}\n",
+    );
     let (code, v) = json(&[d.to_str().unwrap(), "--pss", "baseline"], None);
     assert_eq!(code, 2);
     let errors = v["errors"].as_array().unwrap();
-    let err_for = |file: &str| errors.iter().find(|e| e["file"].as_str().unwrap().ends_with(file)).unwrap_or_else(|| panic!("no error for {file}: {errors:#?}"))["message"].as_str().unwrap().to_owned();
+    let err_for = |file: &str| {
+        errors
+            .iter()
+            .find(|e| e["file"].as_str().unwrap().ends_with(file))
+            .unwrap_or_else(|| panic!("no error for {file}: {errors:#?}"))["message"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
     assert!(err_for("deep.yaml").contains("recursion limit"));
     assert!(err_for("bomb.yaml").contains("alias bomb"));
     assert!(err_for("utf8.yaml").contains("invalid UTF-8"));
-    assert!(err_for("dup.yaml").contains("duplicate key \"privileged\""));
+    let dup = findings(&v, "duplicate-key");
+    assert_eq!(dup.len(), 1, "{dup:?}");
+    assert_eq!(dup[0]["location"]["line"], 12);
+    assert_eq!(
+        dup[0]["path"],
+        "spec.containers[0].securityContext.privileged"
+    );
     assert!(err_for("kind0.json").contains("`kind` must be a string"));
-    assert!(!errors.iter().any(|e| e["file"].as_str().unwrap().ends_with("unknown.yaml")));
-    assert!(!errors.iter().any(|e| e["file"].as_str().unwrap().ends_with("huge.yaml")));
+    assert!(!errors
+        .iter()
+        .any(|e| e["file"].as_str().unwrap().ends_with("unknown.yaml")));
+    assert!(!errors
+        .iter()
+        .any(|e| e["file"].as_str().unwrap().ends_with("huge.yaml")));
     // The files with errors still yield their findings: the UTF-8 pod and the
     // duplicate-key pod (last value wins, as the API server decodes it).
-    let ns: Vec<_> = findings(&v, "privileged").iter().map(|f| f["object"]["namespace"].as_str().unwrap().to_owned()).collect();
+    let ns: Vec<_> = findings(&v, "privileged")
+        .iter()
+        .map(|f| f["object"]["namespace"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(ns, ["dup", "utf"]);
 }
 
 #[test]
 fn missing_paths_are_errors() {
-    let out = palisade(&["scan", "--format", "json", "does/not/exist.yaml", "examples/hardened"], None);
+    let out = palisade(
+        &[
+            "scan",
+            "--format",
+            "json",
+            "does/not/exist.yaml",
+            "examples/hardened",
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(2));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(v["errors"][0]["message"].as_str().unwrap().contains("cannot read"));
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("cannot read"));
     assert!(v["summary"]["objects"].as_u64().unwrap() > 0);
 }
 
@@ -286,17 +444,33 @@ fn missing_paths_are_errors() {
 fn checks_list_and_explain() {
     let list = palisade(&["checks", "list"], None);
     let list = String::from_utf8(list.stdout).unwrap();
-    for id in ["privileged", "seccompProfile_restricted", "hostProbesAndHostLifecycle", "procMount_restricted"] {
-        assert!(list.lines().any(|l| l.starts_with(id)), "{id} missing from:\n{list}");
+    for id in [
+        "privileged",
+        "seccompProfile_restricted",
+        "hostProbesAndHostLifecycle",
+        "procMount_restricted",
+    ] {
+        assert!(
+            list.lines().any(|l| l.starts_with(id)),
+            "{id} missing from:\n{list}"
+        );
     }
     let explain = palisade(&["checks", "explain", "privileged"], None);
     assert_eq!(explain.status.code(), Some(0));
     let text = String::from_utf8(explain.stdout).unwrap();
-    for part in ["## Why it matters", "## How to fix it", "CIS Kubernetes Benchmark 5.2.2", "checkov CKV_K8S_16"] {
+    for part in [
+        "## Why it matters",
+        "## How to fix it",
+        "CIS Kubernetes Benchmark 5.2.2",
+        "checkov CKV_K8S_16",
+    ] {
         assert!(text.contains(part), "{part} missing from:\n{text}");
     }
-    assert_eq!(palisade(&["checks", "explain", "nope"], None).status.code(), Some(2));
+    assert_eq!(
+        palisade(&["checks", "explain", "nope"], None).status.code(),
+        Some(2)
+    );
     let json_list = palisade(&["checks", "list", "--format", "json"], None);
     let v: Value = serde_json::from_slice(&json_list.stdout).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 19);
+    assert_eq!(v.as_array().unwrap().len(), 20);
 }

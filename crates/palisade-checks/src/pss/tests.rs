@@ -24,6 +24,7 @@ fn eval(yaml: &str, profile: &str) -> Vec<(&'static str, u32)> {
                 object,
                 pods,
                 profile,
+                duplicates: Vec::new(),
             };
             let mut out = Findings::default();
             for c in registry() {

@@ -1,0 +1,3 @@
+//! Checks on the input itself: things Kubernetes accepts that a reviewer would misread.
+
+pub mod duplicate_key;
