@@ -8,8 +8,10 @@
 //! The Pod Security Standards live in [`pss`]: each upstream check keeps its upstream id
 //! and carries one implementation per Kubernetes version in which it changed.
 
+mod docs;
 pub mod input;
 pub mod pss;
 mod registry;
 
+pub use docs::{checks_markdown, explain};
 pub use registry::{by_id, registry, select, Selection};
