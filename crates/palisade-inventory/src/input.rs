@@ -21,6 +21,8 @@ pub enum InputKind {
     Kustomize(PathBuf),
     /// A Helm chart directory (`Chart.yaml`), rendered with `helm template`.
     Helm(PathBuf),
+    /// Text the caller already holds (an API request body, a test, a fuzz input).
+    Inline(String),
 }
 
 /// One input, with the name reports show for it.
@@ -224,6 +226,7 @@ pub fn read_input(spec: &InputSpec) -> Result<(SourceText, Option<LoadError>), L
             read_limited(name, file)?
         }
         InputKind::Stdin => read_limited(name, std::io::stdin().lock())?,
+        InputKind::Inline(text) => text.as_bytes().to_vec(),
         InputKind::Kustomize(dir) => {
             render(name, "kubectl", &["kustomize".as_ref(), dir.as_os_str()])?
         }
@@ -301,7 +304,7 @@ mod tests {
                     format!("kustomize {}", p.strip_prefix(root).unwrap().display())
                 }
                 InputKind::Helm(p) => format!("helm {}", p.strip_prefix(root).unwrap().display()),
-                InputKind::Stdin => "stdin".into(),
+                InputKind::Stdin | InputKind::Inline(_) => "in memory".into(),
             })
             .collect();
         assert_eq!(

@@ -1,0 +1,20 @@
+//! Fuzzes the whole loader and every check: arbitrary bytes in, no panic out, and every
+//! reported position inside the input.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use palisade_inventory::{InputKind, InputSpec};
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data).into_owned();
+    let lines = u32::try_from(text.lines().count()).unwrap_or(u32::MAX) + 1;
+    let input = InputSpec { name: "fuzz".into(), kind: InputKind::Inline(text) };
+    let result = palisade_engine::scan(&[input], &palisade_checks::registry(), &Default::default());
+    for f in &result.findings {
+        assert!(f.location.line >= 1 && f.location.line <= lines, "{f:?}");
+        assert!(f.location.column >= 1);
+    }
+    for e in &result.errors {
+        assert!(e.line <= lines, "{e:?}");
+    }
+});
