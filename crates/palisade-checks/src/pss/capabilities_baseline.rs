@@ -4,7 +4,7 @@ use palisade_engine::Level;
 use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::helpers::{cis, container_sc, entry, mitre, peer, pss, shown, v, who, PSS_DOC};
+use super::helpers::{cis, container_sc, entry, mitre, peer, pss, report_added, v, PSS_DOC};
 use super::{PssCheck, PssOut, Versioned};
 
 pub static CHECK: PssCheck = PssCheck {
@@ -55,18 +55,6 @@ fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
         let Some(add) = caps.get_present("add") else {
             continue;
         };
-        for (i, cap) in add.items().enumerate() {
-            let name = shown(cap);
-            if !ALLOWED.contains(&name.as_str()) {
-                out.report(
-                    cap,
-                    c.path_of(&format!("securityContext.capabilities.add[{i}]")),
-                    format!(
-                        "{} must not include {name:?} in securityContext.capabilities.add",
-                        who(&c)
-                    ),
-                );
-            }
-        }
+        report_added(&c, add, |cap| ALLOWED.contains(&cap), out);
     }
 }

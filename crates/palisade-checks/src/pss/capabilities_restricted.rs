@@ -5,7 +5,7 @@ use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
 use super::helpers::{
-    cis, container_sc, entry, is_windows, mitre, peer, pss, shown, v, who, PSS_DOC,
+    cis, container_sc, entry, is_windows, mitre, peer, pss, report_added, v, who, PSS_DOC,
 };
 use super::{PssCheck, PssOut, Versioned};
 
@@ -58,19 +58,7 @@ fn eval_1_22(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
         let Some(add) = caps.and_then(|(_, caps)| caps.get_present("add")) else {
             continue;
         };
-        for (i, cap) in add.items().enumerate() {
-            let name = shown(cap);
-            if name != "NET_BIND_SERVICE" {
-                out.report(
-                    cap,
-                    c.path_of(&format!("securityContext.capabilities.add[{i}]")),
-                    format!(
-                        "{} must not include {name:?} in securityContext.capabilities.add",
-                        who(&c)
-                    ),
-                );
-            }
-        }
+        report_added(&c, add, |cap| cap == "NET_BIND_SERVICE", out);
     }
 }
 

@@ -25,6 +25,28 @@ pub fn container_sc<'d>(c: &ContainerView<'d>) -> Option<Node<'d>> {
     c.node.get_present("securityContext")
 }
 
+/// Reports every entry of a container's `capabilities.add` that `allowed` rejects.
+pub fn report_added(
+    c: &ContainerView<'_>,
+    add: Node<'_>,
+    allowed: impl Fn(&str) -> bool,
+    out: &mut super::PssOut<'_>,
+) {
+    for (i, cap) in add.items().enumerate() {
+        let name = shown(cap);
+        if !allowed(&name) {
+            out.report(
+                cap,
+                c.path_of(&format!("securityContext.capabilities.add[{i}]")),
+                format!(
+                    "{} must not include {name:?} in securityContext.capabilities.add",
+                    who(c)
+                ),
+            );
+        }
+    }
+}
+
 /// `spec.os.name == "windows"`, the condition for the restricted Windows exemptions.
 pub fn is_windows(pod: &PodSpecView<'_>) -> bool {
     pod.field("os")
