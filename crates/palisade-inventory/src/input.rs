@@ -146,6 +146,25 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<InputSpec>, Vec<LoadError>) {
     (inputs, errors)
 }
 
+/// Turns each lone `\r` (old Mac line ends) into `\n`. YAML counts a lone CR as a line
+/// break; the document splitter and the line numbers must count it the same way. Same
+/// length, so columns and offsets do not move.
+fn normalize_line_breaks(s: String) -> String {
+    if !s.contains('\r') {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' && chars.peek() != Some(&'\n') {
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Decodes bytes as UTF-8. Invalid sequences become U+FFFD so the rest of the input is
 /// still scanned, and the first one is reported with its line and column.
 fn decode(name: &Arc<str>, bytes: Vec<u8>) -> (String, Option<LoadError>) {
@@ -242,6 +261,7 @@ pub fn read_input(spec: &InputSpec) -> Result<(SourceText, Option<LoadError>), L
         }
     };
     let (text, err) = decode(name, bytes);
+    let text = normalize_line_breaks(text);
     Ok((
         SourceText {
             name: name.clone(),
@@ -270,6 +290,14 @@ mod tests {
         let err = err.unwrap();
         assert_eq!((err.line, err.column), (2, 4));
         assert!(text.contains("c: 3"));
+    }
+
+    #[test]
+    fn lone_carriage_returns_are_line_breaks() {
+        assert_eq!(normalize_line_breaks("a\rb\r\nc\r".into()), "a\nb\r\nc\n");
+        let crash = "kind: Pod\r---\rkind: Pod\r";
+        let text = normalize_line_breaks(crash.into());
+        assert_eq!(palisade_source::split_documents(&text).len(), 2);
     }
 
     #[test]

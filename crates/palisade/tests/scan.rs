@@ -260,6 +260,48 @@ fn helm_chart_without_helm_is_a_clear_error() {
 }
 
 #[test]
+fn helm_charts_are_rendered_with_helm_template() {
+    // Helm cannot be installed here: a stand-in `helm` on PATH prints what it was asked
+    // to render as a privileged pod, proving the call and that its output is scanned.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let helm = write(&bin, "helm", "#!/bin/sh\nprintf 'apiVersion: v1\\nkind: Pod\\nmetadata:\\n  name: %s-%s\\n  namespace: ns\\nspec:\\n  containers:\\n  - name: c\\n    image: x\\n    securityContext: {privileged: true}\\n' \"$1\" \"${2##*/}\"\n");
+    std::fs::set_permissions(&helm, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let chart = dir.path().join("charts/web");
+    std::fs::create_dir_all(&chart).unwrap();
+    write(
+        &chart,
+        "Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args([
+            "scan",
+            "--format",
+            "json",
+            dir.path().join("charts").to_str().unwrap(),
+        ])
+        .env("PATH", &bin)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["errors"], serde_json::json!([]), "{v:#}");
+    let f = findings(&v, "privileged");
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        f[0]["object"]["name"], "template-web",
+        "helm was called as `helm template DIR`"
+    );
+    assert!(f[0]["location"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("charts/web"));
+    assert_eq!(f[0]["location"]["line"], 10);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
 fn fail_on_select_and_ignore() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(
@@ -462,7 +504,7 @@ fn checks_list_and_explain() {
         "## Why it matters",
         "## How to fix it",
         "CIS Kubernetes Benchmark 5.2.2",
-        "checkov CKV_K8S_16",
+        "checkov `CKV_K8S_16`",
     ] {
         assert!(text.contains(part), "{part} missing from:\n{text}");
     }
