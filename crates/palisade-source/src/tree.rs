@@ -550,6 +550,21 @@ impl Builder<'_> {
     }
 }
 
+/// The parser reports an error at end of input one line past the text when the text has
+/// no final newline; point at the end of the last line instead. Returns the 1-based line
+/// (relative to `text`) and 1-based column.
+fn clamp_to_text(text: &str, line: u32, col: usize) -> (u32, u32) {
+    let last = u32::try_from(text.matches('\n').count() + 1).unwrap_or(u32::MAX);
+    if line <= last {
+        return (line, u32::try_from(col + 1).unwrap_or(u32::MAX));
+    }
+    let tail = text.rsplit('\n').next().unwrap_or("");
+    (
+        last,
+        u32::try_from(tail.chars().count() + 1).unwrap_or(u32::MAX),
+    )
+}
+
 /// Parses the text of one document (`chunk` says where it sits in its file).
 ///
 /// # Errors
@@ -581,9 +596,10 @@ pub fn parse_document(
         let (event, span) = event.map_err(|e| {
             let m = e.marker();
             let line = u32::try_from(m.line()).unwrap_or(u32::MAX);
+            let (line, column) = clamp_to_text(text, line, m.col());
             SourceError {
                 line: line.saturating_add(chunk.first_line.saturating_sub(1)),
-                column: u32::try_from(m.col() + 1).unwrap_or(u32::MAX),
+                column,
                 message: e.info().to_owned(),
             }
         })?;
@@ -766,6 +782,12 @@ mod tests {
         let err =
             parse_document(&text[chunk.range.clone()], chunk, &Limits::default()).unwrap_err();
         assert!(err.line >= 3, "{err}");
+    }
+
+    #[test]
+    fn errors_at_end_of_input_stay_inside_the_text() {
+        let err = parse("a: &a [x, x]\nkind: Pod\napiVe").unwrap_err();
+        assert_eq!((err.line, err.column), (3, 6), "{err}");
     }
 
     #[test]
