@@ -185,7 +185,7 @@ fn scan_input(spec: &InputSpec, checks: &[&'static dyn Check], opts: &ScanOption
 fn rescan_labelled(
     spec: &InputSpec,
     outcome: &mut InputOutcome,
-    profiles: &HashMap<&str, Profile>,
+    profiles: &HashMap<String, Profile>,
     checks: &[&'static dyn Check],
     opts: &ScanOptions,
 ) {
@@ -254,15 +254,12 @@ pub fn scan(inputs: &[InputSpec], checks: &[&'static dyn Check], opts: &ScanOpti
         .map(|spec| scan_input(spec, checks, opts))
         .collect();
 
-    let mut profiles: HashMap<&str, Profile> = HashMap::new();
-    let owned: Vec<(String, Profile)> = outcomes
+    // Namespaces the input labels with a profile other than the default.
+    let profiles: HashMap<String, Profile> = outcomes
         .iter()
         .flat_map(|o| o.namespaces.iter())
         .filter_map(|(name, p)| p.filter(|p| *p != opts.profile).map(|p| (name.clone(), p)))
         .collect();
-    for (name, p) in &owned {
-        profiles.insert(name.as_str(), *p);
-    }
     if !profiles.is_empty() {
         outcomes
             .par_iter_mut()

@@ -41,10 +41,10 @@ pub struct ContainerView<'d> {
 }
 
 impl<'d> ContainerView<'d> {
-    /// `securityContext.<field>` of the container, if set (null counts as unset).
+    /// The container's `securityContext`, if set (null counts as unset).
     #[must_use]
-    pub fn security_context(&self, field: &str) -> Option<Node<'d>> {
-        self.node.get_present("securityContext")?.get_present(field)
+    pub fn security_context(&self) -> Option<Node<'d>> {
+        self.node.get_present("securityContext")
     }
 
     /// Field path of `rest` below this container.
@@ -120,10 +120,10 @@ impl<'d> PodSpecView<'d> {
         self.spec.get_present(field)
     }
 
-    /// Pod-level `securityContext.<field>`, if set.
+    /// The pod-level `securityContext`, if set (null counts as unset).
     #[must_use]
-    pub fn security_context(&self, field: &str) -> Option<Node<'d>> {
-        self.spec.get_present("securityContext")?.get_present(field)
+    pub fn security_context(&self) -> Option<Node<'d>> {
+        self.field("securityContext")
     }
 
     /// A pod annotation with its key node.

@@ -133,12 +133,6 @@ impl<'d> Node<'d> {
         self.raw().kind
     }
 
-    /// A stable identity within the document (aliases share their anchor's id).
-    #[must_use]
-    pub fn id(&self) -> u32 {
-        self.id
-    }
-
     fn scalar_text(&self) -> Option<&'d str> {
         let r = self.raw();
         (r.kind == NodeKind::Scalar).then(|| &self.doc.text[r.start as usize..r.end as usize])
@@ -181,12 +175,6 @@ impl<'d> Node<'d> {
     #[must_use]
     pub fn is_true(&self) -> bool {
         self.as_bool() == Some(true)
-    }
-
-    /// True for a scalar that was quoted (or tagged `!!str`) in the source.
-    #[must_use]
-    pub fn is_quoted(&self) -> bool {
-        self.raw().kind == NodeKind::Scalar && !self.raw().plain
     }
 
     #[must_use]

@@ -4,7 +4,7 @@ use palisade_engine::Level;
 use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::helpers::{cis, container_sc, entry, is_windows, nsa, peer, pss, v, who, PSS_DOC};
+use super::helpers::{cis, entry, is_windows, nsa, peer, pss, v, who, PSS_DOC};
 use super::{PssCheck, PssOut, Versioned};
 
 pub static CHECK: PssCheck = PssCheck {
@@ -38,7 +38,7 @@ pub static CHECK: PssCheck = PssCheck {
 fn eval_1_8(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     for c in pod.containers() {
         let path = c.path_of("securityContext.allowPrivilegeEscalation");
-        match entry(container_sc(&c), "allowPrivilegeEscalation") {
+        match entry(c.security_context(), "allowPrivilegeEscalation") {
             Some((_, value)) if value.as_bool() == Some(false) => {}
             Some((key, _)) => {
                 out.report(

@@ -5,7 +5,7 @@ use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 use palisade_source::Node;
 
-use super::helpers::{container_sc, entry, nsa, peer, pod_sc, pss, shown, v, who, PSS_DOC};
+use super::helpers::{entry, nsa, peer, pss, shown, v, who, PSS_DOC};
 use super::{PssCheck, PssOut, Versioned};
 
 pub static CHECK: PssCheck = PssCheck {
@@ -45,14 +45,14 @@ fn check_field(sc: Option<Node<'_>>, path: String, setter: &str, out: &mut PssOu
 
 fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     check_field(
-        pod_sc(pod),
+        pod.security_context(),
         pod.path_of("securityContext.appArmorProfile.type"),
         "pod",
         out,
     );
     for c in pod.containers() {
         check_field(
-            container_sc(&c),
+            c.security_context(),
             c.path_of("securityContext.appArmorProfile.type"),
             &who(&c),
             out,

@@ -4,7 +4,7 @@ use palisade_engine::Level;
 use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::helpers::{cis, container_sc, entry, mitre, peer, pss, report_added, v, PSS_DOC};
+use super::helpers::{cis, entry, mitre, peer, pss, report_added, v, PSS_DOC};
 use super::{PssCheck, PssOut, Versioned};
 
 pub static CHECK: PssCheck = PssCheck {
@@ -49,7 +49,7 @@ pub const ALLOWED: [&str; 13] = [
 
 fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     for c in pod.containers() {
-        let Some((_, caps)) = entry(container_sc(&c), "capabilities") else {
+        let Some((_, caps)) = entry(c.security_context(), "capabilities") else {
             continue;
         };
         let Some(add) = caps.get_present("add") else {

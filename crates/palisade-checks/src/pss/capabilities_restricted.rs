@@ -4,9 +4,7 @@ use palisade_engine::Level;
 use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::helpers::{
-    cis, container_sc, entry, is_windows, mitre, peer, pss, report_added, v, who, PSS_DOC,
-};
+use super::helpers::{cis, entry, is_windows, mitre, peer, pss, report_added, v, who, PSS_DOC};
 use super::{PssCheck, PssOut, Versioned};
 
 pub static CHECK: PssCheck = PssCheck {
@@ -37,7 +35,7 @@ pub static CHECK: PssCheck = PssCheck {
 
 fn eval_1_22(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     for c in pod.containers() {
-        let caps = entry(container_sc(&c), "capabilities");
+        let caps = entry(c.security_context(), "capabilities");
         let drops_all = caps
             .and_then(|(_, caps)| caps.get_present("drop"))
             .is_some_and(|d| d.items().any(|x| x.as_str() == Some("ALL")));

@@ -15,16 +15,6 @@ pub fn entry<'d>(map: Option<Node<'d>>, key: &str) -> Option<(Node<'d>, Node<'d>
     map?.entry(key).filter(|(_, v)| !v.is_null())
 }
 
-/// The pod's `securityContext` mapping.
-pub fn pod_sc<'d>(pod: &PodSpecView<'d>) -> Option<Node<'d>> {
-    pod.field("securityContext")
-}
-
-/// A container's `securityContext` mapping.
-pub fn container_sc<'d>(c: &ContainerView<'d>) -> Option<Node<'d>> {
-    c.node.get_present("securityContext")
-}
-
 /// Reports every entry of a container's `capabilities.add` that `allowed` rejects.
 pub fn report_added(
     c: &ContainerView<'_>,

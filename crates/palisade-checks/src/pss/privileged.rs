@@ -4,7 +4,7 @@ use palisade_engine::Level;
 use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::helpers::{cis, container_sc, entry, mitre, nsa, peer, pss, v, who, PSS_DOC};
+use super::helpers::{cis, entry, mitre, nsa, peer, pss, v, who, PSS_DOC};
 use super::{PssCheck, PssOut, Versioned};
 
 pub static CHECK: PssCheck = PssCheck {
@@ -34,7 +34,7 @@ pub static CHECK: PssCheck = PssCheck {
 
 fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     for c in pod.containers() {
-        if let Some((key, value)) = entry(container_sc(&c), "privileged") {
+        if let Some((key, value)) = entry(c.security_context(), "privileged") {
             if value.is_true() {
                 out.report(
                     key,

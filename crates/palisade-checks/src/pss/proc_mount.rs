@@ -4,7 +4,7 @@ use palisade_engine::Level;
 use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::helpers::{container_sc, entry, in_user_namespace, peer, pss, shown, v, who, PSS_DOC};
+use super::helpers::{entry, in_user_namespace, peer, pss, shown, v, who, PSS_DOC};
 use super::{PssCheck, PssOut, Versioned};
 
 pub static CHECK: PssCheck = PssCheck {
@@ -32,7 +32,7 @@ pub static CHECK: PssCheck = PssCheck {
 /// Forbids any `procMount` but `Default`; also the restricted twin's logic.
 pub fn eval_1_0(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     for c in pod.containers() {
-        if let Some((key, value)) = entry(container_sc(&c), "procMount") {
+        if let Some((key, value)) = entry(c.security_context(), "procMount") {
             let mount = shown(value);
             if mount != "Default" {
                 out.report(

@@ -4,9 +4,7 @@ use palisade_engine::Level;
 use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::helpers::{
-    cis, container_sc, entry, in_user_namespace, nsa, peer, pod_sc, pss, v, who, PSS_DOC,
-};
+use super::helpers::{cis, entry, in_user_namespace, nsa, peer, pss, v, who, PSS_DOC};
 use super::{PssCheck, PssOut, Versioned};
 
 pub static CHECK: PssCheck = PssCheck {
@@ -39,7 +37,7 @@ pub static CHECK: PssCheck = PssCheck {
 
 fn eval_1_0(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     let mut pod_true = false;
-    if let Some((key, value)) = entry(pod_sc(pod), "runAsNonRoot") {
+    if let Some((key, value)) = entry(pod.security_context(), "runAsNonRoot") {
         match value.as_bool() {
             Some(true) => pod_true = true,
             _ => {
@@ -53,7 +51,7 @@ fn eval_1_0(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     }
     for c in pod.containers() {
         let path = c.path_of("securityContext.runAsNonRoot");
-        match entry(container_sc(&c), "runAsNonRoot") {
+        match entry(c.security_context(), "runAsNonRoot") {
             Some((_, value)) if value.as_bool() == Some(true) => {}
             Some((key, _)) => {
                 out.report(

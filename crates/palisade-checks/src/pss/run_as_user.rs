@@ -4,9 +4,7 @@ use palisade_engine::Level;
 use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::helpers::{
-    cis, container_sc, entry, in_user_namespace, peer, pod_sc, pss, v, who, PSS_DOC,
-};
+use super::helpers::{cis, entry, in_user_namespace, peer, pss, v, who, PSS_DOC};
 use super::{PssCheck, PssOut, Versioned};
 
 pub static CHECK: PssCheck = PssCheck {
@@ -32,7 +30,7 @@ pub static CHECK: PssCheck = PssCheck {
 };
 
 fn eval_1_23(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
-    if let Some((key, value)) = entry(pod_sc(pod), "runAsUser") {
+    if let Some((key, value)) = entry(pod.security_context(), "runAsUser") {
         if value.as_i64() == Some(0) {
             out.report(
                 key,
@@ -42,7 +40,7 @@ fn eval_1_23(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
         }
     }
     for c in pod.containers() {
-        if let Some((key, value)) = entry(container_sc(&c), "runAsUser") {
+        if let Some((key, value)) = entry(c.security_context(), "runAsUser") {
             if value.as_i64() == Some(0) {
                 out.report(
                     key,

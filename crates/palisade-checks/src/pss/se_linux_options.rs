@@ -5,7 +5,7 @@ use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 use palisade_source::Node;
 
-use super::helpers::{container_sc, entry, nsa, peer, pod_sc, pss, shown, v, who, PSS_DOC};
+use super::helpers::{entry, nsa, peer, pss, shown, v, who, PSS_DOC};
 use super::{PssCheck, PssOut, Versioned};
 
 pub static CHECK: PssCheck = PssCheck {
@@ -76,7 +76,7 @@ fn check(sc: Option<Node<'_>>, base: &str, setter: &str, types: &[&str], out: &m
 
 fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>, types: &[&str]) {
     check(
-        pod_sc(pod),
+        pod.security_context(),
         &pod.path_of("securityContext.seLinuxOptions"),
         "pod",
         types,
@@ -84,7 +84,7 @@ fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>, types: &[&str]) {
     );
     for c in pod.containers() {
         check(
-            container_sc(&c),
+            c.security_context(),
             &c.path_of("securityContext.seLinuxOptions"),
             &who(&c),
             types,

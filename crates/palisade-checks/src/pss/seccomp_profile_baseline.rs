@@ -5,7 +5,7 @@ use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 use palisade_source::Node;
 
-use super::helpers::{cis, container_sc, entry, peer, pod_sc, pss, shown, v, who, PSS_DOC};
+use super::helpers::{cis, entry, peer, pss, shown, v, who, PSS_DOC};
 use super::{PssCheck, PssOut, Versioned};
 
 pub static CHECK: PssCheck = PssCheck {
@@ -83,14 +83,14 @@ pub fn check_type(
 
 fn eval_1_19(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     check_type(
-        pod_sc(pod),
+        pod.security_context(),
         pod.path_of("securityContext.seccompProfile.type"),
         "pod",
         out,
     );
     for c in pod.containers() {
         check_type(
-            container_sc(&c),
+            c.security_context(),
             c.path_of("securityContext.seccompProfile.type"),
             &who(&c),
             out,

@@ -4,7 +4,7 @@ use palisade_engine::Level;
 use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::helpers::{cis, container_sc, is_windows, peer, pod_sc, pss, v, who, PSS_DOC};
+use super::helpers::{cis, is_windows, peer, pss, v, who, PSS_DOC};
 use super::seccomp_profile_baseline::check_type;
 use super::{PssCheck, PssOut, Versioned};
 
@@ -36,14 +36,14 @@ pub static CHECK: PssCheck = PssCheck {
 
 fn eval_1_19(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     let pod_valid = check_type(
-        pod_sc(pod),
+        pod.security_context(),
         pod.path_of("securityContext.seccompProfile.type"),
         "pod",
         out,
     ) == Some(true);
     for c in pod.containers() {
         let path = c.path_of("securityContext.seccompProfile.type");
-        if check_type(container_sc(&c), path.clone(), &who(&c), out).is_none() && !pod_valid {
+        if check_type(c.security_context(), path.clone(), &who(&c), out).is_none() && !pod_valid {
             out.report(
                 c.node,
                 path,

@@ -4,7 +4,7 @@ use palisade_engine::Level;
 use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::helpers::{entry, peer, pod_sc, pss, shown, v, PSS_DOC};
+use super::helpers::{entry, peer, pss, shown, v, PSS_DOC};
 use super::{PssCheck, PssOut, Versioned};
 
 pub static CHECK: PssCheck = PssCheck {
@@ -73,7 +73,7 @@ fn eval_1_37(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
 }
 
 fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>, safe: &[&[&str]]) {
-    let Some((_, sysctls)) = entry(pod_sc(pod), "sysctls") else {
+    let Some((_, sysctls)) = entry(pod.security_context(), "sysctls") else {
         return;
     };
     for (i, s) in sysctls.items().enumerate() {

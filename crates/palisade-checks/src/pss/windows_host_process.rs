@@ -4,7 +4,7 @@ use palisade_engine::Level;
 use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::helpers::{cis, container_sc, entry, mitre, peer, pod_sc, pss, v, who, PSS_DOC};
+use super::helpers::{cis, entry, mitre, peer, pss, v, who, PSS_DOC};
 use super::{PssCheck, PssOut, Versioned};
 
 pub static CHECK: PssCheck = PssCheck {
@@ -28,7 +28,7 @@ pub static CHECK: PssCheck = PssCheck {
 
 fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     let host_process = |sc| entry(entry(sc, "windowsOptions").map(|(_, w)| w), "hostProcess");
-    if let Some((key, value)) = host_process(pod_sc(pod)) {
+    if let Some((key, value)) = host_process(pod.security_context()) {
         if value.is_true() {
             out.report(
                 key,
@@ -38,7 +38,7 @@ fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
         }
     }
     for c in pod.containers() {
-        if let Some((key, value)) = host_process(container_sc(&c)) {
+        if let Some((key, value)) = host_process(c.security_context()) {
             if value.is_true() {
                 out.report(
                     key,
