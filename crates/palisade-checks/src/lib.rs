@@ -8,10 +8,20 @@
 //! The Pod Security Standards live in [`pss`]: each upstream check keeps its upstream id
 //! and carries one implementation per Kubernetes version in which it changed.
 
+pub mod api;
 mod docs;
+pub mod image;
 pub mod input;
+pub mod namespace;
+pub mod network;
 pub mod pss;
 mod registry;
+mod rule;
+pub mod secrets;
+#[cfg(test)]
+mod testing;
+pub mod workload;
 
 pub use docs::{checks_markdown, explain};
 pub use registry::{by_id, registry, select, Selection};
+pub use rule::Rule;

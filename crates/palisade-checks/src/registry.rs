@@ -3,15 +3,26 @@
 use palisade_engine::Check;
 use palisade_model::{Category, CheckMeta};
 
-use crate::{input, pss};
+use crate::{api, image, input, namespace, network, pss, secrets, workload};
 
-/// Every check, in a fixed order: Pod Security baseline, then restricted, then the rest.
+/// Every check, in a fixed order: Pod Security baseline, then restricted, then the
+/// catalogue by category.
 #[must_use]
 pub fn registry() -> Vec<&'static dyn Check> {
     let mut all: Vec<&'static dyn Check> = pss::CHECKS
         .iter()
         .map(|c| *c as &'static dyn Check)
         .collect();
+    for group in [
+        workload::CHECKS,
+        image::CHECKS,
+        secrets::CHECKS,
+        network::CHECKS,
+        namespace::CHECKS,
+        api::CHECKS,
+    ] {
+        all.extend(group.iter().copied());
+    }
     all.push(&input::duplicate_key::CHECK);
     all
 }

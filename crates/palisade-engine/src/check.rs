@@ -1,5 +1,7 @@
 //! What a check is and what it sees.
 
+use std::collections::HashSet;
+
 use palisade_inventory::{Object, PodSpecView};
 use palisade_model::{CheckMeta, PssInfo, Severity};
 use palisade_source::{DuplicateKey, Node, Pos};
@@ -14,6 +16,25 @@ pub trait Check: Sync + Send {
     fn run(&'static self, ctx: &ObjectContext<'_>, out: &mut Findings);
 }
 
+/// Settings that change what checks report, shared by every object of a scan.
+#[derive(Debug, Clone, Default)]
+pub struct CheckSettings {
+    /// Image registries (or `registry/path/` prefixes) images may come from; empty
+    /// means any registry is allowed.
+    pub allowed_registries: Vec<String>,
+    /// Ids of the checks in this run; `None` means every registered check. Checks
+    /// that overlap a Pod Security check stay quiet where that check reports.
+    pub active: Option<HashSet<&'static str>>,
+}
+
+impl CheckSettings {
+    /// Whether the check with this id runs in this scan.
+    #[must_use]
+    pub fn is_active(&self, id: &str) -> bool {
+        self.active.as_ref().is_none_or(|a| a.contains(id))
+    }
+}
+
 /// One object as a check sees it.
 pub struct ObjectContext<'d> {
     pub object: Object<'d>,
@@ -23,6 +44,7 @@ pub struct ObjectContext<'d> {
     pub profile: Profile,
     /// Keys repeated inside this object's text.
     pub duplicates: Vec<DuplicateKey>,
+    pub settings: &'d CheckSettings,
 }
 
 /// A finding before the engine places it in a file.

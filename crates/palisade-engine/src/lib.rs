@@ -11,6 +11,6 @@ mod check;
 mod pss;
 mod scan;
 
-pub use check::{Check, Findings, ObjectContext, RawFinding};
+pub use check::{Check, CheckSettings, Findings, ObjectContext, RawFinding};
 pub use pss::{Level, Profile, Version, ENFORCE_LABEL, ENFORCE_VERSION_LABEL};
 pub use scan::{scan, ScanOptions};

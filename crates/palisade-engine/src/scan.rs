@@ -12,7 +12,7 @@ use palisade_source::{
 };
 use rayon::prelude::*;
 
-use crate::check::{Check, Findings, ObjectContext, RawFinding};
+use crate::check::{Check, CheckSettings, Findings, ObjectContext, RawFinding};
 use crate::pss::Profile;
 
 /// How to scan.
@@ -21,6 +21,7 @@ pub struct ScanOptions {
     /// The Pod Security profile for objects whose namespace the input does not label.
     pub profile: Profile,
     pub limits: Limits,
+    pub settings: CheckSettings,
 }
 
 struct ObjectOutcome {
@@ -55,6 +56,7 @@ fn run_checks(
     object: Object<'_>,
     profile: Profile,
     duplicates: Vec<DuplicateKey>,
+    settings: &CheckSettings,
 ) -> (bool, Vec<RawFinding>) {
     let pods = find_pod_specs(&object);
     let workload = !pods.is_empty();
@@ -63,6 +65,7 @@ fn run_checks(
         pods,
         profile,
         duplicates,
+        settings,
     };
     let mut out = Findings::default();
     for check in checks {
@@ -121,7 +124,8 @@ fn scan_document(
             let profile = Profile::from_namespace_labels(object.labels(), opts.profile);
             out.namespaces.push((identity.name.clone(), profile));
         }
-        let (workload, findings) = run_checks(checks, object, opts.profile, duplicates);
+        let (workload, findings) =
+            run_checks(checks, object, opts.profile, duplicates, &opts.settings);
         out.objects.push(ObjectOutcome {
             document: chunk.index,
             ordinal,
@@ -234,7 +238,10 @@ fn rescan_labelled(
                     continue; // the file changed under us; keep the first results
                 }
                 let duplicates = duplicates_of(&doc, &starts, o.ordinal);
-                results.push((i, run_checks(checks, object.clone(), profile, duplicates).1));
+                results.push((
+                    i,
+                    run_checks(checks, object.clone(), profile, duplicates, &opts.settings).1,
+                ));
             }
             results
         })

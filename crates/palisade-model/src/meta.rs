@@ -55,18 +55,42 @@ pub enum Category {
     PodSecurity,
     /// Workload hardening beyond the Pod Security Standards.
     Workload,
+    /// Container images: tags, digests, registries, pull policy.
+    Image,
+    /// Credentials in manifests: Secret objects, env values, ConfigMaps, annotations.
+    Secrets,
+    /// Exposure through Services and Ingresses.
+    Network,
+    /// Namespaces: placement, naming, Pod Security Admission labels.
+    Namespace,
+    /// Deprecated and removed API versions.
+    Api,
     /// Inputs Palisade could not fully understand.
     Input,
 }
 
 impl Category {
-    pub const ALL: [Category; 3] = [Category::PodSecurity, Category::Workload, Category::Input];
+    pub const ALL: [Category; 8] = [
+        Category::PodSecurity,
+        Category::Workload,
+        Category::Image,
+        Category::Secrets,
+        Category::Network,
+        Category::Namespace,
+        Category::Api,
+        Category::Input,
+    ];
 
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Category::PodSecurity => "pod-security",
             Category::Workload => "workload",
+            Category::Image => "image",
+            Category::Secrets => "secrets",
+            Category::Network => "network",
+            Category::Namespace => "namespace",
+            Category::Api => "api",
             Category::Input => "input",
         }
     }

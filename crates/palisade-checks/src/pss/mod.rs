@@ -9,7 +9,7 @@
 //!
 //! Findings are reported one per offending field, at that field, under the upstream id.
 
-mod helpers;
+pub(crate) mod helpers;
 
 mod allow_privilege_escalation;
 mod app_armor_profile;

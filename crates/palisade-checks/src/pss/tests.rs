@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use palisade_engine::{Findings, Level, ObjectContext, Profile, Version};
+use palisade_engine::{CheckSettings, Findings, Level, ObjectContext, Profile, Version};
 use palisade_inventory::{find_pod_specs, objects_in};
 use palisade_source::{parse_document, split_documents, Limits};
 
@@ -25,6 +25,7 @@ fn eval(yaml: &str, profile: &str) -> Vec<(&'static str, u32)> {
                 pods,
                 profile,
                 duplicates: Vec::new(),
+                settings: &CheckSettings::default(),
             };
             let mut out = Findings::default();
             for c in registry() {
