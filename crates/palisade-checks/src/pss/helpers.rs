@@ -97,3 +97,14 @@ pub const fn peer(tool: PeerTool, id: &'static str) -> Peer {
 
 pub const PSS_DOC: &str = "https://kubernetes.io/docs/concepts/security/pod-security-standards/";
 pub const NSA_POD_SECURITY: &str = "Pod security";
+
+/// Whether the Pod Security check `id` runs on this object and reports the same field,
+/// so an overlapping catalogue check should stay quiet (one problem, one finding).
+#[allow(dead_code)] // used by the catalogue checks as they land
+pub fn pss_covers(ctx: &palisade_engine::ObjectContext<'_>, id: &str) -> bool {
+    ctx.settings.is_active(id)
+        && super::CHECKS
+            .iter()
+            .find(|c| c.meta.id == id)
+            .is_some_and(|c| c.applies(ctx.profile.level, ctx.profile.version))
+}

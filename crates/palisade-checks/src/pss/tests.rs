@@ -417,3 +417,36 @@ fn overrides_follow_the_registry() {
     assert!(applies("privileged", Level::Restricted));
     assert!(!applies("runAsNonRoot", Level::Baseline));
 }
+
+#[test]
+fn pss_covers_follows_profile_and_selection() {
+    use super::helpers::pss_covers;
+    use crate::testing::run_with;
+    // Exercised through a tiny probe: the helper itself needs an ObjectContext.
+    let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x}]\n";
+    let chunk = &split_documents(yaml)[0];
+    let doc = parse_document(yaml, chunk, &Limits::default()).unwrap();
+    let (objects, _) = objects_in(&doc);
+    let all = CheckSettings::default();
+    let only_priv = CheckSettings {
+        active: Some(["privileged"].into_iter().collect()),
+        ..CheckSettings::default()
+    };
+    for (profile, settings, id, want) in [
+        ("restricted", &all, "runAsNonRoot", true),
+        ("baseline", &all, "runAsNonRoot", false),
+        ("restricted", &only_priv, "runAsNonRoot", false),
+        ("restricted", &only_priv, "privileged", true),
+        ("privileged", &only_priv, "privileged", false),
+    ] {
+        let ctx = ObjectContext {
+            object: objects[0].clone(),
+            pods: find_pod_specs(&objects[0]),
+            profile: profile.parse().unwrap(),
+            duplicates: Vec::new(),
+            settings,
+        };
+        assert_eq!(pss_covers(&ctx, id), want, "{profile} {id}");
+    }
+    assert!(!run_with(yaml, &[], "restricted", &all).is_empty());
+}
