@@ -57,6 +57,8 @@ pub struct RawFinding {
     pub path: String,
     pub message: String,
     pub pss: Option<PssInfo>,
+    /// Set by the engine: the container whose path holds `path`.
+    pub container: Option<String>,
 }
 
 /// Where checks put what they find.
@@ -94,6 +96,7 @@ impl Findings {
             path,
             message,
             pss: None,
+            container: None,
         });
         let last = self.items.len() - 1;
         &mut self.items[last]

@@ -8,9 +8,13 @@
 //! Admission are evaluated again at that namespace's level and version.
 
 mod check;
+mod exceptions;
 mod pss;
 mod scan;
 
 pub use check::{Check, CheckSettings, Findings, ObjectContext, RawFinding};
+pub use exceptions::{
+    apply_baseline, names_check, parse_inline, Baseline, Exception, Subject, IGNORE_ANNOTATION,
+};
 pub use pss::{Level, Profile, Version, ENFORCE_LABEL, ENFORCE_VERSION_LABEL};
 pub use scan::{scan, ScanOptions};

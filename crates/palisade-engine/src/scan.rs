@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use palisade_inventory::{find_pod_specs, objects_in, read_input, InputKind, InputSpec, Object};
 use palisade_model::{
-    fingerprint, Finding, LoadError, Location, ObjectRef, ScanResult, ScannedObject,
+    fingerprint, Category, CheckMeta, Finding, LoadError, Location, Notice, NoticeKind, ObjectRef,
+    ScanResult, ScannedObject, Severity, SuppressedFinding, Suppression, SuppressionKind,
 };
 use palisade_source::{
     parse_document, split_documents, Document, DocumentChunk, DuplicateKey, Limits, Pos,
@@ -13,6 +14,7 @@ use palisade_source::{
 use rayon::prelude::*;
 
 use crate::check::{Check, CheckSettings, Findings, ObjectContext, RawFinding};
+use crate::exceptions::{names_check, parse_inline, Exception, Subject, IGNORE_ANNOTATION};
 use crate::pss::Profile;
 
 /// How to scan.
@@ -22,6 +24,14 @@ pub struct ScanOptions {
     pub profile: Profile,
     pub limits: Limits,
     pub settings: CheckSettings,
+    /// Config-file exceptions, in file order (the first that matches suppresses).
+    pub exceptions: Vec<Exception>,
+    /// Ignore `palisade.dev/ignore` annotations (`--strict`).
+    pub strict: bool,
+    /// Every check that exists, to validate inline exceptions; empty accepts any id.
+    pub catalogue: Vec<&'static CheckMeta>,
+    /// Severity per check id, replacing what the check reports.
+    pub severity_overrides: HashMap<String, Severity>,
 }
 
 struct ObjectOutcome {
@@ -29,8 +39,21 @@ struct ObjectOutcome {
     /// Position of the object among its document's objects (List items).
     ordinal: usize,
     identity: Arc<ObjectRef>,
+    eval: Evaluated,
+}
+
+/// What evaluating one object produced.
+#[derive(Default)]
+struct Evaluated {
     workload: bool,
     findings: Vec<RawFinding>,
+    suppressed: Vec<(RawFinding, Arc<Suppression>)>,
+    /// Config exceptions (by index) that suppressed a finding here.
+    used: Vec<usize>,
+    /// Expired config exceptions (by index) that would have suppressed one.
+    expired_matches: Vec<usize>,
+    /// Problems with this object's inline exceptions.
+    notices: Vec<Notice>,
 }
 
 #[derive(Default)]
@@ -51,27 +74,178 @@ struct InputOutcome {
     kept: Option<String>,
 }
 
-fn run_checks(
+/// One `palisade.dev/ignore` annotation, read.
+struct Inline {
+    ids: Vec<String>,
+    suppression: Arc<Suppression>,
+    used: bool,
+}
+
+/// Runs `checks` on one object, then applies severity overrides and exceptions.
+fn evaluate(
+    file: &Arc<str>,
     checks: &[&'static dyn Check],
     object: Object<'_>,
     profile: Profile,
     duplicates: Vec<DuplicateKey>,
-    settings: &CheckSettings,
-) -> (bool, Vec<RawFinding>) {
+    opts: &ScanOptions,
+) -> Evaluated {
     let pods = find_pod_specs(&object);
-    let workload = !pods.is_empty();
     let ctx = ObjectContext {
         object,
         pods,
         profile,
         duplicates,
-        settings,
+        settings: &opts.settings,
     };
     let mut out = Findings::default();
     for check in checks {
         check.run(&ctx, &mut out);
     }
-    (workload, out.items)
+    let mut eval = Evaluated {
+        workload: !ctx.pods.is_empty(),
+        ..Evaluated::default()
+    };
+    let mut inline = if opts.strict {
+        Vec::new()
+    } else {
+        read_inline(file, &ctx, opts, &mut eval.notices)
+    };
+    if out.items.is_empty() && inline.is_empty() {
+        return eval;
+    }
+    let containers: Vec<(String, &str)> = ctx
+        .pods
+        .iter()
+        .flat_map(|p| p.containers())
+        .map(|c| (c.path, c.name))
+        .collect();
+    let mut labels: Vec<(&str, &str)> = ctx.object.labels().collect();
+    for pod in &ctx.pods {
+        if let Some(l) = pod.metadata.and_then(|m| m.get_present("labels")) {
+            labels.extend(
+                l.entries()
+                    .filter_map(|(k, v)| Some((k.as_str()?, v.as_str()?))),
+            );
+        }
+    }
+
+    for mut raw in out.items {
+        if let Some(sev) = opts.severity_overrides.get(raw.check.id) {
+            raw.severity = *sev;
+        }
+        raw.container = containers
+            .iter()
+            .find(|(path, _)| {
+                raw.path
+                    .strip_prefix(path.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+            })
+            .map(|(_, name)| (*name).to_owned());
+        if let Some(i) = inline
+            .iter_mut()
+            .find(|i| i.ids.iter().any(|id| names_check(id, raw.check)))
+        {
+            i.used = true;
+            eval.suppressed.push((raw, i.suppression.clone()));
+            continue;
+        }
+        let identity = &ctx.object.identity;
+        let subject = Subject {
+            check: raw.check,
+            kind: &identity.kind,
+            namespace: identity.namespace.as_deref(),
+            name: &identity.name,
+            labels: &labels,
+            container: raw.container.as_deref(),
+        };
+        let mut suppressed_by = None;
+        for (index, e) in opts.exceptions.iter().enumerate() {
+            if !e.matches(&subject) {
+                continue;
+            }
+            if e.expired {
+                eval.expired_matches.push(index);
+            } else {
+                suppressed_by = Some(index);
+                break;
+            }
+        }
+        match suppressed_by {
+            Some(index) => {
+                eval.used.push(index);
+                let by = opts.exceptions[index].suppression.clone();
+                eval.suppressed.push((raw, by));
+            }
+            None => eval.findings.push(raw),
+        }
+    }
+    for i in inline.iter().filter(|i| !i.used) {
+        let concerns = |m: &&CheckMeta| i.ids.iter().any(|id| names_check(id, m));
+        if checks.iter().map(|c| c.meta()).any(|m| concerns(&m)) {
+            eval.notices.push(Notice {
+                file: file.clone(),
+                line: i.suppression.line,
+                column: i.suppression.column,
+                kind: NoticeKind::UnusedException,
+                message: format!(
+                    "{IGNORE_ANNOTATION} on {} ({}) matches no finding; remove it",
+                    ctx.object.identity,
+                    i.ids.join(",")
+                ),
+            });
+        }
+    }
+    eval
+}
+
+/// The `palisade.dev/ignore` annotations on the object and its pod templates.
+fn read_inline(
+    file: &Arc<str>,
+    ctx: &ObjectContext<'_>,
+    opts: &ScanOptions,
+    notices: &mut Vec<Notice>,
+) -> Vec<Inline> {
+    let mut nodes = Vec::new();
+    if let Some(a) = ctx.object.root.get_path("metadata.annotations") {
+        nodes.extend(a.entry(IGNORE_ANNOTATION));
+    }
+    for pod in &ctx.pods {
+        nodes.extend(pod.annotation(IGNORE_ANNOTATION));
+    }
+    nodes.sort_by_key(|(k, _)| k.pos());
+    nodes.dedup_by_key(|(k, _)| k.pos());
+    let known = |id: &str| {
+        opts.catalogue.is_empty()
+            || Category::ALL.iter().any(|c| c.as_str() == id)
+            || opts.catalogue.iter().any(|m| m.id == id)
+    };
+    let mut inline = Vec::new();
+    for (_, value) in nodes {
+        let pos = value.pos();
+        match parse_inline(value.as_str().unwrap_or(""), known) {
+            Ok((ids, reason)) => inline.push(Inline {
+                ids,
+                suppression: Arc::new(Suppression {
+                    kind: SuppressionKind::Inline,
+                    reason,
+                    file: file.clone(),
+                    line: pos.line,
+                    column: pos.column,
+                    expires: None,
+                }),
+                used: false,
+            }),
+            Err(message) => notices.push(Notice {
+                file: file.clone(),
+                line: pos.line,
+                column: pos.column,
+                kind: NoticeKind::InvalidException,
+                message: format!("{message}; it suppresses nothing"),
+            }),
+        }
+    }
+    inline
 }
 
 fn load_error(
@@ -124,14 +298,12 @@ fn scan_document(
             let profile = Profile::from_namespace_labels(object.labels(), opts.profile);
             out.namespaces.push((identity.name.clone(), profile));
         }
-        let (workload, findings) =
-            run_checks(checks, object, opts.profile, duplicates, &opts.settings);
+        let eval = evaluate(name, checks, object, opts.profile, duplicates, opts);
         out.objects.push(ObjectOutcome {
             document: chunk.index,
             ordinal,
             identity,
-            workload,
-            findings,
+            eval,
         });
     }
     out
@@ -217,7 +389,7 @@ fn rescan_labelled(
             by_doc.entry(o.document).or_default().push(i);
         }
     }
-    let mut redo: Vec<(usize, Vec<RawFinding>)> = by_doc
+    let mut redo: Vec<(usize, Evaluated)> = by_doc
         .into_par_iter()
         .flat_map_iter(|(document, indices)| {
             let mut results = Vec::new();
@@ -238,16 +410,21 @@ fn rescan_labelled(
                     continue; // the file changed under us; keep the first results
                 }
                 let duplicates = duplicates_of(&doc, &starts, o.ordinal);
-                results.push((
-                    i,
-                    run_checks(checks, object.clone(), profile, duplicates, &opts.settings).1,
-                ));
+                let eval = evaluate(
+                    &spec.name,
+                    checks,
+                    object.clone(),
+                    profile,
+                    duplicates,
+                    opts,
+                );
+                results.push((i, eval));
             }
             results
         })
         .collect();
-    for (i, findings) in redo.drain(..) {
-        outcome.objects[i].findings = findings;
+    for (i, eval) in redo.drain(..) {
+        outcome.objects[i].eval = eval;
     }
 }
 
@@ -275,6 +452,8 @@ pub fn scan(inputs: &[InputSpec], checks: &[&'static dyn Check], opts: &ScanOpti
     }
 
     let mut result = ScanResult::default();
+    let mut used = vec![0usize; opts.exceptions.len()];
+    let mut expired_matches = vec![0usize; opts.exceptions.len()];
     for outcome in outcomes {
         result
             .objects
@@ -282,44 +461,104 @@ pub fn scan(inputs: &[InputSpec], checks: &[&'static dyn Check], opts: &ScanOpti
                 identity: o.identity.clone(),
                 file: outcome.name.clone(),
                 document: o.document,
-                workload: o.workload,
+                workload: o.eval.workload,
             }));
         let mut errors = outcome.errors;
         errors.sort_by_key(|e| (e.document, e.line, e.column));
         result.errors.extend(errors);
-        let start = result.findings.len();
+        let (start, suppressed_start) = (result.findings.len(), result.suppressed.len());
         for object in outcome.objects {
-            for raw in object.findings {
-                let fp = fingerprint(raw.check.id, &outcome.name, &object.identity, &raw.path);
-                result.findings.push(Finding {
-                    check: raw.check,
-                    severity: raw.severity,
-                    message: raw.message,
-                    object: object.identity.clone(),
-                    location: Location {
-                        file: outcome.name.clone(),
-                        document: object.document,
-                        line: raw.line,
-                        column: raw.column,
-                    },
-                    path: raw.path,
-                    fingerprint: fp,
-                    pss: raw.pss,
-                });
+            let eval = object.eval;
+            for i in eval.used {
+                used[i] += 1;
             }
+            for i in eval.expired_matches {
+                expired_matches[i] += 1;
+            }
+            result.notices.extend(eval.notices);
+            let finish = |raw| finish(raw, &outcome.name, object.document, &object.identity);
+            result
+                .findings
+                .extend(eval.findings.into_iter().map(finish));
+            result
+                .suppressed
+                .extend(
+                    eval.suppressed
+                        .into_iter()
+                        .map(|(raw, by)| SuppressedFinding {
+                            finding: finish(raw),
+                            by,
+                        }),
+                );
         }
         // Inputs stay in discovery order; within one, findings go by position then check.
-        result.findings[start..].sort_by(|a, b| {
-            let key = |f: &Finding| {
-                (
-                    f.location.document,
-                    f.location.line,
-                    f.location.column,
-                    f.check.id,
-                )
-            };
-            key(a).cmp(&key(b)).then_with(|| a.path.cmp(&b.path))
-        });
+        result.findings[start..].sort_by(compare_in_input);
+        result.suppressed[suppressed_start..]
+            .sort_by(|a, b| compare_in_input(&a.finding, &b.finding));
     }
+    let ran: Vec<&'static CheckMeta> = checks.iter().map(|c| c.meta()).collect();
+    for (i, e) in opts.exceptions.iter().enumerate() {
+        let at = &e.suppression;
+        let notice = |kind, message| Notice {
+            file: at.file.clone(),
+            line: at.line,
+            column: at.column,
+            kind,
+            message,
+        };
+        if e.expired {
+            result.notices.push(notice(
+                NoticeKind::ExpiredException,
+                format!(
+                    "exception expired on {} and no longer suppresses; {} finding{} it matches now fail{} the scan (reason was: {})",
+                    at.expires.as_deref().unwrap_or("?"),
+                    expired_matches[i],
+                    if expired_matches[i] == 1 { "" } else { "s" },
+                    if expired_matches[i] == 1 { "s" } else { "" },
+                    at.reason
+                ),
+            ));
+        } else if used[i] == 0 && e.concerns_any(&ran) {
+            result.notices.push(notice(
+                NoticeKind::UnusedException,
+                format!(
+                    "exception for {} matches no finding; remove it or fix its selectors",
+                    e.checks.join(",")
+                ),
+            ));
+        }
+    }
+    result.notices.sort();
     result
+}
+
+fn finish(raw: RawFinding, file: &Arc<str>, document: usize, object: &Arc<ObjectRef>) -> Finding {
+    Finding {
+        fingerprint: fingerprint(raw.check.id, file, object, &raw.path),
+        check: raw.check,
+        severity: raw.severity,
+        message: raw.message,
+        object: object.clone(),
+        location: Location {
+            file: file.clone(),
+            document,
+            line: raw.line,
+            column: raw.column,
+        },
+        path: raw.path,
+        pss: raw.pss,
+        container: raw.container,
+    }
+}
+
+fn compare_in_input(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    let key = |f: &Finding| {
+        (
+            f.location.document,
+            f.location.line,
+            f.location.column,
+            f.check.id,
+        )
+    };
+    key(a).cmp(&key(b)).then_with(|| a.path.cmp(&b.path))
 }

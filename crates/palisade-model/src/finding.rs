@@ -59,6 +59,97 @@ pub struct Finding {
     pub path: String,
     pub fingerprint: String,
     pub pss: Option<PssInfo>,
+    /// The container the finding is about, when it is about one.
+    pub container: Option<String>,
+}
+
+/// What kind of exception suppressed a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SuppressionKind {
+    /// An exception in the config file.
+    Config,
+    /// A `palisade.dev/ignore` annotation on the object or its pod template.
+    Inline,
+    /// The finding's fingerprint is in the `--baseline` file.
+    Baseline,
+}
+
+impl SuppressionKind {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressionKind::Config => "config",
+            SuppressionKind::Inline => "inline",
+            SuppressionKind::Baseline => "baseline",
+        }
+    }
+}
+
+/// The exception that suppressed a finding, and where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppression {
+    pub kind: SuppressionKind,
+    pub reason: String,
+    /// The config file, annotated manifest, or baseline file.
+    pub file: Arc<str>,
+    /// 1-based line of the exception (0 for a baseline).
+    pub line: u32,
+    pub column: u32,
+    /// `YYYY-MM-DD`, for config exceptions that expire.
+    pub expires: Option<String>,
+}
+
+/// A finding an exception or the baseline hides: counted and listed, never failing.
+#[derive(Debug, Clone)]
+pub struct SuppressedFinding {
+    pub finding: Finding,
+    pub by: Arc<Suppression>,
+}
+
+/// What a notice is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NoticeKind {
+    /// A config exception past its `expires` date: it no longer suppresses.
+    ExpiredException,
+    /// An exception that matched no finding.
+    UnusedException,
+    /// A `palisade.dev/ignore` annotation that cannot be read: it suppresses nothing.
+    InvalidException,
+    /// Baseline entries no finding matched any more (fixed, or moved).
+    StaleBaseline,
+}
+
+impl NoticeKind {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::ExpiredException => "expired-exception",
+            NoticeKind::UnusedException => "unused-exception",
+            NoticeKind::InvalidException => "invalid-exception",
+            NoticeKind::StaleBaseline => "stale-baseline",
+        }
+    }
+}
+
+/// A warning about the scan's configuration (exceptions, baseline), with its location.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Notice {
+    pub file: Arc<str>,
+    pub line: u32,
+    pub column: u32,
+    pub kind: NoticeKind,
+    pub message: String,
+}
+
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line > 0 {
+            write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        } else {
+            write!(f, "{}: ", self.file)?;
+        }
+        write!(f, "{}: {}", self.kind.as_str(), self.message)
+    }
 }
 
 /// A stable identity for a finding: the same problem in the same object keeps its
@@ -130,8 +221,11 @@ pub struct ScanResult {
     /// Every object loaded, in input order.
     pub objects: Vec<ScannedObject>,
     pub findings: Vec<Finding>,
-    pub suppressed: usize,
+    /// Findings exceptions or the baseline hide, in the same order as `findings`.
+    pub suppressed: Vec<SuppressedFinding>,
     pub errors: Vec<LoadError>,
+    /// Expired, unused and invalid exceptions; stale baseline entries.
+    pub notices: Vec<Notice>,
 }
 
 impl ScanResult {
@@ -146,7 +240,7 @@ impl ScanResult {
         Summary {
             objects: self.objects.len(),
             findings: self.findings.len(),
-            suppressed: self.suppressed,
+            suppressed: self.suppressed.len(),
             errors: self.errors.len(),
             by_severity,
         }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use palisade_model::{Finding, ScanResult, Severity};
+use palisade_model::{Finding, ScanResult, Severity, SuppressedFinding};
 use serde::Serialize;
 
 use crate::ReportContext;
@@ -69,6 +69,40 @@ struct JsonFinding<'a> {
     fingerprint: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pss: Option<Pss<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    container: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppression: Option<JsonSuppression<'a>>,
+}
+
+/// The exception that hid a suppressed finding.
+#[derive(Serialize)]
+struct JsonSuppression<'a> {
+    kind: &'static str,
+    reason: &'a str,
+    file: &'a str,
+    #[serde(skip_serializing_if = "is_zero")]
+    line: u32,
+    #[serde(skip_serializing_if = "is_zero")]
+    column: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires: Option<&'a str>,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+#[derive(Serialize)]
+struct JsonNotice<'a> {
+    kind: &'static str,
+    file: &'a str,
+    #[serde(skip_serializing_if = "is_zero")]
+    line: u32,
+    #[serde(skip_serializing_if = "is_zero")]
+    column: u32,
+    message: &'a str,
 }
 
 #[derive(Serialize)]
@@ -118,7 +152,22 @@ fn finding(f: &Finding) -> JsonFinding<'_> {
             version: &p.version,
             check: p.check,
         }),
+        container: f.container.as_deref(),
+        suppression: None,
     }
+}
+
+fn suppressed(s: &SuppressedFinding) -> JsonFinding<'_> {
+    let mut f = finding(&s.finding);
+    f.suppression = Some(JsonSuppression {
+        kind: s.by.kind.as_str(),
+        reason: &s.by.reason,
+        file: &s.by.file,
+        line: s.by.line,
+        column: s.by.column,
+        expires: s.by.expires.as_deref(),
+    });
+    f
 }
 
 pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) -> io::Result<()> {
@@ -152,6 +201,13 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
         }
         serde_json::to_writer(&mut *out, &finding(f))?;
     }
+    out.write_all(b"],\"suppressed\":[")?;
+    for (i, f) in result.suppressed.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, &suppressed(f))?;
+    }
     out.write_all(b"],\"errors\":")?;
     let errors: Vec<_> = result
         .errors
@@ -165,5 +221,18 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
         })
         .collect();
     serde_json::to_writer(&mut *out, &errors)?;
+    out.write_all(b",\"notices\":")?;
+    let notices: Vec<_> = result
+        .notices
+        .iter()
+        .map(|n| JsonNotice {
+            kind: n.kind.as_str(),
+            file: &n.file,
+            line: n.line,
+            column: n.column,
+            message: &n.message,
+        })
+        .collect();
+    serde_json::to_writer(&mut *out, &notices)?;
     out.write_all(b"}\n")
 }

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use palisade_model::{CheckMeta, Finding, ScanResult, Severity};
+use palisade_model::{
+    CheckMeta, Finding, ScanResult, Severity, SuppressedFinding, SuppressionKind,
+};
 use serde_json::{json, Value};
 
 use crate::ReportContext;
@@ -74,6 +76,34 @@ fn rule(m: &CheckMeta) -> Value {
     })
 }
 
+/// A suppressed finding: the result plus a SARIF suppression saying which exception
+/// hid it (`inSource` for annotations, `external` for the config file and baseline).
+fn suppressed_result(s: &SuppressedFinding, rule_index: usize) -> Value {
+    let mut r = result(&s.finding, rule_index);
+    let by = &s.by;
+    let kind = match by.kind {
+        SuppressionKind::Inline => "inSource",
+        SuppressionKind::Config | SuppressionKind::Baseline => "external",
+    };
+    let mut suppression = json!({
+        "kind": kind,
+        "status": "accepted",
+        "justification": by.reason,
+        "properties": {"palisade.kind": by.kind.as_str()},
+    });
+    let mut loc = json!({"physicalLocation": {"artifactLocation": {"uri": uri(&by.file)}}});
+    if by.line > 0 {
+        loc["physicalLocation"]["region"] =
+            json!({"startLine": by.line, "startColumn": by.column.max(1)});
+    }
+    suppression["location"] = loc;
+    if let Some(e) = &by.expires {
+        suppression["properties"]["expires"] = json!(e);
+    }
+    r["suppressions"] = json!([suppression]);
+    r
+}
+
 fn result(f: &Finding, rule_index: usize) -> Value {
     let object = &f.object;
     let qualified = match &object.namespace {
@@ -93,6 +123,9 @@ fn result(f: &Finding, rule_index: usize) -> Value {
     });
     if let Some(p) = &f.pss {
         props["pss"] = json!({"level": p.level, "version": p.version, "check": p.check});
+    }
+    if let Some(c) = &f.container {
+        props["container"] = json!(c);
     }
     json!({
         "ruleId": f.check.id,
@@ -134,7 +167,11 @@ pub fn write(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let mut rules: Vec<&CheckMeta> = ctx.checks.clone();
-    for f in &result_set.findings {
+    let all = result_set
+        .findings
+        .iter()
+        .chain(result_set.suppressed.iter().map(|s| &s.finding));
+    for f in all {
         if !rules.iter().any(|r| std::ptr::eq(*r, f.check)) {
             rules.push(f.check);
         }
@@ -173,10 +210,35 @@ pub fn write(
         let idx = index.get(f.check.id).copied().unwrap_or(0);
         serde_json::to_writer(&mut *out, &result(f, idx))?;
     }
+    for (i, s) in result_set.suppressed.iter().enumerate() {
+        if i > 0 || !result_set.findings.is_empty() {
+            out.write_all(b",")?;
+        }
+        let idx = index.get(s.finding.check.id).copied().unwrap_or(0);
+        serde_json::to_writer(&mut *out, &suppressed_result(s, idx))?;
+    }
     out.write_all(b"],\"invocations\":")?;
+    let config_notifications: Vec<Value> = result_set
+        .notices
+        .iter()
+        .map(|n| {
+            let mut loc = json!({"physicalLocation": {"artifactLocation": {"uri": uri(&n.file)}}});
+            if n.line > 0 {
+                loc["physicalLocation"]["region"] =
+                    json!({"startLine": n.line, "startColumn": n.column.max(1)});
+            }
+            json!({
+                "level": "warning",
+                "message": {"text": n.message},
+                "locations": [loc],
+                "descriptor": {"id": n.kind.as_str()},
+            })
+        })
+        .collect();
     let invocations = json!([{
         "executionSuccessful": result_set.errors.is_empty(),
         "toolExecutionNotifications": notifications,
+        "toolConfigurationNotifications": config_notifications,
     }]);
     serde_json::to_writer(&mut *out, &invocations)?;
     out.write_all(b"}]}\n")

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use palisade_model::{CheckMeta, Finding, ScanResult, Severity};
+use palisade_model::{CheckMeta, Finding, ScanResult, Severity, SuppressionKind};
 
 use crate::ReportContext;
 
@@ -122,6 +122,19 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
             }
         }
     }
+    if !result.notices.is_empty() {
+        writeln!(out)?;
+        for n in &result.notices {
+            let text = n.to_string();
+            for (i, line) in wrap(&text, 9).into_iter().enumerate() {
+                if i == 0 {
+                    writeln!(out, "{} {line}", p.paint("warning:", "1;33"))?;
+                } else {
+                    writeln!(out, "         {line}")?;
+                }
+            }
+        }
+    }
     let s = result.summary();
     let counts: Vec<String> = Severity::ALL
         .iter()
@@ -136,12 +149,13 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
     };
     writeln!(out)?;
     let summary = format!(
-        "{} finding{}{breakdown} in {objects_with_findings} of {} object{}; {} suppressed; {} error{}",
+        "{} finding{}{breakdown} in {objects_with_findings} of {} object{}; {} suppressed{}; {} error{}",
         s.findings,
         if s.findings == 1 { "" } else { "s" },
         s.objects,
         if s.objects == 1 { "" } else { "s" },
         s.suppressed,
+        suppressed_breakdown(result),
         s.errors,
         if s.errors == 1 { "" } else { "s" },
     );
@@ -149,6 +163,35 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
         writeln!(out, "{}", p.paint(&line, "1"))?;
     }
     Ok(())
+}
+
+/// ` (2 by config, 1 inline)`, or nothing when nothing was suppressed.
+fn suppressed_breakdown(result: &ScanResult) -> String {
+    let mut parts = Vec::new();
+    for kind in [
+        SuppressionKind::Config,
+        SuppressionKind::Inline,
+        SuppressionKind::Baseline,
+    ] {
+        let n = result
+            .suppressed
+            .iter()
+            .filter(|s| s.by.kind == kind)
+            .count();
+        if n > 0 {
+            let how = match kind {
+                SuppressionKind::Config => "by config",
+                SuppressionKind::Inline => "inline",
+                SuppressionKind::Baseline => "in baseline",
+            };
+            parts.push(format!("{n} {how}"));
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use palisade_model::{
-    fingerprint, Category, CheckMeta, Finding, LoadError, Location, ObjectRef, PssInfo, ScanResult,
-    ScannedObject, Severity,
+    fingerprint, Category, CheckMeta, Finding, LoadError, Location, Notice, NoticeKind, ObjectRef,
+    PssInfo, ScanResult, ScannedObject, Severity, SuppressedFinding, Suppression, SuppressionKind,
 };
 
 use crate::{write_report, Format, ReportContext};
@@ -73,6 +73,24 @@ fn sample() -> ScanResult {
             version: "v1.37".into(),
             check: "privileged",
         }),
+        container: Some("web".into()),
+    };
+    let mut hidden = finding.clone();
+    hidden.path = "spec.template.spec.initContainers[0].securityContext.privileged".into();
+    hidden.location.line = 30;
+    hidden.container = Some("setup".into());
+    hidden.fingerprint = fingerprint("privileged", &file, &web, &hidden.path);
+    let config: Arc<str> = Arc::from(".palisade.yaml");
+    let suppressed = SuppressedFinding {
+        finding: hidden,
+        by: Arc::new(Suppression {
+            kind: SuppressionKind::Config,
+            reason: "setup needs to load a kernel module".into(),
+            file: config.clone(),
+            line: 4,
+            column: 5,
+            expires: Some("2027-01-31".into()),
+        }),
     };
     ScanResult {
         objects: vec![
@@ -90,13 +108,20 @@ fn sample() -> ScanResult {
             },
         ],
         findings: vec![finding],
-        suppressed: 0,
+        suppressed: vec![suppressed],
         errors: vec![LoadError {
             file: Arc::from("broken.yaml"),
             document: Some(2),
             line: 7,
             column: 3,
             message: "did not find expected key".into(),
+        }],
+        notices: vec![Notice {
+            file: config,
+            line: 9,
+            column: 5,
+            kind: NoticeKind::UnusedException,
+            message: "exception for hostPorts matches no finding".into(),
         }],
     }
 }
@@ -121,7 +146,7 @@ fn json_follows_the_contract() {
     assert_eq!(v["summary"]["objects"], 2);
     assert_eq!(v["summary"]["findings"], 1);
     assert_eq!(v["summary"]["errors"], 1);
-    assert_eq!(v["summary"]["suppressed"], 0);
+    assert_eq!(v["summary"]["suppressed"], 1);
     assert_eq!(v["summary"]["by_severity"]["critical"], 1);
     assert_eq!(v["summary"]["by_severity"]["info"], 0);
     let f = &v["findings"][0];
@@ -142,8 +167,23 @@ fn json_follows_the_contract() {
     assert_eq!(f["fingerprint"].as_str().unwrap().len(), 32);
     assert_eq!(f["pss"]["level"], "baseline");
     assert_eq!(f["pss"]["version"], "v1.37");
+    assert_eq!(f["container"], "web");
+    assert!(f.get("suppression").is_none());
     assert_eq!(v["errors"][0]["line"], 7);
     assert_eq!(v["errors"][0]["file"], "broken.yaml");
+    let s = &v["suppressed"][0];
+    assert_eq!(s["container"], "setup");
+    assert_eq!(s["location"]["line"], 30);
+    assert_eq!(s["suppression"]["kind"], "config");
+    assert_eq!(s["suppression"]["file"], ".palisade.yaml");
+    assert_eq!(s["suppression"]["line"], 4);
+    assert_eq!(s["suppression"]["expires"], "2027-01-31");
+    assert_eq!(
+        s["suppression"]["reason"],
+        "setup needs to load a kernel module"
+    );
+    assert_eq!(v["notices"][0]["kind"], "unused-exception");
+    assert_eq!(v["notices"][0]["line"], 9);
 }
 
 #[test]
@@ -215,6 +255,20 @@ fn sarif_has_rules_locations_and_fingerprints() {
         .unwrap()
         .contains("Remediation"));
     assert_eq!(run["invocations"][0]["executionSuccessful"], false);
+    // The suppressed finding is a result with a suppression naming its exception.
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert!(results[0].get("suppressions").is_none());
+    let sup = &results[1]["suppressions"][0];
+    assert_eq!(sup["kind"], "external");
+    assert_eq!(sup["justification"], "setup needs to load a kernel module");
+    assert_eq!(
+        sup["location"]["physicalLocation"]["region"]["startLine"],
+        4
+    );
+    let note = &run["invocations"][0]["toolConfigurationNotifications"][0];
+    assert_eq!(note["descriptor"]["id"], "unused-exception");
+    assert_eq!(note["level"], "warning");
 }
 
 #[test]
@@ -253,7 +307,9 @@ fn table_groups_by_object_and_fits_80_columns() {
     assert!(text.contains("Deployment shop/web"));
     assert!(text.contains("21:13"));
     assert!(text.contains("error: broken.yaml:7:3: document 2: did not find expected key"));
-    assert!(text.contains("1 finding (1 critical) in 1 of 2 objects; 0 suppressed; 1 error"));
+    assert!(text.contains("warning: .palisade.yaml:9:5: unused-exception: exception for hostPorts"));
+    assert!(text
+        .contains("1 finding (1 critical) in 1 of 2 objects; 1 suppressed (1 by config); 1 error"));
     let colored = render(Format::Table, &sample(), true);
     assert!(colored.contains("\x1b[1;31m"));
 }

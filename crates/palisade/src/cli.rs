@@ -100,13 +100,14 @@ pub struct ScanArgs {
     /// Pod Security Standards level and version: LEVEL[:VERSION], LEVEL one of privileged,
     /// baseline, restricted; VERSION `latest` or v1.0 to v1.37. Objects in a Namespace of
     /// the input labelled pod-security.kubernetes.io/enforce[-version] use those labels.
-    #[arg(long, value_name = "LEVEL[:VERSION]", default_value = "restricted:latest",
-          value_parser = |s: &str| s.parse::<Profile>())]
-    pub pss: Profile,
+    /// [default: restricted:latest, or `pss:` in the config file]
+    #[arg(long, value_name = "LEVEL[:VERSION]", value_parser = |s: &str| s.parse::<Profile>())]
+    pub pss: Option<Profile>,
 
     /// Exit 1 when a finding is at or above this severity (`none` never fails).
-    #[arg(long, value_name = "SEVERITY", default_value = "high", value_parser = parse_fail_on)]
-    pub fail_on: FailOn,
+    /// [default: high, or `fail-on:` in the config file]
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_fail_on)]
+    pub fail_on: Option<FailOn>,
 
     /// Run only these checks or categories (comma-separated or repeated).
     #[arg(long, value_delimiter = ',', value_name = "ID|CATEGORY")]
@@ -115,6 +116,35 @@ pub struct ScanArgs {
     /// Skip these checks or categories (comma-separated or repeated).
     #[arg(long, value_delimiter = ',', value_name = "ID|CATEGORY")]
     pub ignore: Vec<String>,
+
+    /// Read this config file instead of the nearest `.palisade.yaml` (or `.palisade.yml`)
+    /// in the working directory or a directory above it.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+
+    /// Read no config file.
+    #[arg(long)]
+    pub no_config: bool,
+
+    /// Ignore inline exceptions (`palisade.dev/ignore` annotations); config-file
+    /// exceptions still apply.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Image registry (`ghcr.io`) or repository prefix (`ghcr.io/acme/`) images may come
+    /// from; adds to `registries.allowed` in the config. Repeat or comma-separate.
+    #[arg(long, value_delimiter = ',', value_name = "REGISTRY")]
+    pub allowed_registry: Vec<String>,
+
+    /// Accept the findings recorded in this baseline file: only new findings are
+    /// reported as findings and can fail the run.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record the current findings (after exceptions) in FILE as a baseline, and exit 0
+    /// unless inputs could not be read.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub write_baseline: Option<PathBuf>,
 
     /// Colour the table: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]

@@ -4,29 +4,72 @@ use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 
 use anyhow::Context;
-use palisade_checks::{select, Selection};
-use palisade_engine::{scan, ScanOptions};
+use palisade_checks::{registry, select, Selection};
+use palisade_config::{find_config, load_config, read_baseline, write_baseline, Config};
+use palisade_engine::{apply_baseline, scan, CheckSettings, ScanOptions};
 use palisade_inventory::{discover, InputKind};
+use palisade_model::Severity;
 use palisade_report::{write_report, Format, ReportContext};
 
 use crate::cli::{ColorChoice, FailOn, OutputFormat, ScanArgs};
 use crate::ExitStatus;
 
+/// The config file the scan uses: `--config`, else the nearest one, unless `--no-config`.
+fn config(args: &ScanArgs) -> anyhow::Result<Config> {
+    let path = if args.no_config {
+        None
+    } else if let Some(p) = &args.config {
+        Some(p.clone())
+    } else {
+        find_config(&std::env::current_dir().context("cannot read the working directory")?)
+    };
+    let Some(path) = path else {
+        return Ok(Config::default());
+    };
+    let catalogue: Vec<_> = registry().into_iter().map(|c| c.meta()).collect();
+    let today = time::OffsetDateTime::now_utc().date();
+    // A config with any mistake is refused whole: no scan on a half-read config.
+    load_config(&path, today, &catalogue).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
+    let config = config(args)?;
+    let baseline = match &args.baseline {
+        Some(p) => Some(read_baseline(p).map_err(|e| anyhow::anyhow!("{e}"))?),
+        None => None,
+    };
+    // `--select` replaces the config's selection; ignores add up.
     let checks = select(&Selection {
-        select: args.select.clone(),
-        ignore: args.ignore.clone(),
+        select: if args.select.is_empty() {
+            config.select.clone().unwrap_or_default()
+        } else {
+            args.select.clone()
+        },
+        ignore: config.ignore.iter().chain(&args.ignore).cloned().collect(),
     })
     .map_err(anyhow::Error::msg)?;
     let (inputs, discover_errors) = discover(&args.paths);
     if inputs.iter().filter(|i| i.kind == InputKind::Stdin).count() > 1 {
         anyhow::bail!("`-` (stdin) may be given only once");
     }
+    let mut allowed_registries = config.allowed_registries.clone();
+    allowed_registries.extend(args.allowed_registry.iter().cloned());
     let opts = ScanOptions {
-        profile: args.pss,
+        profile: args.pss.or(config.pss).unwrap_or_default(),
+        settings: CheckSettings {
+            allowed_registries,
+            active: Some(checks.iter().map(|c| c.meta().id).collect()),
+        },
+        exceptions: config.exceptions.clone(),
+        strict: args.strict,
+        catalogue: registry().into_iter().map(|c| c.meta()).collect(),
+        severity_overrides: config.severity.clone(),
         ..ScanOptions::default()
     };
     let mut result = scan(&inputs, &checks, &opts);
+    if let Some(b) = &baseline {
+        apply_baseline(&mut result, b);
+    }
     if !discover_errors.is_empty() {
         let mut errors = discover_errors;
         errors.append(&mut result.errors);
@@ -68,16 +111,36 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             write_report(format, &result, &ctx, &mut w).and_then(|()| w.flush())?;
         }
     }
-    if !result.errors.is_empty() {
-        // Errors are in the report; say so on stderr too, where CI logs look.
-        if args.format != OutputFormat::Table || args.output.is_some() {
-            for e in &result.errors {
-                eprintln!("palisade: error: {e}");
-            }
+    if args.format != OutputFormat::Table || args.output.is_some() {
+        // Errors and notices are in the report; say so on stderr too, where CI logs look.
+        for e in &result.errors {
+            eprintln!("palisade: error: {e}");
         }
+        for n in &result.notices {
+            eprintln!("palisade: warning: {n}");
+        }
+    }
+    if let Some(path) = &args.write_baseline {
+        write_baseline(path, &result.findings).map_err(|e| anyhow::anyhow!("{e}"))?;
+        eprintln!(
+            "palisade: wrote {} finding{} to the baseline {}",
+            result.findings.len(),
+            if result.findings.len() == 1 { "" } else { "s" },
+            path.display()
+        );
+    }
+    if !result.errors.is_empty() {
         return Ok(ExitStatus::Error);
     }
-    let failing = match args.fail_on {
+    if args.write_baseline.is_some() {
+        return Ok(ExitStatus::Clean);
+    }
+    let fail_on = args.fail_on.unwrap_or(match config.fail_on {
+        Some(Some(sev)) => FailOn::Severity(sev),
+        Some(None) => FailOn::Never,
+        None => FailOn::Severity(Severity::High),
+    });
+    let failing = match fail_on {
         FailOn::Never => false,
         FailOn::Severity(min) => result.max_severity().is_some_and(|s| s >= min),
     };
