@@ -3,10 +3,40 @@
 use std::io::{self, Write};
 
 use palisade_checks::{by_id, explain, registry};
+use palisade_model::{CheckMeta, Framework};
 use serde_json::json;
 
 use crate::cli::{ChecksCommand, ListFormat};
 use crate::ExitStatus;
+
+/// `CIS 5.2.2, PSS baseline, MITRE T1611, NSA`: the frameworks a check maps to, short.
+fn mappings(m: &CheckMeta) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for framework in [
+        Framework::Cis,
+        Framework::Pss,
+        Framework::Mitre,
+        Framework::Nsa,
+    ] {
+        let ids: Vec<&str> = m
+            .mappings
+            .iter()
+            .filter(|x| x.framework == framework)
+            .map(|x| x.id)
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let key = framework.key().to_uppercase();
+        // NSA sections are long titles; the key alone says the check maps there.
+        out.push(if framework == Framework::Nsa {
+            key
+        } else {
+            format!("{key} {}", ids.join(" "))
+        });
+    }
+    out.join(", ")
+}
 
 pub fn run(command: ChecksCommand) -> anyhow::Result<ExitStatus> {
     let mut out = io::stdout().lock();
@@ -16,18 +46,19 @@ pub fn run(command: ChecksCommand) -> anyhow::Result<ExitStatus> {
         } => {
             writeln!(
                 out,
-                "{:<28} {:<9} {:<13} TITLE",
-                "ID", "SEVERITY", "CATEGORY"
+                "{:<32} {:<9} {:<13} {:<44} MAPPINGS",
+                "ID", "SEVERITY", "CATEGORY", "TITLE"
             )?;
             for c in registry() {
                 let m = c.meta();
                 writeln!(
                     out,
-                    "{:<28} {:<9} {:<13} {}",
+                    "{:<32} {:<9} {:<13} {:<44} {}",
                     m.id,
                     m.severity.as_str(),
                     m.category.as_str(),
-                    m.title
+                    m.title,
+                    mappings(m)
                 )?;
             }
         }
