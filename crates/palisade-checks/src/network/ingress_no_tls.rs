@@ -110,9 +110,8 @@ fn covers(cert: &str, host: &str) -> bool {
     let Some(suffix) = cert.strip_prefix("*.") else {
         return false;
     };
-    host.split_once('.').is_some_and(|(label, rest)| {
-        !label.is_empty() && label != "*" && rest.eq_ignore_ascii_case(suffix)
-    })
+    host.split_once('.')
+        .is_some_and(|(label, rest)| !label.is_empty() && rest.eq_ignore_ascii_case(suffix))
 }
 
 #[cfg(test)]
@@ -180,6 +179,8 @@ mod tests {
         assert!(!covers("*.example.com", "example.com"));
         assert!(!covers("*.example.com", "a.b.example.com"));
         assert!(!covers("*.example.com", "*.b.example.com"));
+        assert!(!covers("*.example.com", ".example.com"));
+        assert!(covers("*.Example.com", "A.example.COM"));
         assert!(!covers("a.example.com", "b.example.com"));
         let spec = "  rules:\n  - host: a.b.example.com\n  tls:\n  - hosts: ['*.example.com']\n";
         let hits = run(&ingress("networking.k8s.io/v1", "", spec), ID);
