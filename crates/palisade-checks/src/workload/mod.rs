@@ -2,5 +2,10 @@
 
 use palisade_engine::Check;
 
+mod helpers;
+
+mod readonly_root_filesystem;
+mod run_as_root;
+
 /// Every `workload` check, in catalogue order.
-pub static CHECKS: &[&dyn Check] = &[];
+pub static CHECKS: &[&dyn Check] = &[&readonly_root_filesystem::CHECK, &run_as_root::CHECK];
