@@ -33,7 +33,11 @@ pub fn effective<'d>(
     field: &str,
 ) -> Option<Effective<'d>> {
     if let Some((key, value)) = entry(c.security_context(), field) {
-        return Some(Effective { key, value, from_pod: false });
+        return Some(Effective {
+            key,
+            value,
+            from_pod: false,
+        });
     }
     entry(pod.security_context(), field).map(|(key, value)| Effective {
         key,

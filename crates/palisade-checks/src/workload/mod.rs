@@ -4,8 +4,15 @@ use palisade_engine::Check;
 
 mod helpers;
 
+mod privilege_escalation;
 mod readonly_root_filesystem;
 mod run_as_root;
+mod run_as_root_group;
 
 /// Every `workload` check, in catalogue order.
-pub static CHECKS: &[&dyn Check] = &[&readonly_root_filesystem::CHECK, &run_as_root::CHECK];
+pub static CHECKS: &[&dyn Check] = &[
+    &readonly_root_filesystem::CHECK,
+    &run_as_root::CHECK,
+    &run_as_root_group::CHECK,
+    &privilege_escalation::CHECK,
+];

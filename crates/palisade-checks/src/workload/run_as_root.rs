@@ -5,9 +5,7 @@ use palisade_inventory::{ContainerView, PodSpecView};
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
 use super::helpers::{effective, Effective};
-use crate::pss::helpers::{
-    cis, in_user_namespace, is_windows, mitre, nsa, peer, pss_covers, who,
-};
+use crate::pss::helpers::{cis, in_user_namespace, is_windows, mitre, nsa, peer, pss_covers, who};
 use crate::Rule;
 
 pub static CHECK: Rule = Rule {
@@ -55,8 +53,8 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
                 // Either never root, or the kubelet refuses to start it.
                 continue;
             }
-            let user = effective(pod, &c, "runAsUser")
-                .and_then(|e| e.value.as_i64().map(|uid| (e, uid)));
+            let user =
+                effective(pod, &c, "runAsUser").and_then(|e| e.value.as_i64().map(|uid| (e, uid)));
             match user {
                 Some((e, 0)) if !user_covered => {
                     if e.from_pod {
@@ -90,13 +88,19 @@ fn report_unknown_user(
     let (node, why) = match non_root {
         Some(e) if !e.from_pod => (e.key, "sets runAsNonRoot to false"),
         Some(_) => (c.node, "inherits runAsNonRoot: false from the pod"),
-        None => (c.node, "sets neither runAsNonRoot: true nor a non-zero runAsUser"),
+        None => (
+            c.node,
+            "sets neither runAsNonRoot: true nor a non-zero runAsUser",
+        ),
     };
     out.report(
         meta,
         node,
         path,
-        format!("{} may run as root: it {why}, so the image's USER decides", who(c)),
+        format!(
+            "{} may run as root: it {why}, so the image's USER decides",
+            who(c)
+        ),
     );
 }
 
@@ -107,10 +111,7 @@ fn report_inherited(
     names: &[String],
     out: &mut Findings,
 ) {
-    let Some((key, _)) = pod
-        .security_context()
-        .and_then(|sc| sc.entry("runAsUser"))
-    else {
+    let Some((key, _)) = pod.security_context().and_then(|sc| sc.entry("runAsUser")) else {
         return;
     };
     if names.is_empty() {
@@ -148,7 +149,8 @@ mod tests {
     fn non_root_or_non_zero_uid_passes() {
         let yaml = pod("  securityContext: {runAsNonRoot: true}\n  containers:\n  - {name: a, image: x}\n  - name: b\n    image: x\n    securityContext: {runAsNonRoot: false, runAsUser: 1000}\n");
         assert!(baseline(&yaml).is_empty());
-        let yaml = pod("  securityContext: {runAsUser: 1000}\n  containers:\n  - {name: a, image: x}\n");
+        let yaml =
+            pod("  securityContext: {runAsUser: 1000}\n  containers:\n  - {name: a, image: x}\n");
         assert!(baseline(&yaml).is_empty());
     }
 
@@ -159,7 +161,10 @@ mod tests {
         assert_eq!(ids(&hits), ["run-as-root"]);
         assert_eq!(hits[0].severity, Severity::Medium);
         assert_eq!(hits[0].line, 6);
-        assert_eq!(hits[0].path, "spec.containers[0].securityContext.runAsNonRoot");
+        assert_eq!(
+            hits[0].path,
+            "spec.containers[0].securityContext.runAsNonRoot"
+        );
         assert!(hits[0].message.contains("image's USER decides"));
     }
 
@@ -202,13 +207,17 @@ spec:
             hits[0].path,
             "spec.jobTemplate.spec.template.spec.securityContext.runAsUser"
         );
-        assert!(hits[0].message.contains("init container \"init\", container \"a\""));
+        assert!(hits[0]
+            .message
+            .contains("init container \"init\", container \"a\""));
         assert_eq!(hits[0].severity, Severity::High);
     }
 
     #[test]
     fn pod_level_false_is_named() {
-        let yaml = pod("  securityContext: {runAsNonRoot: false}\n  containers:\n  - {name: a, image: x}\n");
+        let yaml = pod(
+            "  securityContext: {runAsNonRoot: false}\n  containers:\n  - {name: a, image: x}\n",
+        );
         let hits = baseline(&yaml);
         assert_eq!(hits.len(), 1);
         assert!(hits[0].message.contains("inherits runAsNonRoot: false"));
