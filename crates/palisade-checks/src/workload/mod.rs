@@ -4,6 +4,7 @@ use palisade_engine::Check;
 
 mod helpers;
 
+mod dangerous_capabilities;
 mod privilege_escalation;
 mod readonly_root_filesystem;
 mod run_as_root;
@@ -15,4 +16,5 @@ pub static CHECKS: &[&dyn Check] = &[
     &run_as_root::CHECK,
     &run_as_root_group::CHECK,
     &privilege_escalation::CHECK,
+    &dangerous_capabilities::CHECK,
 ];
