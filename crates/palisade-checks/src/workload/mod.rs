@@ -4,11 +4,13 @@ use palisade_engine::Check;
 
 mod helpers;
 
+mod capabilities_not_dropped;
 mod dangerous_capabilities;
 mod privilege_escalation;
 mod readonly_root_filesystem;
 mod run_as_root;
 mod run_as_root_group;
+mod share_process_namespace;
 
 /// Every `workload` check, in catalogue order.
 pub static CHECKS: &[&dyn Check] = &[
@@ -17,4 +19,6 @@ pub static CHECKS: &[&dyn Check] = &[
     &run_as_root_group::CHECK,
     &privilege_escalation::CHECK,
     &dangerous_capabilities::CHECK,
+    &capabilities_not_dropped::CHECK,
+    &share_process_namespace::CHECK,
 ];
