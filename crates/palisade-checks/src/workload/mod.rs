@@ -10,6 +10,7 @@ mod privilege_escalation;
 mod readonly_root_filesystem;
 mod run_as_root;
 mod run_as_root_group;
+mod sensitive_host_path;
 mod share_process_namespace;
 
 /// Every `workload` check, in catalogue order.
@@ -20,5 +21,6 @@ pub static CHECKS: &[&dyn Check] = &[
     &privilege_escalation::CHECK,
     &dangerous_capabilities::CHECK,
     &capabilities_not_dropped::CHECK,
+    &sensitive_host_path::CHECK,
     &share_process_namespace::CHECK,
 ];
