@@ -73,6 +73,19 @@ pub fn added_capabilities<'d>(c: &ContainerView<'d>) -> Vec<(usize, Node<'d>, St
         .collect()
 }
 
+/// Whether `resources.<kind>.<resource>` is set below `node` (a container or a pod spec).
+pub fn has_resource(node: Node<'_>, kind: &str, resource: &str) -> bool {
+    node.get_present("resources")
+        .and_then(|r| r.get_present(kind))
+        .and_then(|k| k.get_present(resource))
+        .is_some()
+}
+
+/// Where a missing-resources finding points: the container's `resources` key, else the container.
+pub fn resources_node<'d>(c: &ContainerView<'d>) -> Node<'d> {
+    c.node.entry("resources").map_or(c.node, |(k, _)| k)
+}
+
 #[cfg(test)]
 mod tests {
     use super::capability;

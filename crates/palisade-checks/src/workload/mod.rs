@@ -5,7 +5,9 @@ use palisade_engine::Check;
 mod helpers;
 
 mod capabilities_not_dropped;
+mod cpu_resources_missing;
 mod dangerous_capabilities;
+mod memory_resources_missing;
 mod privilege_escalation;
 mod readonly_root_filesystem;
 mod run_as_root;
@@ -23,4 +25,6 @@ pub static CHECKS: &[&dyn Check] = &[
     &capabilities_not_dropped::CHECK,
     &sensitive_host_path::CHECK,
     &share_process_namespace::CHECK,
+    &memory_resources_missing::CHECK,
+    &cpu_resources_missing::CHECK,
 ];
