@@ -13,7 +13,9 @@ mod readonly_root_filesystem;
 mod run_as_root;
 mod run_as_root_group;
 mod sensitive_host_path;
+mod service_account_token_automount;
 mod share_process_namespace;
+mod ssh_port;
 
 /// Every `workload` check, in catalogue order.
 pub static CHECKS: &[&dyn Check] = &[
@@ -27,4 +29,6 @@ pub static CHECKS: &[&dyn Check] = &[
     &share_process_namespace::CHECK,
     &memory_resources_missing::CHECK,
     &cpu_resources_missing::CHECK,
+    &service_account_token_automount::CHECK,
+    &ssh_port::CHECK,
 ];

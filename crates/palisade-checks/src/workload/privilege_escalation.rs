@@ -49,7 +49,7 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
                     continue;
                 }
                 let note = if set_false {
-                    " (its allowPrivilegeEscalation: false has no effect and the API server rejects it)"
+                    " (its allowPrivilegeEscalation: false cannot take effect)"
                 } else {
                     ""
                 };
@@ -87,8 +87,14 @@ fn forced<'d>(c: &ContainerView<'d>) -> Option<(Node<'d>, &'static str)> {
     }
     added_capabilities(c)
         .into_iter()
-        .find(|(_, _, cap)| cap == "SYS_ADMIN" || cap == "ALL")
-        .map(|(_, node, _)| (node, "the container adds CAP_SYS_ADMIN"))
+        .find_map(|(_, node, cap)| match cap.as_str() {
+            "SYS_ADMIN" => Some((node, "the container adds CAP_SYS_ADMIN")),
+            "ALL" => Some((
+                node,
+                "the container adds ALL capabilities, CAP_SYS_ADMIN among them",
+            )),
+            _ => None,
+        })
 }
 
 #[cfg(test)]
@@ -148,8 +154,21 @@ mod tests {
             assert_eq!(hits[0].line, 9);
             assert_eq!(hits[0].severity, Severity::High);
             assert!(hits[0].message.contains("CAP_SYS_ADMIN"));
-            assert!(hits[0].message.contains("rejects"));
+            assert!(hits[0].message.contains("cannot take effect"));
         }
+    }
+
+    #[test]
+    fn all_capabilities_force_escalation() {
+        let yaml = pod(
+            "  - name: a\n    image: x\n    securityContext:\n      capabilities: {add: [all]}\n",
+        );
+        let hits = baseline(&yaml);
+        assert_eq!(
+            (hits.len(), hits[0].severity, hits[0].line),
+            (1, Severity::High, 9)
+        );
+        assert!(hits[0].message.contains("ALL capabilities"));
     }
 
     #[test]
