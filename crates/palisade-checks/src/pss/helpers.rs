@@ -100,7 +100,6 @@ pub const NSA_POD_SECURITY: &str = "Pod security";
 
 /// Whether the Pod Security check `id` runs on this object and reports the same field,
 /// so an overlapping catalogue check should stay quiet (one problem, one finding).
-#[allow(dead_code)] // used by the catalogue checks as they land
 pub fn pss_covers(ctx: &palisade_engine::ObjectContext<'_>, id: &str) -> bool {
     ctx.settings.is_active(id)
         && super::CHECKS

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use palisade_engine::{CheckSettings, Findings, Level, ObjectContext, Profile, Version};
 use palisade_inventory::{find_pod_specs, objects_in};
+use palisade_model::Category;
 use palisade_source::{parse_document, split_documents, Limits};
 
 use super::CHECKS;
@@ -28,7 +29,11 @@ fn eval(yaml: &str, profile: &str) -> Vec<(&'static str, u32)> {
                 settings: &CheckSettings::default(),
             };
             let mut out = Findings::default();
-            for c in registry() {
+            // Only the Pod Security checks: the catalogue's findings carry no PSS context.
+            for c in registry()
+                .into_iter()
+                .filter(|c| c.meta().category == Category::PodSecurity)
+            {
                 c.run(&ctx, &mut out);
             }
             for f in out.items {
