@@ -103,6 +103,12 @@ const SENSITIVE: &[Sensitive] = &[
         "root's home directory: SSH keys and credentials",
     ),
     s(
+        "/home/kubernetes",
+        Severity::High,
+        true,
+        "the Kubernetes binaries and drivers GKE installs on its nodes, which the node runs as root",
+    ),
+    s(
         "/home",
         Severity::Critical,
         true,
@@ -246,16 +252,30 @@ fn classify(host: &[&str]) -> Option<(&'static Sensitive, Relation, String)> {
             };
             Some((s, rel, shown))
         })
-        // Ties: the longest path at or above the host path (`/etc/kubernetes` over `/etc`),
-        // else the first in table order (iterated in reverse: `max_by_key` keeps the last).
-        .max_by_key(|(s, rel, _)| {
-            let len = if *rel == Relation::Contains {
-                0
-            } else {
-                s.path.len()
-            };
-            (s.severity, *rel, len)
-        })
+        // At or above the host path, the most specific entry decides (`/home/kubernetes`
+        // over `/home`); below it, the most severe path the mount contains. The more
+        // severe of the two wins, the specific one on ties.
+        .fold(
+            None,
+            |best: Option<(&'static Sensitive, Relation, String)>, cand| {
+                let Some(b) = best else {
+                    return Some(cand);
+                };
+                let key = |(s, rel, _): &(&'static Sensitive, Relation, String)| {
+                    let specific = *rel != Relation::Contains;
+                    let len = if specific { s.path.len() } else { 0 };
+                    (specific, len, s.severity)
+                };
+                let better = match (b.1 != Relation::Contains, cand.1 != Relation::Contains) {
+                    (true, true) => key(&cand) > key(&b),
+                    // Iterated in reverse: `>=` keeps the first in table order on ties.
+                    (false, false) => cand.0.severity >= b.0.severity,
+                    (true, false) => cand.0.severity > b.0.severity,
+                    (false, true) => cand.0.severity >= b.0.severity,
+                };
+                Some(if better { cand } else { b })
+            },
+        )
 }
 
 fn is_benign(host: &[&str]) -> bool {
@@ -394,6 +414,12 @@ mod tests {
             r("/run/docker.sock", Relation::Equal)
         );
         assert_eq!(rel("/var"), r("/var/lib/kubelet", Relation::Contains));
+        // GKE's binaries directory is graded for what it is, not as a home directory.
+        assert_eq!(
+            rel("/home/kubernetes/bin/nvidia"),
+            r("/home/kubernetes", Relation::Below)
+        );
+        assert_eq!(rel("/home/alice"), r("/home", Relation::Below));
         assert_eq!(rel("/var/lib"), r("/var/lib/kubelet", Relation::Contains));
         assert_eq!(rel("/var/run"), r("/run", Relation::Equal));
         assert_eq!(
