@@ -42,6 +42,7 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
         ctx.object.identity.kind == "Secret",
     )];
     for pod in &ctx.pods {
+        // A Pod's own metadata is its pod metadata: read it once.
         if pod.metadata_path != own {
             let annotations = pod.metadata.and_then(|m| m.get_present("annotations"));
             sources.push((annotations, pod.metadata_path.clone(), false));
@@ -55,33 +56,43 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
             let found = if key == LAST_APPLIED {
                 last_applied(value, is_secret)
             } else {
-                detect(value).map(|d| (d, String::new()))
+                detect(value).map(|d| credential(d, ""))
             };
-            let Some((detection, detail)) = found else {
+            let Some((severity, what)) = found else {
                 continue;
             };
             out.report(
                 meta,
                 v,
                 format!("{metadata_path}.annotations.{key}"),
-                format!(
-                    "annotation {key} holds a credential{detail} ({}; value redacted)",
-                    detection.kind
-                ),
+                format!("annotation {key} holds {what}"),
             )
-            .severity = detection.severity;
+            .severity = severity;
         }
     }
 }
 
-/// A credential in the applied copy of the object, with where in it.
-fn last_applied(json: &str, is_secret: bool) -> Option<(Detection, String)> {
+/// `a credential (<where>: <kind>; value redacted)`, graded by the detector.
+fn credential(d: Detection, place: &str) -> (Severity, String) {
+    let place = if place.is_empty() {
+        String::new()
+    } else {
+        format!("{place}: ")
+    };
+    (
+        d.severity,
+        format!("a credential ({place}{}; value redacted)", d.kind),
+    )
+}
+
+/// A credential in the applied copy of the object, described.
+fn last_applied(json: &str, is_secret: bool) -> Option<(Severity, String)> {
     let chunks = split_documents(json);
     let doc = chunks
         .first()
         .and_then(|c| parse_document(&json[c.range.clone()], c, &Limits::default()).ok());
     let Some(root) = doc.as_ref().and_then(|d| d.root()) else {
-        return detect(json).map(|d| (d, String::new()));
+        return detect(json).map(|d| credential(d, ""));
     };
     if is_secret {
         return secret_values(root);
@@ -91,7 +102,7 @@ fn last_applied(json: &str, is_secret: bool) -> Option<(Detection, String)> {
         for (k, v) in root.get("data").into_iter().flat_map(|d| d.entries()) {
             if let (Some(key), Some(value)) = (k.as_str(), v.as_str()) {
                 if let Some((d, _)) = configmap_entry(key, value) {
-                    found.push((d, format!(" (ConfigMap data {key:?})")));
+                    found.push((d, format!("ConfigMap data {key:?}")));
                 }
             }
         }
@@ -100,43 +111,40 @@ fn last_applied(json: &str, is_secret: bool) -> Option<(Detection, String)> {
     found
         .into_iter()
         .reduce(|a, b| if b.0.severity > a.0.severity { b } else { a })
+        .map(|(d, place)| credential(d, &place))
 }
 
-/// The copy of a Secret's `data`/`stringData`: any real value counts.
-fn secret_values(root: Node<'_>) -> Option<(Detection, String)> {
+/// The copy of a Secret's `data`/`stringData`: any real value counts; critical when
+/// one is a provider or private key.
+fn secret_values(root: Node<'_>) -> Option<(Severity, String)> {
     let mut count = 0;
     let mut severity = Severity::High;
     for field in ["data", "stringData"] {
         for (_, v) in root.get(field).into_iter().flat_map(|d| d.entries()) {
             let Some(raw) = v.as_str() else { continue };
+            // Binary data (a keystore) is a value too, just not one to run detectors on.
             let text = if field == "data" {
-                decode_secret_value(raw)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .unwrap_or_default()
+                match decode_secret_value(raw) {
+                    Ok(bytes) => String::from_utf8(bytes).ok(),
+                    Err(_) => continue,
+                }
             } else {
-                raw.to_owned()
+                Some(raw.to_owned())
             };
-            if field == "data" && raw.trim().is_empty() || field != "data" && is_placeholder(&text)
-            {
+            if text.as_deref().is_some_and(is_placeholder) {
                 continue;
             }
             count += 1;
-            if let Some(d) = detect(&text) {
+            if let Some(d) = text.as_deref().and_then(detect) {
                 severity = severity.max(d.severity);
             }
         }
     }
+    let plural = if count == 1 { "" } else { "s" };
     (count > 0).then(|| {
         (
-            Detection {
-                kind: "the Secret's values in plain JSON",
-                severity,
-            },
-            format!(
-                " ({count} Secret value{})",
-                if count == 1 { "" } else { "s" }
-            ),
+            severity,
+            format!("the Secret's values in plain JSON ({count} value{plural}; values redacted)"),
         )
     })
 }
@@ -151,7 +159,7 @@ fn walk(node: Node<'_>, depth: usize, found: &mut Vec<(Detection, String)>) {
         let value = node.get("value").and_then(|n| n.as_str());
         if let (Some(name), Some(value)) = (name, value) {
             if let Some(d) = classify(name, value) {
-                found.push((d, format!(" (env {name})")));
+                found.push((d, format!("env {name}")));
             }
         }
         for (k, v) in node.entries() {
@@ -278,7 +286,7 @@ metadata:
         );
         assert_eq!(
             hits[0].message,
-            "annotation kubectl.kubernetes.io/last-applied-configuration holds a credential (1 Secret value) (the Secret's values in plain JSON; value redacted)"
+            "annotation kubectl.kubernetes.io/last-applied-configuration holds the Secret's values in plain JSON (1 value; values redacted)"
         );
         assert!(!hits[0].message.contains("aHVudGVyMg"));
     }
@@ -317,8 +325,8 @@ metadata:
         assert_eq!(
             got,
             [
-                (6, "annotation kubectl.kubernetes.io/last-applied-configuration holds a credential (env DB_PASSWORD) (sensitive name; value redacted)"),
-                (17, "annotation kubectl.kubernetes.io/last-applied-configuration holds a credential (ConfigMap data \"API_TOKEN\") (sensitive name; value redacted)"),
+                (6, "annotation kubectl.kubernetes.io/last-applied-configuration holds a credential (env DB_PASSWORD: sensitive name; value redacted)"),
+                (17, "annotation kubectl.kubernetes.io/last-applied-configuration holds a credential (ConfigMap data \"API_TOKEN\": sensitive name; value redacted)"),
             ]
         );
     }

@@ -522,30 +522,29 @@ pub fn scan_lines(value: &str) -> Vec<LineFinding> {
     for (i, line) in value.lines().enumerate() {
         let trimmed = line.trim_start();
         let comment = trimmed.starts_with(['#', ';']) || trimmed.starts_with("//");
-        let by_name = setting(line).filter(|(name, v)| {
+        let pair = setting(line);
+        let by_name = pair.is_some_and(|(name, v)| {
             !comment
                 && sensitive_name(name)
                 && !is_placeholder(v)
                 && !v.contains(char::is_whitespace)
         });
-        let content = by_name
+        let content = pair
             .and_then(|(_, v)| detect(v))
-            .or_else(|| setting(line).and_then(|(_, v)| detect(v)))
-            .or_else(|| {
-                provider_key(line)
-                    .or_else(|| jwt(line))
-                    .or_else(|| url_password(line))
-            });
-        let detection = match (by_name, content) {
-            (_, Some(d)) if d.severity > Severity::Medium => Some(d),
-            (Some(_), _) => Some(NAMED),
-            (None, d) => d,
+            .or_else(|| provider_key(line))
+            .or_else(|| jwt(line))
+            .or_else(|| url_password(line));
+        // A key format outranks the name; a sensitive name outranks a random-looking value.
+        let detection = match content {
+            Some(d) if d.severity > Severity::Medium => Some(d),
+            _ if by_name => Some(NAMED),
+            d => d,
         };
         if let Some(detection) = detection {
             out.push(LineFinding {
                 line: i + 1,
                 // A name is printed, so never one that is itself a token.
-                name: setting(line)
+                name: pair
                     .map(|(n, _)| n)
                     .filter(|n| provider_key(n).is_none() && high_entropy(n).is_none())
                     .map(str::to_owned),
@@ -641,7 +640,7 @@ mod tests {
         ]
         .concat();
         assert_eq!(kind(&slack), Some("Slack token"));
-        let stripe = ["sk_", "live_", &"4eC39HqLyjWDarjtT1zdp7dc".repeat(1)].concat();
+        let stripe = ["sk_", "live_", "a1B2c3D4e5F6g7H8i9J0k1L2"].concat();
         assert_eq!(kind(&stripe), Some("Stripe secret key"));
         let google = ["AIza", "SyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q"].concat();
         assert_eq!(kind(&google), Some("Google API key"));
@@ -723,7 +722,7 @@ mod tests {
         );
         // Not secrets: hex digests, UUIDs, names, paths, URLs, image references, prose.
         for value in [
-            &"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"[..],
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
             "123e4567-e89b-12d3-a456-426614174000",
             "my-service-7c5ddbdf54-x7k2p",
