@@ -2,5 +2,16 @@
 
 use palisade_engine::Check;
 
+mod image_not_pinned;
+mod image_pull_policy;
+mod image_registry_not_allowed;
+mod image_tag_latest;
+pub mod reference;
+
 /// Every `image` check, in catalogue order.
-pub static CHECKS: &[&dyn Check] = &[];
+pub static CHECKS: &[&dyn Check] = &[
+    &image_tag_latest::CHECK,
+    &image_not_pinned::CHECK,
+    &image_registry_not_allowed::CHECK,
+    &image_pull_policy::CHECK,
+];

@@ -2,5 +2,18 @@
 
 use palisade_engine::Check;
 
+mod annotation_credentials;
+mod configmap_credentials;
+pub mod detect;
+mod env_credentials;
+mod secret_env_var;
+mod secret_in_manifest;
+
 /// Every `secrets` check, in catalogue order.
-pub static CHECKS: &[&dyn Check] = &[];
+pub static CHECKS: &[&dyn Check] = &[
+    &env_credentials::CHECK,
+    &secret_env_var::CHECK,
+    &secret_in_manifest::CHECK,
+    &configmap_credentials::CHECK,
+    &annotation_credentials::CHECK,
+];
