@@ -163,7 +163,10 @@ fn namespace_labels_set_the_level_and_version() {
         .join("---\n"),
     );
     write(dir.path(), "b-ns.yaml", ns);
-    let (_, v) = json(&[dir.path().to_str().unwrap()], None);
+    let (_, v) = json(
+        &[dir.path().to_str().unwrap(), "--select", "pod-security"],
+        None,
+    );
     let by_ns = |ns: &str| -> Vec<(String, String)> {
         v["findings"]
             .as_array()
@@ -190,7 +193,13 @@ fn namespace_labels_set_the_level_and_version() {
     );
     // --pss does not override what a namespace enforces; it sets the rest.
     let (_, v2) = json(
-        &[dir.path().to_str().unwrap(), "--pss", "baseline:v1.0"],
+        &[
+            dir.path().to_str().unwrap(),
+            "--pss",
+            "baseline:v1.0",
+            "--select",
+            "pod-security",
+        ],
         None,
     );
     let other: Vec<_> = v2["findings"]
@@ -321,6 +330,12 @@ fn fail_on_select_and_ignore() {
     let (_, v) = json(&[p, "--select", "runAsUser"], None);
     assert_eq!(v["summary"]["findings"], 1);
     let (_, v) = json(&[p, "--ignore", "pod-security"], None);
+    let left = v["findings"].as_array().unwrap();
+    assert!(!left.is_empty() && left.iter().all(|f| f["category"] != "pod-security"));
+    let (_, v) = json(
+        &[p, "--select", "pod-security", "--ignore", "pod-security"],
+        None,
+    );
     assert_eq!(v["summary"]["findings"], 0);
     let out = palisade(&["scan", p, "--select", "no-such-check"], None);
     assert_eq!(out.status.code(), Some(2));
