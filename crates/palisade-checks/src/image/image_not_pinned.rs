@@ -22,7 +22,7 @@ pub static CHECK: Rule = Rule {
         ],
         mappings: &[cis("5.5.1"), nsa("Pod security"), mitre("T1525")],
         peers: &[peer(PeerTool::Checkov, "CKV_K8S_43")],
-        peer_notes: "Only a well-formed digest counts (`sha256:` with 64 hex digits, or sha384/sha512); a tag beside it is fine, since the runtime pulls by digest. Untagged and `latest` images are left to `image-tag-latest` when that check runs (one problem, one finding); with it disabled they are reported here. Empty and templated images (`{{`, `${`) are skipped.",
+        peer_notes: "Only a well-formed digest counts (`sha256:` with 64 hex digits, or sha384/sha512); a tag beside it is fine, since the runtime pulls by digest. Untagged and `latest` images are left to `image-tag-latest` when that check runs (one problem, one finding); with it disabled they are reported here. Empty and templated images (`{{`, `$VAR`, `${VAR}`) are skipped.",
         source: file!(),
     },
     eval,

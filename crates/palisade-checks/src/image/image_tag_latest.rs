@@ -27,7 +27,7 @@ pub static CHECK: Rule = Rule {
             peer(PeerTool::Polaris, "tagNotSpecified"),
             peer(PeerTool::Trivy, "KSV013"),
         ],
-        peer_notes: "Parses the reference as the runtime does, so a registry port (`localhost:5000/app`) is not mistaken for a tag and `app:latest@sha256:...` (pinned; the runtime ignores the tag) is not reported. Images that are empty or still templates (`{{`, `${`) are skipped: the rendered value is not known. One finding per container, at `image`.",
+        peer_notes: "Parses the reference as the runtime does, so a registry port (`localhost:5000/app`) is not mistaken for a tag and `app:latest@sha256:...` (pinned; the runtime ignores the tag) is not reported. Images that are empty or still templates (`{{`, `$VAR`, `${VAR}`) are skipped: the rendered value is not known. One finding per container, at `image`.",
         source: file!(),
     },
     eval,

@@ -23,10 +23,11 @@ pub struct ImageRef<'a> {
 }
 
 /// Images a check cannot judge: empty, or still a template (`{{ .Values.image }}`,
-/// `${IMAGE}`) that a later tool fills in.
+/// `${IMAGE}`, `$IMAGE`, `$(TAG)`) that a later tool fills in; `$` is never part of a
+/// valid reference.
 #[must_use]
 pub fn is_unresolved(image: &str) -> bool {
-    image.trim().is_empty() || image.contains("{{") || image.contains("${")
+    image.trim().is_empty() || image.contains("{{") || image.contains('$')
 }
 
 impl<'a> ImageRef<'a> {
@@ -259,6 +260,8 @@ mod tests {
             "  ",
             "{{ .Values.image }}",
             "${IMAGE}",
+            "$VLLM_IMAGE",
+            "repo/app:$(TAG)",
             "repo/app:${TAG}",
         ] {
             assert!(ImageRef::parse(image).is_none(), "{image}");

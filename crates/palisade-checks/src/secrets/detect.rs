@@ -297,7 +297,22 @@ pub fn is_placeholder(value: &str) -> bool {
         "empty",
     ];
     const REFERENCES: &[&str] = &["vault:", "ref+", "arn:aws:", "secretref:", "your-", "your_"];
+    // Code that reads the credential from elsewhere (`os.environ["HF_TOKEN"]`).
+    const LOOKUPS: &[&str] = &[
+        "environ",
+        "getenv",
+        "process.env",
+        "env::var",
+        "secretkeyref",
+    ];
+    // A file the credential is read from (`/var/secrets/google/key.json`).
+    let path = (v.starts_with('/') || v.starts_with("./") || v.starts_with("~/"))
+        && !v.contains(char::is_whitespace);
     v.is_empty()
+        || path
+        || v == "0"
+        || v == "1"
+        || LOOKUPS.iter().any(|l| lower.contains(l))
         || v.contains("{{")
         || v.contains("${")
         || v.contains("$(")
@@ -450,7 +465,12 @@ const DESCRIBING: &[&str] = &[
     "rotation",
 ];
 /// Words that make the whole name a count or limit (`MAX_TOKENS`).
-const COUNTING: &[&str] = &["max", "min", "num", "count", "limit"];
+/// Words that make a name a count, a limit or a switch about credentials
+/// (`MAX_TOKENS`, `MYSQL_ALLOW_EMPTY_PASSWORD`, `MYSQL_RANDOM_ROOT_PASSWORD`).
+const COUNTING: &[&str] = &[
+    "max", "min", "num", "count", "limit", "allow", "enable", "enabled", "disable", "disabled",
+    "random", "empty", "require", "required", "skip", "generate",
+];
 
 /// Whether a variable or key name says it holds a credential (`DB_PASSWORD`,
 /// `apiKey`, `client-secret`, `GITHUB_TOKEN`), word-aware and case-insensitive; names
@@ -528,6 +548,7 @@ pub fn scan_lines(value: &str) -> Vec<LineFinding> {
                 && sensitive_name(name)
                 && !is_placeholder(v)
                 && !v.contains(char::is_whitespace)
+                && !is_nss_sources(v)
         });
         let content = pair
             .and_then(|(_, v)| detect(v))
@@ -555,6 +576,31 @@ pub fn scan_lines(value: &str) -> Vec<LineFinding> {
     out
 }
 
+/// `files`, `compat`, `sss`: the sources of an nsswitch.conf line (`passwd: files`),
+/// which names the password database, not a password.
+fn is_nss_sources(value: &str) -> bool {
+    const SOURCES: &[&str] = &[
+        "files",
+        "compat",
+        "db",
+        "dns",
+        "sss",
+        "ldap",
+        "nis",
+        "nisplus",
+        "systemd",
+        "winbind",
+        "myhostname",
+        "mymachines",
+        "resolve",
+        "altfiles",
+        "usrfiles",
+    ];
+    value
+        .split_whitespace()
+        .all(|w| SOURCES.contains(&w.trim_start_matches('[')))
+}
+
 /// The most severe of `findings`, the first one on ties.
 #[must_use]
 pub fn worst(findings: &[LineFinding]) -> Option<&LineFinding> {
@@ -577,7 +623,8 @@ pub const NAMED: Detection = Detection {
 /// severity when the name is sensitive too; by name alone otherwise.
 #[must_use]
 pub fn classify(name: &str, value: &str) -> Option<Detection> {
-    if is_placeholder(value) {
+    // `HF_TOKEN: "HF_TOKEN"`: a slot still holding its own name.
+    if is_placeholder(value) || value.trim().eq_ignore_ascii_case(name.trim()) {
         return None;
     }
     let named = sensitive_name(name);
@@ -759,6 +806,10 @@ mod tests {
             "ref+vault://db/password",
             "your-api-key-here",
             "arn:aws:secretsmanager:eu-west-1:123:secret:db",
+            // Found in ../shared/corpus: a key file path, code reading the environment, a switch.
+            "/var/secrets/google/key.json",
+            "os.environ[\"HUGGING_FACE_HUB_TOKEN\"]",
+            "1",
         ] {
             assert!(is_placeholder(value), "{value:?}");
             assert_eq!(classify("PASSWORD", value), None, "{value:?}");
@@ -768,6 +819,20 @@ mod tests {
             assert!(!is_placeholder(value), "{value}");
             assert_eq!(classify("DB_PASSWORD", value), Some(NAMED));
         }
+    }
+
+    #[test]
+    fn corpus_false_positives_stay_quiet() {
+        assert!(!sensitive_name("MYSQL_ALLOW_EMPTY_PASSWORD"));
+        assert!(!sensitive_name("MYSQL_RANDOM_ROOT_PASSWORD"));
+        assert!(sensitive_name("MYSQL_ROOT_PASSWORD"));
+        assert_eq!(classify("HF_TOKEN", "HF_TOKEN"), None);
+        let nsswitch = "passwd:     files\nshadow: files sss\ngroup:  files\nhosts: files dns\n";
+        assert!(scan_lines(nsswitch).is_empty());
+        assert_eq!(scan_lines("passwd: s3cr3t-Value\n").len(), 1);
+        let code =
+            "tokenizer = AutoTokenizer.from_pretrained(\n    token=os.environ[\"HF_TOKEN\"]\n)\n";
+        assert!(scan_lines(code).is_empty());
     }
 
     #[test]
