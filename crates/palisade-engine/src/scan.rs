@@ -114,11 +114,11 @@ fn evaluate(
     if out.items.is_empty() && inline.is_empty() {
         return eval;
     }
-    let containers: Vec<(String, &str)> = ctx
+    let containers: Vec<(&str, &str)> = ctx
         .pods
         .iter()
         .flat_map(|p| p.containers())
-        .map(|c| (c.path, c.name))
+        .map(|c| (c.path.as_str(), c.name))
         .collect();
     let mut labels: Vec<(&str, &str)> = ctx.object.labels().collect();
     for pod in &ctx.pods {
@@ -138,7 +138,7 @@ fn evaluate(
             .iter()
             .find(|(path, _)| {
                 raw.path
-                    .strip_prefix(path.as_str())
+                    .strip_prefix(*path)
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
             })
             .map(|(_, name)| (*name).to_owned());

@@ -73,6 +73,8 @@ pub struct PodSpecView<'d> {
     pub metadata: Option<Node<'d>>,
     pub metadata_path: String,
     pub style: PodStyle,
+    /// Built on first use and shared by every check that looks at the containers.
+    containers: std::sync::OnceLock<Vec<ContainerView<'d>>>,
 }
 
 const CONTAINER_LISTS: [(&str, ContainerKind); 3] = [
@@ -89,7 +91,11 @@ impl<'d> PodSpecView<'d> {
     /// Every container, init and ephemeral ones included, in the order the kubelet
     /// considers them.
     #[must_use]
-    pub fn containers(&self) -> Vec<ContainerView<'d>> {
+    pub fn containers(&self) -> &[ContainerView<'d>] {
+        self.containers.get_or_init(|| self.find_containers())
+    }
+
+    fn find_containers(&self) -> Vec<ContainerView<'d>> {
         let lists: &[(&str, ContainerKind)] = match self.style {
             PodStyle::Pod => &CONTAINER_LISTS,
             PodStyle::TektonSteps => &TEKTON_LISTS,
@@ -204,6 +210,7 @@ fn walk<'d>(
                 metadata,
                 metadata_path,
                 style,
+                containers: std::sync::OnceLock::new(),
             });
             return;
         }

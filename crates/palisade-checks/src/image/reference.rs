@@ -174,7 +174,7 @@ pub fn container_images<'d>(ctx: &ObjectContext<'d>) -> Vec<ContainerImage<'d>> 
                 continue;
             };
             out.push(ContainerImage {
-                container,
+                container: container.clone(),
                 node,
                 image,
             });

@@ -46,7 +46,7 @@ fn eval_1_8(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
                     path,
                     format!(
                         "{} must set securityContext.allowPrivilegeEscalation=false",
-                        who(&c)
+                        who(c)
                     ),
                 );
             }
@@ -56,7 +56,7 @@ fn eval_1_8(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
                     path,
                     format!(
                         "{} must set securityContext.allowPrivilegeEscalation=false (it is unset)",
-                        who(&c)
+                        who(c)
                     ),
                 );
             }

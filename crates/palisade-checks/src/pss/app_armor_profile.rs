@@ -54,7 +54,7 @@ fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
         check_field(
             c.security_context(),
             c.path_of("securityContext.appArmorProfile.type"),
-            &who(&c),
+            &who(c),
             out,
         );
     }

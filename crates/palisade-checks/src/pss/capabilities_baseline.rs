@@ -55,6 +55,6 @@ fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
         let Some(add) = caps.get_present("add") else {
             continue;
         };
-        report_added(&c, add, |cap| ALLOWED.contains(&cap), out);
+        report_added(c, add, |cap| ALLOWED.contains(&cap), out);
     }
 }

@@ -49,14 +49,14 @@ fn eval_1_22(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
                 c.path_of("securityContext.capabilities.drop"),
                 format!(
                     "{} must set securityContext.capabilities.drop=[\"ALL\"]",
-                    who(&c)
+                    who(c)
                 ),
             );
         }
         let Some(add) = caps.and_then(|(_, caps)| caps.get_present("add")) else {
             continue;
         };
-        report_added(&c, add, |cap| cap == "NET_BIND_SERVICE", out);
+        report_added(c, add, |cap| cap == "NET_BIND_SERVICE", out);
     }
 }
 

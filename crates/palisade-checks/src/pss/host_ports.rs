@@ -42,7 +42,7 @@ fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
                     out.report(
                         key,
                         c.path_of(&format!("ports[{i}].hostPort")),
-                        format!("{} uses hostPort {}", who(&c), shown(value)),
+                        format!("{} uses hostPort {}", who(c), shown(value)),
                     );
                 }
             }

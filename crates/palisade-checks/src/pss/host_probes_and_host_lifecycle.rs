@@ -47,7 +47,7 @@ fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
                         out.report(
                             key,
                             c.path_of(&format!("{handler_path}.{action}.host")),
-                            format!("{} uses probe or lifecycle host {host:?}", who(&c)),
+                            format!("{} uses probe or lifecycle host {host:?}", who(c)),
                         );
                     }
                 }

@@ -39,7 +39,7 @@ fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
                 out.report(
                     key,
                     c.path_of("securityContext.privileged"),
-                    format!("{} must not set securityContext.privileged=true", who(&c)),
+                    format!("{} must not set securityContext.privileged=true", who(c)),
                 );
             }
         }

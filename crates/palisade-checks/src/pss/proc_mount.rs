@@ -40,7 +40,7 @@ pub fn eval_1_0(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
                     c.path_of("securityContext.procMount"),
                     format!(
                         "{} must not set securityContext.procMount to {mount:?}",
-                        who(&c)
+                        who(c)
                     ),
                 );
             }

@@ -57,10 +57,7 @@ fn eval_1_0(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
                 out.report(
                     key,
                     path,
-                    format!(
-                        "{} must not set securityContext.runAsNonRoot=false",
-                        who(&c)
-                    ),
+                    format!("{} must not set securityContext.runAsNonRoot=false", who(c)),
                 );
             }
             None if pod_true => {}
@@ -70,7 +67,7 @@ fn eval_1_0(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
                     path,
                     format!(
                         "pod or {} must set securityContext.runAsNonRoot=true",
-                        who(&c)
+                        who(c)
                     ),
                 );
             }

@@ -45,7 +45,7 @@ fn eval_1_23(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
                 out.report(
                     key,
                     c.path_of("securityContext.runAsUser"),
-                    format!("{} must not set runAsUser=0", who(&c)),
+                    format!("{} must not set runAsUser=0", who(c)),
                 );
             }
         }

@@ -86,7 +86,7 @@ fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>, types: &[&str]) {
         check(
             c.security_context(),
             &c.path_of("securityContext.seLinuxOptions"),
-            &who(&c),
+            &who(c),
             types,
             out,
         );

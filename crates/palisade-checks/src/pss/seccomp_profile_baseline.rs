@@ -92,7 +92,7 @@ fn eval_1_19(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
         check_type(
             c.security_context(),
             c.path_of("securityContext.seccompProfile.type"),
-            &who(&c),
+            &who(c),
             out,
         );
     }

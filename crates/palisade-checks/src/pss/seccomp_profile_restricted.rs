@@ -43,11 +43,11 @@ fn eval_1_19(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     ) == Some(true);
     for c in pod.containers() {
         let path = c.path_of("securityContext.seccompProfile.type");
-        if check_type(c.security_context(), path.clone(), &who(&c), out).is_none() && !pod_valid {
+        if check_type(c.security_context(), path.clone(), &who(c), out).is_none() && !pod_valid {
             out.report(
                 c.node,
                 path,
-                format!("pod or {} must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"", who(&c)),
+                format!("pod or {} must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"", who(c)),
             );
         }
     }

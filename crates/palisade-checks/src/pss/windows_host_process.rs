@@ -45,7 +45,7 @@ fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
                     c.path_of("securityContext.windowsOptions.hostProcess"),
                     format!(
                         "{} must not set securityContext.windowsOptions.hostProcess=true",
-                        who(&c)
+                        who(c)
                     ),
                 );
             }

@@ -57,7 +57,7 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
                     c.path_of(&format!("env[{i}].value")),
                     format!(
                         "{}: env {name} holds a credential ({}, {} characters; value redacted)",
-                        who(&c),
+                        who(c),
                         found.kind,
                         text.chars().count()
                     ),

@@ -54,7 +54,7 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
                     c.path_of(&format!("env[{i}].valueFrom.secretKeyRef")),
                     format!(
                         "{}: env {name} reads key {:?} of Secret {:?}; mount the Secret as a file instead",
-                        who(&c),
+                        who(c),
                         text(reference, "key"),
                         text(reference, "name")
                     ),
@@ -78,7 +78,7 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
                     c.path_of(&format!("envFrom[{i}].secretRef")),
                     format!(
                         "{}: envFrom loads every key of Secret {:?} into the environment; mount the Secret as a file instead",
-                        who(&c),
+                        who(c),
                         text(reference, "name")
                     ),
                 );

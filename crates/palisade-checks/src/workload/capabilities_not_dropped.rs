@@ -56,7 +56,7 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
                 c.path_of("securityContext.capabilities.drop"),
                 format!(
                     "{} does not drop ALL capabilities (securityContext.capabilities.drop); it keeps the runtime defaults",
-                    who(&c)
+                    who(c)
                 ),
             );
         }

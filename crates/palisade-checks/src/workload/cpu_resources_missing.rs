@@ -43,11 +43,11 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
         for c in non_ephemeral(pod).filter(|c| !has_cpu(c.node)) {
             out.report(
                 meta,
-                resources_node(&c),
+                resources_node(c),
                 c.path_of("resources.requests.cpu"),
                 format!(
                     "{} has no CPU request (resources.requests.cpu) nor a CPU limit that would set one",
-                    who(&c)
+                    who(c)
                 ),
             );
         }

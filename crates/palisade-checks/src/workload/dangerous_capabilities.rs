@@ -130,7 +130,7 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
     for pod in ctx.pods.iter().filter(|p| !is_windows(p)) {
         let host_pid = host_pid(pod);
         for c in pod.containers() {
-            for (i, node, cap) in added_capabilities(&c) {
+            for (i, node, cap) in added_capabilities(c) {
                 let Some((severity, gives)) = grade(&cap, host_pid) else {
                     continue;
                 };
@@ -138,7 +138,7 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
                     meta,
                     node,
                     c.path_of(&format!("securityContext.capabilities.add[{i}]")),
-                    format!("{} adds capability {cap}: {gives}", who(&c)),
+                    format!("{} adds capability {cap}: {gives}", who(c)),
                 )
                 .severity = severity;
             }

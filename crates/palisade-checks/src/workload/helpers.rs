@@ -48,9 +48,11 @@ pub fn effective<'d>(
 
 /// Init and regular containers: the ones that may declare resources, probes and a root
 /// file system policy (ephemeral containers may not).
-pub fn non_ephemeral<'d>(pod: &PodSpecView<'d>) -> impl Iterator<Item = ContainerView<'d>> {
+pub fn non_ephemeral<'a, 'd>(
+    pod: &'a PodSpecView<'d>,
+) -> impl Iterator<Item = &'a ContainerView<'d>> {
     pod.containers()
-        .into_iter()
+        .iter()
         .filter(|c| c.kind != ContainerKind::Ephemeral)
 }
 

@@ -53,11 +53,11 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
             };
             out.report(
                 meta,
-                resources_node(&c),
+                resources_node(c),
                 c.path_of("resources.limits.memory"),
                 format!(
                     "{} has no memory limit (resources.limits.memory), {request}",
-                    who(&c)
+                    who(c)
                 ),
             );
         }

@@ -43,7 +43,7 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
             let field = entry(c.security_context(), "allowPrivilegeEscalation");
             let set_false = field.is_some_and(|(_, v)| v.as_bool() == Some(false));
             let path = c.path_of("securityContext.allowPrivilegeEscalation");
-            if let Some((cause_node, cause)) = forced(&c) {
+            if let Some((cause_node, cause)) = forced(c) {
                 // The Pod Security check reports this container unless the field is false.
                 if covered && !set_false {
                     continue;
@@ -59,7 +59,7 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
                     path,
                     format!(
                         "{} can always escalate privileges: Kubernetes treats allowPrivilegeEscalation as true when {cause}{note}",
-                        who(&c)
+                        who(c)
                     ),
                 )
                 .severity = Severity::High;
@@ -72,7 +72,7 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
                             .to_owned(),
                     ),
                 };
-                out.report(meta, node, path, format!("{} {why}", who(&c)));
+                out.report(meta, node, path, format!("{} {why}", who(c)));
             }
         }
     }

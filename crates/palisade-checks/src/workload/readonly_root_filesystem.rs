@@ -47,7 +47,7 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
                         path,
                         format!(
                             "{} sets securityContext.readOnlyRootFilesystem to {}; its root file system is writable",
-                            who(&c),
+                            who(c),
                             shown(value)
                         ),
                     );
@@ -59,7 +59,7 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
                         path,
                         format!(
                             "{} does not set securityContext.readOnlyRootFilesystem=true; its root file system is writable",
-                            who(&c)
+                            who(c)
                         ),
                     );
                 }

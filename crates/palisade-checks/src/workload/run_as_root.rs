@@ -48,28 +48,28 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
         }
         let mut inherit_root = Vec::new();
         for c in pod.containers() {
-            let non_root = effective(pod, &c, "runAsNonRoot");
+            let non_root = effective(pod, c, "runAsNonRoot");
             if non_root.is_some_and(|e| e.value.as_bool() == Some(true)) {
                 // Either never root, or the kubelet refuses to start it.
                 continue;
             }
             let user =
-                effective(pod, &c, "runAsUser").and_then(|e| e.value.as_i64().map(|uid| (e, uid)));
+                effective(pod, c, "runAsUser").and_then(|e| e.value.as_i64().map(|uid| (e, uid)));
             match user {
                 Some((e, 0)) if !user_covered => {
                     if e.from_pod {
-                        inherit_root.push(who(&c));
+                        inherit_root.push(who(c));
                     } else {
                         out.report(
                             meta,
                             e.key,
-                            e.path(pod, &c, "runAsUser"),
-                            format!("{} runs as root: securityContext.runAsUser is 0", who(&c)),
+                            e.path(pod, c, "runAsUser"),
+                            format!("{} runs as root: securityContext.runAsUser is 0", who(c)),
                         )
                         .severity = Severity::High;
                     }
                 }
-                None if !non_root_covered => report_unknown_user(meta, &c, non_root, out),
+                None if !non_root_covered => report_unknown_user(meta, c, non_root, out),
                 _ => {}
             }
         }

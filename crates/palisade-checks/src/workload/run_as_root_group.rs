@@ -42,22 +42,22 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
 fn run_as_group(meta: &'static CheckMeta, pod: &PodSpecView<'_>, out: &mut Findings) {
     let mut inherit = Vec::new();
     for c in pod.containers() {
-        let Some(e) = effective(pod, &c, "runAsGroup") else {
+        let Some(e) = effective(pod, c, "runAsGroup") else {
             continue;
         };
         if e.value.as_i64() != Some(0) {
             continue;
         }
         if e.from_pod {
-            inherit.push(who(&c));
+            inherit.push(who(c));
         } else {
             out.report(
                 meta,
                 e.key,
-                e.path(pod, &c, "runAsGroup"),
+                e.path(pod, c, "runAsGroup"),
                 format!(
                     "{} runs with GID 0: securityContext.runAsGroup is 0",
-                    who(&c)
+                    who(c)
                 ),
             );
         }

@@ -294,7 +294,7 @@ fn writers(pod: &PodSpecView<'_>, volume: &str) -> Option<Vec<String>> {
             }
             mounted = true;
             let read_only = m.get("readOnly").and_then(|n| n.as_bool()) == Some(true);
-            let name = who(&c);
+            let name = who(c);
             if !read_only && !writable.contains(&name) {
                 writable.push(name);
             }

@@ -45,7 +45,7 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
                         meta,
                         key,
                         c.path_of(&format!("ports[{i}].containerPort")),
-                        format!("{} exposes TCP port 22 (SSH)", who(&c)),
+                        format!("{} exposes TCP port 22 (SSH)", who(c)),
                     );
                 }
             }
