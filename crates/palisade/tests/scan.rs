@@ -536,3 +536,43 @@ fn checks_list_and_explain() {
         "{privileged}"
     );
 }
+
+#[test]
+fn credentials_never_reach_any_output() {
+    // Values committed in examples/insecure; every format must leave them out.
+    let secrets = [
+        "Sh0p-Db-Pa55w0rd-2024",
+        "pay-7f3c9a1e5b2d48c6a0e9f1d2b3c4a5e6",
+    ];
+    let text =
+        std::fs::read_to_string(root().join("examples/insecure/checkout-rollout.yaml")).unwrap();
+    assert!(
+        secrets.iter().all(|s| text.contains(s)),
+        "the example still holds them"
+    );
+    let (_, v) = json(&["examples/insecure"], None);
+    for check in ["env-credentials", "secret-in-manifest"] {
+        assert!(
+            !findings(&v, check).is_empty(),
+            "{check} fires on the example"
+        );
+    }
+    for format in ["table", "json", "sarif", "junit"] {
+        let out = palisade(
+            &[
+                "scan",
+                "examples/insecure",
+                "--format",
+                format,
+                "--color",
+                "always",
+            ],
+            None,
+        );
+        let all = [out.stdout, out.stderr].concat();
+        let all = String::from_utf8_lossy(&all);
+        for s in secrets {
+            assert!(!all.contains(s), "{format} output leaks a credential");
+        }
+    }
+}
