@@ -120,8 +120,13 @@ fn evaluate(
         .flat_map(|p| p.containers())
         .map(|c| (c.path.as_str(), c.name))
         .collect();
-    let mut labels: Vec<(&str, &str)> = ctx.object.labels().collect();
-    for pod in &ctx.pods {
+    // Labels matter only to config exceptions that select by them.
+    let mut labels: Vec<(&str, &str)> = Vec::new();
+    let wants_labels = opts.exceptions.iter().any(|e| !e.labels.is_empty());
+    if wants_labels {
+        labels.extend(ctx.object.labels());
+    }
+    for pod in ctx.pods.iter().filter(|_| wants_labels) {
         if let Some(l) = pod.metadata.and_then(|m| m.get_present("labels")) {
             labels.extend(
                 l.entries()
