@@ -1,7 +1,7 @@
 //! Test support: run checks over YAML text and look at what they report.
 #![allow(dead_code)] // not every helper is used by every test module
 
-use palisade_engine::{CheckSettings, Findings, ObjectContext, Profile};
+use palisade_engine::{Check, CheckSettings, Findings, ObjectContext, Profile, RawFinding};
 use palisade_inventory::{find_pod_specs, objects_in};
 use palisade_model::Severity;
 use palisade_source::{parse_document, split_documents, Limits};
@@ -24,9 +24,19 @@ pub fn run(yaml: &str, ids: &[&str]) -> Vec<Hit> {
     run_with(yaml, ids, "restricted", &CheckSettings::default())
 }
 
+/// [`run`] at the `baseline` profile, where catalogue checks that overlap a restricted
+/// Pod Security check report.
+pub fn run_baseline(yaml: &str, ids: &[&str]) -> Vec<Hit> {
+    run_with(yaml, ids, "baseline", &CheckSettings::default())
+}
+
+/// A Pod named `p` whose spec is `spec` (indented YAML lines, newline-terminated).
+pub fn pod(spec: &str) -> String {
+    format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n{spec}")
+}
+
 /// [`run`] at a Pod Security `profile` ("baseline:v1.30") with `settings`.
 pub fn run_with(yaml: &str, ids: &[&str], profile: &str, settings: &CheckSettings) -> Vec<Hit> {
-    let profile: Profile = profile.parse().expect("profile");
     let checks: Vec<_> = registry()
         .into_iter()
         .filter(|c| ids.is_empty() || ids.contains(&c.meta().id))
@@ -35,6 +45,26 @@ pub fn run_with(yaml: &str, ids: &[&str], profile: &str, settings: &CheckSetting
         ids.is_empty() || checks.len() == ids.len(),
         "unknown check id among {ids:?}"
     );
+    let profile: Profile = profile.parse().expect("profile");
+    raw_findings(yaml, &checks, profile, settings)
+        .into_iter()
+        .map(|f| Hit {
+            id: f.check.id,
+            severity: f.severity,
+            line: f.line,
+            path: f.path,
+            message: f.message,
+        })
+        .collect()
+}
+
+/// What `checks` report on every object of `yaml`, unprocessed.
+pub fn raw_findings(
+    yaml: &str,
+    checks: &[&'static dyn Check],
+    profile: Profile,
+    settings: &CheckSettings,
+) -> Vec<RawFinding> {
     let mut hits = Vec::new();
     for chunk in split_documents(yaml) {
         let doc = parse_document(&yaml[chunk.range.clone()], &chunk, &Limits::default())
@@ -51,19 +81,20 @@ pub fn run_with(yaml: &str, ids: &[&str], profile: &str, settings: &CheckSetting
                 settings,
             };
             let mut out = Findings::default();
-            for c in &checks {
+            for c in checks {
                 c.run(&ctx, &mut out);
             }
-            hits.extend(out.items.into_iter().map(|f| Hit {
-                id: f.check.id,
-                severity: f.severity,
-                line: f.line,
-                path: f.path,
-                message: f.message,
-            }));
+            hits.extend(out.items);
         }
     }
     hits
+}
+
+/// Where each hit is and how bad: (line, path, severity).
+pub fn placed(hits: &[Hit]) -> Vec<(u32, &str, Severity)> {
+    hits.iter()
+        .map(|h| (h.line, h.path.as_str(), h.severity))
+        .collect()
 }
 
 /// The ids of `hits`, in order.

@@ -3,47 +3,31 @@
 
 use std::path::{Path, PathBuf};
 
-use palisade_engine::{CheckSettings, Findings, Level, ObjectContext, Profile, Version};
+use palisade_engine::{CheckSettings, Level, ObjectContext, Profile, Version};
 use palisade_inventory::{find_pod_specs, objects_in};
 use palisade_model::Category;
 use palisade_source::{parse_document, split_documents, Limits};
 
 use super::CHECKS;
 use crate::registry;
+use crate::testing::raw_findings;
 
 /// Pod Security findings for `yaml` at `profile` as (check id, line).
 fn eval(yaml: &str, profile: &str) -> Vec<(&'static str, u32)> {
     let profile: Profile = profile.parse().unwrap();
-    let mut found = Vec::new();
-    for chunk in split_documents(yaml) {
-        let doc = parse_document(&yaml[chunk.range.clone()], &chunk, &Limits::default()).unwrap();
-        let (objects, problems) = objects_in(&doc);
-        assert!(problems.is_empty(), "{problems:?}");
-        for object in objects {
-            let pods = find_pod_specs(&object);
-            let ctx = ObjectContext {
-                object,
-                pods,
-                profile,
-                duplicates: Vec::new(),
-                settings: &CheckSettings::default(),
-            };
-            let mut out = Findings::default();
-            // Only the Pod Security checks: the catalogue's findings carry no PSS context.
-            for c in registry()
-                .into_iter()
-                .filter(|c| c.meta().category == Category::PodSecurity)
-            {
-                c.run(&ctx, &mut out);
-            }
-            for f in out.items {
-                let pss = f.pss.as_ref().expect("pss context");
-                assert_eq!(pss.version, profile.version.to_string());
-                found.push((f.check.id, f.line));
-            }
-        }
-    }
-    found
+    // Only the Pod Security checks: the catalogue's findings carry no PSS context.
+    let checks: Vec<_> = registry()
+        .into_iter()
+        .filter(|c| c.meta().category == Category::PodSecurity)
+        .collect();
+    raw_findings(yaml, &checks, profile, &CheckSettings::default())
+        .into_iter()
+        .map(|f| {
+            let pss = f.pss.as_ref().expect("pss context");
+            assert_eq!(pss.version, profile.version.to_string());
+            (f.check.id, f.line)
+        })
+        .collect()
 }
 
 fn ids(yaml: &str, profile: &str) -> Vec<&'static str> {

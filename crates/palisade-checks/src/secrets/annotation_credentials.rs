@@ -181,7 +181,7 @@ fn walk(node: Node<'_>, depth: usize, found: &mut Vec<(Detection, String)>) {
 mod tests {
     use palisade_model::Severity;
 
-    use crate::testing::run;
+    use crate::testing::{self, run};
 
     const ID: &[&str] = &["annotation-credentials"];
 
@@ -213,10 +213,7 @@ spec:
 "
         );
         let hits = run(&yaml, ID);
-        let got: Vec<_> = hits
-            .iter()
-            .map(|h| (h.line, h.path.as_str(), h.severity))
-            .collect();
+        let got = testing::placed(&hits);
         assert_eq!(
             got,
             [

@@ -82,7 +82,7 @@ pub(super) fn find(key: &str, value: &str) -> Option<(Detection, String)> {
 mod tests {
     use palisade_model::Severity;
 
-    use crate::testing::run;
+    use crate::testing::{self, run};
 
     const ID: &[&str] = &["configmap-credentials"];
 
@@ -115,10 +115,7 @@ binaryData:
 "
         );
         let hits = run(&yaml, ID);
-        let got: Vec<_> = hits
-            .iter()
-            .map(|h| (h.line, h.path.as_str(), h.severity))
-            .collect();
+        let got = testing::placed(&hits);
         assert_eq!(
             got,
             [

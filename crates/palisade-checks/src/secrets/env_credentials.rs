@@ -72,7 +72,7 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
 mod tests {
     use palisade_model::Severity;
 
-    use crate::testing::run;
+    use crate::testing::{self, run};
 
     const ID: &[&str] = &["env-credentials"];
 
@@ -108,10 +108,7 @@ spec:
 "
         );
         let hits = run(&yaml, ID);
-        let got: Vec<_> = hits
-            .iter()
-            .map(|h| (h.line, h.path.as_str(), h.severity))
-            .collect();
+        let got = testing::placed(&hits);
         assert_eq!(
             got,
             [

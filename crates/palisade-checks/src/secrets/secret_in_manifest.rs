@@ -126,7 +126,7 @@ mod tests {
     use base64::Engine;
     use palisade_model::Severity;
 
-    use crate::testing::run;
+    use crate::testing::{self, run};
 
     const ID: &[&str] = &["secret-in-manifest"];
 
@@ -158,10 +158,7 @@ stringData:
             STANDARD.encode(&pem)
         );
         let hits = run(&yaml, ID);
-        let got: Vec<_> = hits
-            .iter()
-            .map(|h| (h.line, h.path.as_str(), h.severity))
-            .collect();
+        let got = testing::placed(&hits);
         assert_eq!(
             got,
             [

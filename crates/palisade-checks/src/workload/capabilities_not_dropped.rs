@@ -65,20 +65,17 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{ids, run, run_with, Hit};
-    use palisade_engine::CheckSettings;
+    use crate::testing::{self, ids, run, Hit};
     use palisade_model::Severity;
 
     const ID: &[&str] = &["capabilities-not-dropped"];
 
     fn baseline(yaml: &str) -> Vec<Hit> {
-        run_with(yaml, ID, "baseline", &CheckSettings::default())
+        testing::run_baseline(yaml, ID)
     }
 
     fn pod(containers: &str) -> String {
-        format!(
-            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n{containers}"
-        )
+        testing::pod(&format!("  containers:\n{containers}"))
     }
 
     #[test]

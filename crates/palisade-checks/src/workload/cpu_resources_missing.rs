@@ -56,14 +56,10 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{ids, run};
+    use crate::testing::{ids, pod, run};
     use palisade_model::Severity;
 
     const ID: &[&str] = &["cpu-resources-missing"];
-
-    fn pod(spec: &str) -> String {
-        format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n{spec}")
-    }
 
     #[test]
     fn request_or_limit_passes() {

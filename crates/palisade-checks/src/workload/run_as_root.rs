@@ -131,18 +131,14 @@ fn report_inherited(
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{ids, run, run_with, Hit};
+    use crate::testing::{self, ids, pod, run, run_with, Hit};
     use palisade_engine::CheckSettings;
     use palisade_model::Severity;
 
     const ID: &[&str] = &["run-as-root"];
 
     fn baseline(yaml: &str) -> Vec<Hit> {
-        run_with(yaml, ID, "baseline", &CheckSettings::default())
-    }
-
-    fn pod(spec: &str) -> String {
-        format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n{spec}")
+        testing::run_baseline(yaml, ID)
     }
 
     #[test]

@@ -108,14 +108,10 @@ fn pod_groups(meta: &'static CheckMeta, pod: &PodSpecView<'_>, out: &mut Finding
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{ids, run};
+    use crate::testing::{ids, pod, run};
     use palisade_model::Severity;
 
     const ID: &[&str] = &["run-as-root-group"];
-
-    fn pod(spec: &str) -> String {
-        format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n{spec}")
-    }
 
     #[test]
     fn non_zero_and_unset_groups_pass() {
