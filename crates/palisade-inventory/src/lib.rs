@@ -10,7 +10,9 @@
 mod input;
 mod object;
 mod pod;
+mod selector;
 
 pub use input::{discover, read_input, InputKind, InputSpec, SourceText, MAX_INPUT_BYTES};
 pub use object::{objects_in, Object, ObjectProblem};
 pub use pod::{find_pod_specs, ContainerKind, ContainerView, PodSpecView};
+pub use selector::{LabelSelector, Requirement};

@@ -1,0 +1,302 @@
+//! The indexed RBAC model: roles with aggregation resolved, bindings with their roles.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use palisade_inventory::{find_pod_specs, objects_in};
+use palisade_source::{parse_document, split_documents, Limits};
+
+use crate::record::{
+    extract, BindingDef, PolicyRule, RbacRecord, RoleDef, ServiceAccountDef, SubjectKind,
+    WorkloadDef,
+};
+
+/// Index of a role in [`Model::roles`].
+pub type RoleId = usize;
+
+/// Roles, bindings, service accounts and workloads, indexed for authorization.
+#[derive(Debug, Default)]
+pub struct Model {
+    pub roles: Vec<RoleDef>,
+    pub bindings: Vec<BindingDef>,
+    pub service_accounts: Vec<ServiceAccountDef>,
+    pub workloads: Vec<WorkloadDef>,
+    /// For each binding, the role its roleRef names, if it exists.
+    pub binding_role: Vec<Option<RoleId>>,
+    /// For an aggregated ClusterRole, the rules it holds: (role, rule index) pairs.
+    aggregated: HashMap<RoleId, Vec<(RoleId, usize)>>,
+    cluster_roles: HashMap<String, RoleId>,
+    namespaced_roles: HashMap<(String, String), RoleId>,
+    /// ClusterRoleBindings, then RoleBindings by namespace.
+    pub(crate) cluster_bindings: Vec<usize>,
+    pub(crate) namespace_bindings: HashMap<String, Vec<usize>>,
+    /// Bindings by role, so "who holds this role" is one lookup.
+    pub(crate) bindings_of_role: HashMap<RoleId, Vec<usize>>,
+}
+
+const BOOTSTRAP: &str = include_str!("../data/bootstrap.yaml");
+
+/// The default ClusterRoles and ClusterRoleBindings of a cluster, parsed once.
+fn bootstrap() -> &'static [RbacRecord] {
+    static RECORDS: OnceLock<Vec<RbacRecord>> = OnceLock::new();
+    RECORDS.get_or_init(|| {
+        let mut out = Vec::new();
+        for chunk in split_documents(BOOTSTRAP) {
+            let Ok(doc) = parse_document(&BOOTSTRAP[chunk.range.clone()], &chunk, &Limits::default())
+            else {
+                continue;
+            };
+            for object in objects_in(&doc).0 {
+                let pods = find_pod_specs(&object);
+                if let Ok(Some(r)) = extract(&object, &pods, None) {
+                    out.push(r);
+                }
+            }
+        }
+        out
+    })
+}
+
+impl Model {
+    /// Builds the model from records. Later definitions of the same object replace
+    /// earlier ones (as a later `kubectl apply` would); the cluster's default roles and
+    /// bindings are added unless the input defines an object of the same name.
+    #[must_use]
+    pub fn build(records: impl IntoIterator<Item = RbacRecord>) -> Self {
+        Self::build_with(records, true)
+    }
+
+    /// [`Model::build`], choosing whether to add the cluster's defaults.
+    #[must_use]
+    pub fn build_with(records: impl IntoIterator<Item = RbacRecord>, defaults: bool) -> Self {
+        let mut m = Self::default();
+        let mut binding_index: HashMap<(bool, String, String), usize> = HashMap::new();
+        let mut add = |m: &mut Self, record: RbacRecord, only_new: bool| match record {
+            RbacRecord::Role(r) => {
+                let existing = if r.cluster {
+                    m.cluster_roles.get(&r.name).copied()
+                } else {
+                    m.namespaced_roles.get(&(r.namespace.clone(), r.name.clone())).copied()
+                };
+                match existing {
+                    Some(_) if only_new => {}
+                    Some(i) => m.roles[i] = r,
+                    None => {
+                        let i = m.roles.len();
+                        if r.cluster {
+                            m.cluster_roles.insert(r.name.clone(), i);
+                        } else {
+                            m.namespaced_roles.insert((r.namespace.clone(), r.name.clone()), i);
+                        }
+                        m.roles.push(r);
+                    }
+                }
+            }
+            RbacRecord::Binding(b) => {
+                let key = (b.cluster, b.namespace.clone(), b.name.clone());
+                match binding_index.get(&key) {
+                    Some(_) if only_new => {}
+                    Some(&i) => m.bindings[i] = b,
+                    None => {
+                        binding_index.insert(key, m.bindings.len());
+                        m.bindings.push(b);
+                    }
+                }
+            }
+            RbacRecord::ServiceAccount(sa) => m.service_accounts.push(sa),
+            RbacRecord::Workload(w) => m.workloads.extend(w),
+        };
+        for r in records {
+            add(&mut m, r, false);
+        }
+        if defaults {
+            for r in bootstrap() {
+                add(&mut m, r.clone(), true);
+            }
+        }
+        m.index();
+        m
+    }
+
+    fn index(&mut self) {
+        self.binding_role = self
+            .bindings
+            .iter()
+            .map(|b| self.find_role(b.role_ref.cluster, &b.namespace, &b.role_ref.name))
+            .collect();
+        for (i, b) in self.bindings.iter().enumerate() {
+            if b.cluster {
+                self.cluster_bindings.push(i);
+            } else {
+                self.namespace_bindings
+                    .entry(b.namespace.clone())
+                    .or_default()
+                    .push(i);
+            }
+            if let Some(r) = self.binding_role[i] {
+                self.bindings_of_role.entry(r).or_default().push(i);
+            }
+        }
+        self.aggregate();
+    }
+
+    /// The role a roleRef names: a ClusterRole, or a Role in the binding's namespace.
+    #[must_use]
+    pub fn find_role(&self, cluster: bool, namespace: &str, name: &str) -> Option<RoleId> {
+        if cluster {
+            self.cluster_roles.get(name).copied()
+        } else {
+            self.namespaced_roles
+                .get(&(namespace.to_owned(), name.to_owned()))
+                .copied()
+        }
+    }
+
+    /// Resolves `aggregationRule`s as the clusterrole-aggregation controller does: an
+    /// aggregated role's rules become the union, without repeats, of the rules of every
+    /// other ClusterRole its selectors match (themselves aggregated, transitively).
+    fn aggregate(&mut self) {
+        let aggregated: Vec<RoleId> = (0..self.roles.len())
+            .filter(|&i| self.roles[i].aggregation.is_some())
+            .collect();
+        if aggregated.is_empty() {
+            return;
+        }
+        let mut by_name: Vec<RoleId> = self
+            .roles
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.cluster)
+            .map(|(i, _)| i)
+            .collect();
+        by_name.sort_by(|a, b| self.roles[*a].name.cmp(&self.roles[*b].name));
+        // Direct members first; then a fixed point over aggregated members.
+        let mut members: HashMap<RoleId, Vec<RoleId>> = HashMap::new();
+        for &a in &aggregated {
+            let Some(selectors) = &self.roles[a].aggregation else {
+                continue;
+            };
+            let mut found = Vec::new();
+            for s in selectors {
+                for &c in &by_name {
+                    let labels = self.roles[c].labels.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+                    if c != a && !s.is_empty() && s.matches(labels) && !found.contains(&c) {
+                        found.push(c);
+                    }
+                }
+            }
+            members.insert(a, found);
+        }
+        let mut result: HashMap<RoleId, Vec<(RoleId, usize)>> = HashMap::new();
+        for &a in &aggregated {
+            let mut rules: Vec<(RoleId, usize)> = Vec::new();
+            let mut stack = vec![a];
+            let mut seen = vec![a];
+            while let Some(r) = stack.pop() {
+                for &m in members.get(&r).into_iter().flatten() {
+                    if seen.contains(&m) {
+                        continue;
+                    }
+                    seen.push(m);
+                    if members.contains_key(&m) {
+                        stack.push(m);
+                    } else {
+                        for rule in &self.roles[m].rules {
+                            if !rules
+                                .iter()
+                                .any(|(ri, ix)| self.roles[*ri].rules[*ix].same_grant(rule))
+                            {
+                                rules.push((m, rule.index));
+                            }
+                        }
+                    }
+                }
+            }
+            result.insert(a, rules);
+        }
+        self.aggregated = result;
+    }
+
+    /// Every rule a role holds: its own, or for an aggregated ClusterRole the rules it
+    /// aggregates (the controller overwrites an aggregated role's own rules).
+    pub fn rules_of(&self, role: RoleId) -> impl Iterator<Item = (RoleId, &PolicyRule)> + '_ {
+        let own = match self.aggregated.get(&role) {
+            Some(_) => &[][..],
+            None => &self.roles[role].rules[..],
+        };
+        let aggregated = self.aggregated.get(&role).into_iter().flatten();
+        own.iter()
+            .map(move |r| (role, r))
+            .chain(aggregated.map(|&(ri, ix)| (ri, &self.roles[ri].rules[ix])))
+    }
+
+    /// Whether a role takes its rules from other ClusterRoles.
+    #[must_use]
+    pub fn is_aggregated(&self, role: RoleId) -> bool {
+        self.aggregated.contains_key(&role)
+    }
+
+    /// Whether a ClusterRole's labels make it part of some aggregated role.
+    #[must_use]
+    pub fn is_aggregated_into(&self, role: RoleId) -> bool {
+        self.aggregated
+            .values()
+            .any(|rules| rules.iter().any(|(r, _)| *r == role))
+    }
+
+    /// Bindings that name this role.
+    pub fn bindings_of(&self, role: RoleId) -> impl Iterator<Item = usize> + '_ {
+        self.bindings_of_role.get(&role).into_iter().flatten().copied()
+    }
+
+    /// Bindings that apply in `namespace`: every ClusterRoleBinding, then the namespace's
+    /// RoleBindings (none for the empty, cluster-wide namespace).
+    pub fn bindings_in<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = usize> + 'a {
+        let local = if namespace.is_empty() {
+            None
+        } else {
+            self.namespace_bindings.get(namespace)
+        };
+        self.cluster_bindings
+            .iter()
+            .copied()
+            .chain(local.into_iter().flatten().copied())
+    }
+
+    /// Namespaces that have RoleBindings, sorted.
+    #[must_use]
+    pub fn binding_namespaces(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.namespace_bindings.keys().map(String::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Service accounts known in a namespace: ServiceAccount objects, accounts bindings
+    /// name, accounts workloads run as, and `default`.
+    #[must_use]
+    pub fn service_accounts_in(&self, namespace: &str) -> Vec<String> {
+        let mut v: Vec<String> = vec!["default".to_owned()];
+        v.extend(
+            self.service_accounts
+                .iter()
+                .filter(|s| s.namespace == namespace)
+                .map(|s| s.name.clone()),
+        );
+        v.extend(
+            self.workloads
+                .iter()
+                .filter(|w| w.namespace == namespace)
+                .map(|w| w.service_account.clone()),
+        );
+        v.extend(
+            self.bindings
+                .iter()
+                .flat_map(|b| &b.subjects)
+                .filter(|s| s.kind == SubjectKind::ServiceAccount && s.namespace == namespace)
+                .map(|s| s.name.clone()),
+        );
+        v.sort();
+        v.dedup();
+        v
+    }
+}

@@ -1,0 +1,599 @@
+//! The authorizer's semantics, case by case; most cases follow the examples of the
+//! Kubernetes RBAC documentation (https://kubernetes.io/docs/reference/access-authn-authz/rbac/).
+
+use std::sync::Arc;
+
+use palisade_inventory::{find_pod_specs, objects_in};
+use palisade_source::{parse_document, split_documents, Limits};
+
+use crate::*;
+
+pub(crate) fn records(yaml: &str) -> Vec<RbacRecord> {
+    let mut out = Vec::new();
+    for chunk in split_documents(yaml) {
+        let doc = parse_document(&yaml[chunk.range.clone()], &chunk, &Limits::default()).unwrap();
+        for object in objects_in(&doc).0 {
+            let pods = find_pod_specs(&object);
+            let origin = Origin {
+                file: Arc::from("test.yaml"),
+                document: chunk.index,
+            };
+            if let Some(r) = extract(&object, &pods, Some(origin)).unwrap() {
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+pub(crate) fn model(yaml: &str) -> Model {
+    Model::build(records(yaml))
+}
+
+fn user(name: &str) -> User {
+    User::impersonated(name, &[])
+}
+
+fn req(verb: &str, group: &str, resource: &str, ns: &str) -> Request {
+    Request::resource(verb, group, resource, ns)
+}
+
+fn can(m: &Model, who: &User, r: &Request) -> bool {
+    m.authorize(who, r).is_some()
+}
+
+const POD_READER: &str = "
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {namespace: default, name: pod-reader}
+rules:
+- apiGroups: [\"\"]
+  resources: [pods]
+  verbs: [get, watch, list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: read-pods, namespace: default}
+subjects:
+- {kind: User, name: jane, apiGroup: rbac.authorization.k8s.io}
+roleRef: {kind: Role, name: pod-reader, apiGroup: rbac.authorization.k8s.io}
+";
+
+#[test]
+fn role_binding_grants_only_in_its_namespace_and_only_named_verbs() {
+    let m = model(POD_READER);
+    let jane = user("jane");
+    assert!(can(&m, &jane, &req("get", "", "pods", "default")));
+    assert!(can(&m, &jane, &req("list", "", "pods", "default")));
+    assert!(!can(&m, &jane, &req("delete", "", "pods", "default")));
+    assert!(!can(&m, &jane, &req("get", "", "pods", "other")));
+    assert!(!can(&m, &jane, &req("get", "", "pods", "")), "cluster-wide");
+    assert!(!can(&m, &jane, &req("get", "apps", "pods", "default")), "other group");
+    assert!(!can(&m, &user("bob"), &req("get", "", "pods", "default")));
+    // A rule for `pods` does not cover a subresource.
+    let mut log = req("get", "", "pods", "default");
+    log.subresource = "log".into();
+    assert!(!can(&m, &jane, &log));
+}
+
+#[test]
+fn explain_names_binding_role_and_rule() {
+    let m = model(POD_READER);
+    let Some(Reason::Rbac(g)) = m.authorize(&user("jane"), &req("watch", "", "pods", "default"))
+    else {
+        panic!("expected an RBAC grant");
+    };
+    assert_eq!(m.bindings[g.binding].display(), "RoleBinding default/read-pods");
+    assert_eq!(m.roles[g.role].display(), "Role default/pod-reader");
+    assert_eq!(g.rule, 0);
+    assert_eq!(m.roles[g.rule_role].rules[0].at.line, 6);
+}
+
+#[test]
+fn cluster_role_through_role_binding_is_namespaced() {
+    let m = model(
+        "
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: secret-reader}
+rules:
+- {apiGroups: [\"\"], resources: [secrets], verbs: [get, watch, list]}
+---
+kind: RoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: read-secrets, namespace: development}
+subjects: [{kind: User, name: dave}]
+roleRef: {kind: ClusterRole, name: secret-reader}
+---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: read-secrets-global}
+subjects: [{kind: Group, name: manager}]
+roleRef: {kind: ClusterRole, name: secret-reader}
+",
+    );
+    let dave = user("dave");
+    assert!(can(&m, &dave, &req("get", "", "secrets", "development")));
+    assert!(!can(&m, &dave, &req("get", "", "secrets", "production")));
+    assert!(!can(&m, &dave, &req("list", "", "secrets", "")));
+    let manager = User::impersonated("carol", &["manager".into()]);
+    assert!(can(&m, &manager, &req("list", "", "secrets", "")));
+    assert!(can(&m, &manager, &req("get", "", "secrets", "production")));
+}
+
+#[test]
+fn resource_names_restrict_to_named_objects() {
+    let m = model(
+        "
+kind: Role
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {namespace: default, name: configmap-updater}
+rules:
+- apiGroups: [\"\"]
+  resources: [configmaps]
+  resourceNames: [my-configmap]
+  verbs: [update, get]
+---
+kind: RoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {namespace: default, name: b}
+subjects: [{kind: User, name: u}]
+roleRef: {kind: Role, name: configmap-updater}
+",
+    );
+    let u = user("u");
+    let mut r = req("get", "", "configmaps", "default");
+    assert!(!can(&m, &u, &r), "no name: a list or unnamed get is not covered");
+    r.name = "my-configmap".into();
+    assert!(can(&m, &u, &r));
+    r.name = "other".into();
+    assert!(!can(&m, &u, &r));
+}
+
+const WILDCARDS: &str = "
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: mixed}
+rules:
+- {apiGroups: [\"\"], resources: [pods, pods/log], verbs: [get]}
+- {apiGroups: [apps], resources: [\"*/scale\"], verbs: [update]}
+- {apiGroups: [\"*\"], resources: [widgets], verbs: [\"*\"]}
+- {nonResourceURLs: [/healthz, \"/healthz/*\", /metrics], verbs: [get]}
+---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: b}
+subjects: [{kind: User, name: u}]
+roleRef: {kind: ClusterRole, name: mixed}
+";
+
+#[test]
+fn subresources_and_star_slash_subresource() {
+    let m = model(WILDCARDS);
+    let u = user("u");
+    let mut log = req("get", "", "pods", "ns");
+    log.subresource = "log".into();
+    assert!(can(&m, &u, &log));
+    log.subresource = "exec".into();
+    assert!(!can(&m, &u, &log));
+    let mut scale = req("update", "apps", "deployments", "ns");
+    scale.subresource = "scale".into();
+    assert!(can(&m, &u, &scale));
+    scale.subresource = String::new();
+    assert!(!can(&m, &u, &scale), "*/scale does not cover the resource itself");
+}
+
+#[test]
+fn star_verbs_and_groups() {
+    let m = model(WILDCARDS);
+    let u = user("u");
+    for verb in ["get", "delete", "deletecollection", "escalate"] {
+        assert!(can(&m, &u, &req(verb, "example.com", "widgets", "ns")), "{verb}");
+    }
+    assert!(can(&m, &u, &req("get", "", "widgets", "")));
+    assert!(!can(&m, &u, &req("get", "example.com", "gadgets", "ns")));
+}
+
+#[test]
+fn non_resource_urls_exact_and_star_suffix() {
+    let m = model(WILDCARDS);
+    let u = user("u");
+    let get = |p: &str| can(&m, &u, &Request::non_resource("get", p));
+    assert!(get("/healthz"));
+    assert!(get("/healthz/etcd"));
+    assert!(get("/healthz/"));
+    assert!(get("/metrics"));
+    assert!(!get("/metrics/cadvisor"));
+    assert!(!get("/healthzfoo"), "the prefix is /healthz/, not /healthz");
+    assert!(!can(&m, &u, &Request::non_resource("post", "/healthz")));
+}
+
+#[test]
+fn non_resource_urls_only_through_cluster_role_bindings() {
+    let m = model(
+        "
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: urls}
+rules: [{nonResourceURLs: [\"*\"], verbs: [get]}]
+---
+kind: RoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: b, namespace: ns}
+subjects: [{kind: User, name: u}]
+roleRef: {kind: ClusterRole, name: urls}
+",
+    );
+    assert!(!can(&m, &user("u"), &Request::non_resource("get", "/logs")));
+}
+
+#[test]
+fn aggregation_collects_rules_by_label_transitively() {
+    let m = model(
+        "
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: monitoring}
+aggregationRule:
+  clusterRoleSelectors:
+  - matchLabels: {rbac.example.com/aggregate-to-monitoring: \"true\"}
+rules: [{apiGroups: [\"\"], resources: [secrets], verbs: [get]}]
+---
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata:
+  name: monitoring-endpoints
+  labels: {rbac.example.com/aggregate-to-monitoring: \"true\"}
+rules: [{apiGroups: [\"\"], resources: [services, endpointslices, pods], verbs: [get, list, watch]}]
+---
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata:
+  name: nested
+  labels: {rbac.example.com/aggregate-to-monitoring: \"true\"}
+aggregationRule:
+  clusterRoleSelectors:
+  - matchExpressions: [{key: extra, operator: Exists}]
+---
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: extra-rules, labels: {extra: yes}}
+rules: [{apiGroups: [apps], resources: [deployments], verbs: [list]}]
+---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: b}
+subjects: [{kind: User, name: u}]
+roleRef: {kind: ClusterRole, name: monitoring}
+",
+    );
+    let u = user("u");
+    assert!(can(&m, &u, &req("list", "", "endpointslices", "")));
+    assert!(can(&m, &u, &req("list", "apps", "deployments", "x")), "through nested");
+    // The controller overwrites an aggregated role's own rules.
+    assert!(!can(&m, &u, &req("get", "", "secrets", "x")));
+    let Some(Reason::Rbac(g)) = m.authorize(&u, &req("watch", "", "pods", "")) else {
+        panic!()
+    };
+    assert_eq!(m.roles[g.role].name, "monitoring");
+    assert_eq!(m.roles[g.rule_role].name, "monitoring-endpoints");
+}
+
+#[test]
+fn service_account_subjects_and_groups() {
+    let m = model(
+        "
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: r}
+rules: [{apiGroups: [\"\"], resources: [configmaps], verbs: [get]}]
+---
+kind: RoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: sa-default-ns, namespace: dev}
+subjects: [{kind: ServiceAccount, name: builder}]
+roleRef: {kind: ClusterRole, name: r}
+---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: qa-all}
+subjects: [{kind: Group, name: \"system:serviceaccounts:qa\"}]
+roleRef: {kind: ClusterRole, name: r}
+---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: no-namespace}
+subjects: [{kind: ServiceAccount, name: orphan}]
+roleRef: {kind: ClusterRole, name: r}
+",
+    );
+    let get = |ns: &str| req("get", "", "configmaps", ns);
+    // A ServiceAccount subject without a namespace is in the RoleBinding's namespace.
+    assert!(can(&m, &User::service_account("dev", "builder"), &get("dev")));
+    assert!(!can(&m, &User::service_account("other", "builder"), &get("dev")));
+    // system:serviceaccounts:<ns> holds every account of that namespace.
+    assert!(can(&m, &User::service_account("qa", "anything"), &get("")));
+    assert!(!can(&m, &User::service_account("dev", "anything"), &get("")));
+    // In a ClusterRoleBinding such a subject matches nobody.
+    assert!(!can(&m, &User::service_account("default", "orphan"), &get("")));
+    // The user name alone is not the account when groups are given explicitly.
+    let explicit = User::impersonated("system:serviceaccount:qa:x", &["custom".into()]);
+    assert!(!can(&m, &explicit, &get("")));
+    assert_eq!(explicit.groups, ["custom", "system:authenticated"]);
+}
+
+#[test]
+fn implicit_groups() {
+    let sa = User::service_account("ns", "app");
+    assert_eq!(
+        sa.groups,
+        ["system:serviceaccounts", "system:serviceaccounts:ns", "system:authenticated"]
+    );
+    assert_eq!(user("system:anonymous").groups, ["system:unauthenticated"]);
+    assert_eq!(user("alice").groups, ["system:authenticated"]);
+    let m = model(
+        "
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: r}
+rules: [{apiGroups: [\"\"], resources: [namespaces], verbs: [list]}]
+---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: all-authenticated}
+subjects: [{kind: Group, name: \"system:authenticated\"}]
+roleRef: {kind: ClusterRole, name: r}
+",
+    );
+    let list = req("list", "", "namespaces", "");
+    assert!(can(&m, &user("alice"), &list));
+    assert!(can(&m, &sa, &list));
+    assert!(!can(&m, &user("system:anonymous"), &list));
+}
+
+#[test]
+fn system_masters_is_allowed_before_rbac() {
+    let m = Model::build_with(Vec::new(), false);
+    let admin = User::impersonated("kubernetes-admin", &["system:masters".into()]);
+    assert_eq!(
+        m.authorize(&admin, &req("delete", "", "nodes", "")),
+        Some(Reason::PrivilegedGroup)
+    );
+}
+
+#[test]
+fn default_roles_are_assumed_unless_defined() {
+    let m = model(
+        "
+kind: RoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: viewers, namespace: shop}
+subjects: [{kind: Group, name: auditors}]
+roleRef: {kind: ClusterRole, name: view}
+---
+kind: RoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: editors, namespace: shop}
+subjects: [{kind: User, name: dev}]
+roleRef: {kind: ClusterRole, name: edit}
+",
+    );
+    let auditor = User::impersonated("a", &["auditors".into()]);
+    assert!(can(&m, &auditor, &req("list", "", "pods", "shop")));
+    assert!(can(&m, &auditor, &req("get", "apps", "deployments", "shop")));
+    assert!(!can(&m, &auditor, &req("get", "", "secrets", "shop")), "view excludes secrets");
+    assert!(!can(&m, &auditor, &req("list", "", "pods", "other")));
+    let dev = user("dev");
+    assert!(can(&m, &dev, &req("create", "apps", "deployments", "shop")));
+    assert!(can(&m, &dev, &req("get", "", "secrets", "shop")));
+    assert!(!can(&m, &dev, &req("create", "rbac.authorization.k8s.io", "rolebindings", "shop")));
+    // Every authenticated user may review its own access, through default bindings.
+    assert!(can(&m, &dev, &req("create", "authorization.k8s.io", "selfsubjectaccessreviews", "")));
+    assert!(can(&m, &user("system:anonymous"), &Request::non_resource("get", "/version")));
+    // An input definition replaces the default one.
+    let m = model(
+        "
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: view}
+rules: []
+---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: v}
+subjects: [{kind: User, name: x}]
+roleRef: {kind: ClusterRole, name: view}
+",
+    );
+    assert!(!can(&m, &user("x"), &req("list", "", "pods", "")));
+}
+
+#[test]
+fn dangling_role_refs_grant_nothing() {
+    let m = model(
+        "
+kind: Role
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: r, namespace: a}
+rules: [{apiGroups: [\"\"], resources: [pods], verbs: [get]}]
+---
+kind: RoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: b, namespace: other}
+subjects: [{kind: User, name: u}]
+roleRef: {kind: Role, name: r}
+",
+    );
+    assert_eq!(m.binding_role[0], None, "a Role is looked up in the binding's namespace");
+    assert!(!can(&m, &user("u"), &req("get", "", "pods", "other")));
+}
+
+#[test]
+fn who_can_lists_every_subject_with_its_grant() {
+    let m = model(&format!(
+        "{POD_READER}---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {{name: admins}}
+subjects: [{{kind: Group, name: ops}}, {{kind: ServiceAccount, name: ci, namespace: tools}}]
+roleRef: {{kind: ClusterRole, name: cluster-admin}}
+"
+    ));
+    let mut names: Vec<String> = m
+        .who_can(&req("get", "", "pods", "default"), false)
+        .iter()
+        .map(|(s, g)| format!("{} via {}", s.display(), m.bindings[g.binding].display()))
+        .collect();
+    names.sort();
+    assert!(names.contains(&"User jane via RoleBinding default/read-pods".to_owned()));
+    assert!(names.contains(&"Group ops via ClusterRoleBinding admins".to_owned()));
+    assert!(names.contains(&"ServiceAccount tools/ci via ClusterRoleBinding admins".to_owned()));
+    // Default bindings: system:masters holds cluster-admin.
+    assert!(names.contains(&"Group system:masters via ClusterRoleBinding cluster-admin".to_owned()));
+    let elsewhere = m.who_can(&req("get", "", "pods", "kube-public"), false);
+    assert!(!elsewhere.iter().any(|(s, _)| s.name == "jane"));
+    let everywhere = m.who_can(&req("get", "", "pods", ""), true);
+    assert!(everywhere.iter().any(|(s, _)| s.name == "jane"));
+}
+
+#[test]
+fn resources_resolve_as_kubectl_does() {
+    let r = resolve_resource("deploy");
+    assert_eq!((r.group.as_str(), r.resource.as_str()), ("apps", "deployments"));
+    let r = resolve_resource("jobs.batch");
+    assert_eq!((r.group.as_str(), r.resource.as_str()), ("batch", "jobs"));
+    let r = resolve_resource("po");
+    assert_eq!((r.group.as_str(), r.resource.as_str(), r.namespaced), ("", "pods", Some(true)));
+    let r = resolve_resource("applications.argoproj.io");
+    assert_eq!((r.group.as_str(), r.resource.as_str(), r.namespaced), ("argoproj.io", "applications", None));
+    assert_eq!(resolve_resource("nodes").namespaced, Some(false));
+}
+
+#[test]
+fn malformed_objects_are_problems_with_places() {
+    let yaml = "kind: RoleBinding\napiVersion: rbac.authorization.k8s.io/v1\nmetadata: {name: b, namespace: x}\nsubjects: [{kind: Robot, name: r}]\nroleRef: {kind: Role, name: r}\n";
+    let chunk = &split_documents(yaml)[0];
+    let doc = parse_document(yaml, chunk, &Limits::default()).unwrap();
+    let objects = objects_in(&doc).0;
+    let (at, message) = extract(&objects[0], &[], None).unwrap_err();
+    assert_eq!((at.line, at.path.as_str()), (4, "subjects[0]"));
+    assert!(message.contains("Robot"), "{message}");
+}
+
+fn chains_of(m: &Model, kind: SubjectKind, name: &str) -> Vec<Vec<StepKind>> {
+    escalations(m)
+        .into_iter()
+        .filter(|c| c.subject.kind == kind && c.subject.name == name)
+        .map(|c| c.steps.iter().map(|s| s.kind).collect())
+        .collect()
+}
+
+#[test]
+fn escalation_through_pod_creation_to_a_privileged_account() {
+    let m = model(
+        "
+kind: Role
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: deployer, namespace: ci}
+rules: [{apiGroups: [apps], resources: [deployments], verbs: [create]}]
+---
+kind: RoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: dev-deploys, namespace: ci}
+subjects: [{kind: User, name: dev}]
+roleRef: {kind: Role, name: deployer}
+---
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: binder}
+rules:
+- {apiGroups: [rbac.authorization.k8s.io], resources: [clusterrolebindings], verbs: [create]}
+- {apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind]}
+---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: ci-binder}
+subjects: [{kind: ServiceAccount, name: release, namespace: ci}]
+roleRef: {kind: ClusterRole, name: binder}
+",
+    );
+    assert_eq!(
+        chains_of(&m, SubjectKind::User, "dev"),
+        [vec![StepKind::CreatePod, StepKind::BindClusterAdmin]]
+    );
+    assert_eq!(
+        chains_of(&m, SubjectKind::ServiceAccount, "release"),
+        [vec![StepKind::BindClusterAdmin]]
+    );
+    let c = escalations(&m).into_iter().find(|c| c.subject.name == "dev").unwrap();
+    assert!(c.steps[0].how.contains("deployments in namespace ci"), "{}", c.steps[0].how);
+    assert_eq!(
+        c.steps[0].to,
+        Target::Principal(Principal {
+            kind: SubjectKind::ServiceAccount,
+            name: "release".into(),
+            namespace: "ci".into()
+        })
+    );
+}
+
+#[test]
+fn escalation_by_impersonation_token_and_exec() {
+    let m = model(
+        "
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: imp}
+rules: [{apiGroups: [\"\"], resources: [groups], verbs: [impersonate]}]
+---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: imp}
+subjects: [{kind: User, name: mallory}]
+roleRef: {kind: ClusterRole, name: imp}
+---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: ops-admin}
+subjects: [{kind: Group, name: ops}, {kind: ServiceAccount, name: admin-bot, namespace: tools}]
+roleRef: {kind: ClusterRole, name: cluster-admin}
+---
+kind: Role
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: token, namespace: tools}
+rules:
+- {apiGroups: [\"\"], resources: [serviceaccounts/token], verbs: [create], resourceNames: [admin-bot]}
+- {apiGroups: [\"\"], resources: [pods/exec], verbs: [create]}
+---
+kind: RoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: token, namespace: tools}
+subjects: [{kind: User, name: tina}]
+roleRef: {kind: Role, name: token}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bot, namespace: tools}
+spec:
+  template:
+    spec:
+      serviceAccountName: admin-bot
+      containers: [{name: c, image: x}]
+",
+    );
+    let mallory = chains_of(&m, SubjectKind::User, "mallory");
+    // Impersonating system:masters is one step; longer ways (as group ops) are moot.
+    assert_eq!(mallory, [vec![StepKind::Impersonate]]);
+    let tina = chains_of(&m, SubjectKind::User, "tina");
+    assert!(tina.contains(&vec![StepKind::CreateToken, StepKind::HoldsAll]), "{tina:?}");
+    // Exec into the bot's pods reaches the same account another way.
+    assert!(tina.contains(&vec![StepKind::ExecPod, StepKind::HoldsAll]), "{tina:?}");
+    assert_eq!(tina.len(), 2, "{tina:?}");
+    assert_eq!(chains_of(&m, SubjectKind::Group, "ops"), [vec![StepKind::HoldsAll]]);
+}
+
+#[test]
+fn no_escalation_for_harmless_roles() {
+    let m = model(POD_READER);
+    assert!(chains_of(&m, SubjectKind::User, "jane").is_empty());
+}
