@@ -205,7 +205,7 @@ impl<'m> Graph<'m> {
 }
 
 /// Every chain that leads a principal of the model to cluster-admin power: for each
-/// principal and each distinct first step, the shortest chain, shortest first. Principals
+/// principal and each kind of first step, the shortest chain, shortest first. Principals
 /// that already hold cluster-admin power directly get a one-step chain.
 #[must_use]
 pub fn escalations(model: &Model) -> Vec<Chain> {
@@ -453,7 +453,6 @@ fn chains(graph: &Graph<'_>) -> Vec<Chain> {
             continue;
         }
         let mut mine: Vec<Chain> = Vec::new();
-        let mut seen: Vec<(Option<usize>, StepKind)> = Vec::new();
         // Holding everything makes every other way moot; one step makes longer ones moot.
         let edges = &graph.edges[i];
         let holds = edges
@@ -465,10 +464,9 @@ fn chains(graph: &Graph<'_>) -> Vec<Chain> {
                 None => !holds || matches!(kind, StepKind::HoldsAll | StepKind::PrivilegedGroup),
                 Some(t) => !direct && dist[*t].is_some(),
             };
-            if !reaches || seen.contains(&(*to, *kind)) {
+            if !reaches {
                 continue;
             }
-            seen.push((*to, *kind));
             let mut steps = vec![step(i, e)];
             if let Some(t) = to {
                 follow(*t, &mut steps);
@@ -478,7 +476,16 @@ fn chains(graph: &Graph<'_>) -> Vec<Chain> {
                 steps,
             });
         }
+        // One chain per kind of first step (the shortest), so a subject that can create
+        // pods in a namespace of many accounts gets one line, not one per account.
         mine.sort_by_key(|c| c.steps.len());
+        let mut kinds: Vec<StepKind> = Vec::new();
+        mine.retain(|c| {
+            let k = c.steps[0].kind;
+            let new = !kinds.contains(&k);
+            kinds.push(k);
+            new
+        });
         out.extend(mine);
     }
     out

@@ -23,6 +23,112 @@ pub enum Command {
         #[command(subcommand)]
         command: ChecksCommand,
     },
+    /// Ask RBAC questions of the Roles and bindings in manifests or a cluster snapshot.
+    Rbac {
+        #[command(subcommand)]
+        command: RbacCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RbacCommand {
+    /// Answer `yes` (exit 0) or `no` (exit 1), as `kubectl auth can-i` would against a
+    /// cluster holding these objects and Kubernetes' default roles and bindings.
+    ///
+    /// Examples: `can-i get pods --as jane -n dev PATH`, `can-i create deployments.apps
+    /// --as system:serviceaccount:ci:deployer PATH`, `can-i get /healthz --as bob PATH`.
+    CanI(CanIArgs),
+    /// List every subject that may make a request, with the binding and role that grant it.
+    WhoCan(WhoCanArgs),
+    /// List chains of permissions that lead a subject to cluster-admin power, shortest
+    /// first (exit 1 when there are any).
+    Escalations(EscalationArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CanIArgs {
+    /// The verb: get, list, watch, create, update, patch, delete, deletecollection, use,
+    /// bind, escalate, impersonate, approve, `*`, ...
+    pub verb: String,
+    /// TYPE[/NAME] (`pods`, `deploy/web`, `jobs.batch`, `*`), or a non-resource URL
+    /// starting with `/`.
+    #[arg(value_name = "RESOURCE[/NAME]|URL")]
+    pub resource: String,
+    /// Manifests, directories or snapshots holding the RBAC objects (`-` for stdin).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The subresource (`log`, `exec`, `status`, `scale`, ...).
+    #[arg(long, value_name = "SUBRESOURCE")]
+    pub subresource: Option<String>,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// The user to ask for (`alice`, `system:serviceaccount:NS:NAME`, `system:anonymous`).
+    #[arg(long = "as", value_name = "USER")]
+    pub as_user: String,
+    /// A group the user is in (repeatable). A service account brings its own groups only
+    /// when no group is given, as the API server's impersonation does.
+    #[arg(long = "as-group", value_name = "GROUP")]
+    pub as_group: Vec<String>,
+    /// Name the binding, role and rule that grant the request (or say that none does).
+    #[arg(long)]
+    pub explain: bool,
+    /// Print nothing; the exit code is the answer.
+    #[arg(long, short = 'q', conflicts_with = "explain")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScopeArgs {
+    /// The namespace of the request [default: default].
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Ask cluster-wide (every namespace at once), not in one namespace.
+    #[arg(long, short = 'A', conflicts_with = "namespace")]
+    pub all_namespaces: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WhoCanArgs {
+    /// The verb.
+    pub verb: String,
+    /// TYPE (`pods`, `secrets`, `deployments.apps`, `*`) or a non-resource URL.
+    #[arg(value_name = "RESOURCE|URL")]
+    pub resource: String,
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Only grants that cover this object name.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    #[arg(long, value_name = "SUBRESOURCE")]
+    pub subresource: Option<String>,
+    /// The namespace [default: default]. With `-A`, grants in any namespace are listed,
+    /// each with the namespace it holds in.
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    #[arg(long, short = 'A', conflicts_with = "namespace")]
+    pub all_namespaces: bool,
+    #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Text,
+    Json,
+    /// Graphviz DOT.
+    Dot,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EscalationArgs {
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, short = 'f', value_enum, default_value_t = GraphFormat::Text)]
+    pub format: GraphFormat,
+    /// Also list Kubernetes' own principals (system:* users and groups, kube-system
+    /// service accounts), which hold such power by design.
+    #[arg(long)]
+    pub include_system: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,0 +1,354 @@
+//! `palisade rbac can-i|who-can|escalations`.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use palisade_inventory::{discover, InputKind};
+use palisade_model::LoadError;
+use palisade_rbac::{
+    escalations, load, resolve_resource, Chain, Grant, Model, Origin, Place, Reason, Request,
+    Target, User,
+};
+use palisade_source::Limits;
+use serde_json::json;
+
+use crate::cli::{CanIArgs, EscalationArgs, GraphFormat, ListFormat, RbacCommand, WhoCanArgs};
+use crate::ExitStatus;
+
+pub fn run(command: RbacCommand) -> anyhow::Result<ExitStatus> {
+    match command {
+        RbacCommand::CanI(args) => can_i(&args),
+        RbacCommand::WhoCan(args) => who_can(&args),
+        RbacCommand::Escalations(args) => escalation_paths(&args),
+    }
+}
+
+/// Reads the RBAC objects of `paths`; unreadable parts are reported on stderr and the
+/// rest is used.
+fn model(paths: &[PathBuf]) -> anyhow::Result<(Model, Vec<LoadError>)> {
+    let (inputs, mut errors) = discover(paths);
+    if inputs.iter().filter(|i| i.kind == InputKind::Stdin).count() > 1 {
+        anyhow::bail!("`-` (stdin) may be given only once");
+    }
+    let loaded = load(&inputs, &Limits::default());
+    errors.extend(loaded.errors);
+    for e in &errors {
+        eprintln!("palisade: error: {e}");
+    }
+    Ok((Model::build(loaded.records), errors))
+}
+
+/// The request a `can-i`/`who-can` TYPE[/NAME] or URL argument describes, and a warning
+/// when the namespace does not apply.
+fn request(
+    verb: &str,
+    resource: &str,
+    subresource: Option<&str>,
+    name: Option<&str>,
+    namespace: &str,
+) -> anyhow::Result<(Request, Option<String>)> {
+    if resource.starts_with('/') {
+        if subresource.is_some() {
+            anyhow::bail!("--subresource cannot be used with a non-resource URL");
+        }
+        return Ok((Request::non_resource(verb, resource), None));
+    }
+    let (kind, object) = match resource.split_once('/') {
+        Some((k, n)) => (k, Some(n)),
+        None => (resource, name),
+    };
+    let rt = resolve_resource(kind);
+    let mut req = Request::resource(verb, &rt.group, &rt.resource, namespace);
+    req.subresource = subresource.unwrap_or_default().to_owned();
+    req.name = object.unwrap_or_default().to_owned();
+    let mut warning = None;
+    if rt.namespaced.is_none() && rt.resource != "*" {
+        warning = Some(format!(
+            "resource type {kind:?} is not a built-in one; taken as resource {:?} in group {:?}",
+            rt.resource, rt.group
+        ));
+    }
+    // The API server never puts a namespace on a cluster-scoped request, so RoleBindings
+    // cannot grant one; kubectl warns about the flag the same way.
+    if rt.namespaced == Some(false) && !namespace.is_empty() {
+        req.namespace = String::new();
+        warning = Some(format!(
+            "resource {:?} is not namespace scoped; asking cluster-wide",
+            rt.resource
+        ));
+    }
+    Ok((req, warning))
+}
+
+fn place(origin: Option<&Origin>, at: &Place) -> String {
+    match origin {
+        Some(o) => format!("{}:{}", o.file, at.line),
+        None => "Kubernetes default".to_owned(),
+    }
+}
+
+/// `RoleBinding ns/b (file:3) -> ClusterRole r (file:10), rule 2 (file:14): verbs=[...]`
+fn describe_grant(m: &Model, g: &Grant) -> String {
+    let b = &m.bindings[g.binding];
+    let role = &m.roles[g.role];
+    let holder = &m.roles[g.rule_role];
+    let rule = &holder.rules[g.rule];
+    let via = if g.rule_role == g.role {
+        String::new()
+    } else {
+        format!(" (aggregated from {})", holder.display())
+    };
+    format!(
+        "{} ({}) binds {} ({}); rule {} ({}){via}: {}",
+        b.display(),
+        place(b.origin.as_ref(), &b.at),
+        role.display(),
+        place(role.origin.as_ref(), &role.at),
+        rule.index + 1,
+        place(holder.origin.as_ref(), &rule.at),
+        rule.describe()
+    )
+}
+
+fn finish(answer: bool, errors: &[LoadError]) -> ExitStatus {
+    if !errors.is_empty() {
+        // Part of the input could not be read: the answer may be incomplete.
+        return ExitStatus::Error;
+    }
+    if answer {
+        ExitStatus::Clean
+    } else {
+        ExitStatus::Findings
+    }
+}
+
+fn can_i(args: &CanIArgs) -> anyhow::Result<ExitStatus> {
+    let namespace = if args.scope.all_namespaces {
+        String::new()
+    } else {
+        args.scope.namespace.clone().unwrap_or_else(|| "default".into())
+    };
+    let (req, warning) = request(
+        &args.verb,
+        &args.resource,
+        args.subresource.as_deref(),
+        None,
+        &namespace,
+    )?;
+    if let Some(w) = warning.filter(|_| !args.quiet) {
+        eprintln!("Warning: {w}");
+    }
+    let (m, errors) = model(&args.paths)?;
+    let user = User::impersonated(&args.as_user, &args.as_group);
+    let decision = m.authorize(&user, &req);
+    let mut out = BufWriter::new(io::stdout().lock());
+    if !args.quiet {
+        writeln!(out, "{}", if decision.is_some() { "yes" } else { "no" })?;
+    }
+    if args.explain {
+        let who = format!("{} (groups: {})", user.name, user.groups.join(", "));
+        match decision {
+            Some(Reason::PrivilegedGroup) => writeln!(
+                out,
+                "{who} is in system:masters, which the API server allows everything before RBAC"
+            )?,
+            Some(Reason::Rbac(g)) => writeln!(out, "{}", describe_grant(&m, &g))?,
+            None => {
+                writeln!(out, "no binding grants {who} {}", req.describe())?;
+                let held: Vec<String> = m
+                    .bindings_in(&req.namespace)
+                    .filter(|&b| m.bindings[b].subjects.iter().any(|s| user.is(s)))
+                    .map(|b| {
+                        let binding = &m.bindings[b];
+                        format!("  {} -> {}", binding.display(), binding.role_ref.name)
+                    })
+                    .collect();
+                if !held.is_empty() {
+                    writeln!(out, "bindings that apply to this user here:")?;
+                    for h in held {
+                        writeln!(out, "{h}")?;
+                    }
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(finish(decision.is_some(), &errors))
+}
+
+fn who_can(args: &WhoCanArgs) -> anyhow::Result<ExitStatus> {
+    let namespace = if args.all_namespaces {
+        String::new()
+    } else {
+        args.namespace.clone().unwrap_or_else(|| "default".into())
+    };
+    let (req, warning) = request(
+        &args.verb,
+        &args.resource,
+        args.subresource.as_deref(),
+        args.name.as_deref(),
+        &namespace,
+    )?;
+    if let Some(w) = warning {
+        eprintln!("Warning: {w}");
+    }
+    let (m, errors) = model(&args.paths)?;
+    let mut rows: Vec<(String, String, String, String, String, String)> = m
+        .who_can(&req, args.all_namespaces && req.path.is_none())
+        .into_iter()
+        .map(|(s, g)| {
+            let b = &m.bindings[g.binding];
+            (
+                s.kind.as_str().to_owned(),
+                s.name.clone(),
+                s.namespace.clone(),
+                b.display(),
+                m.roles[g.role].display(),
+                place(b.origin.as_ref(), &b.at),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows.dedup();
+    let mut out = BufWriter::new(io::stdout().lock());
+    match args.format {
+        ListFormat::Json => {
+            let items: Vec<_> = rows
+                .iter()
+                .map(|(kind, name, ns, binding, role, at)| {
+                    json!({"kind": kind, "name": name, "namespace": ns, "binding": binding, "role": role, "location": at})
+                })
+                .collect();
+            let doc = json!({"request": req.describe(), "subjects": items});
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        ListFormat::Table => {
+            writeln!(out, "who can {}:", req.describe())?;
+            let widths = rows.iter().fold([7, 4, 9, 7], |w, r| {
+                [
+                    w[0].max(r.0.len()),
+                    w[1].max(r.1.len()),
+                    w[2].max(r.2.len()),
+                    w[3].max(r.3.len()),
+                ]
+            });
+            writeln!(
+                out,
+                "{:w0$}  {:w1$}  {:w2$}  {:w3$}  ROLE",
+                "SUBJECT", "NAME", "NAMESPACE", "BINDING",
+                w0 = widths[0], w1 = widths[1], w2 = widths[2], w3 = widths[3]
+            )?;
+            for (kind, name, ns, binding, role, _) in &rows {
+                writeln!(
+                    out,
+                    "{kind:w0$}  {name:w1$}  {ns:w2$}  {binding:w3$}  {role}",
+                    w0 = widths[0], w1 = widths[1], w2 = widths[2], w3 = widths[3]
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if errors.is_empty() { ExitStatus::Clean } else { ExitStatus::Error })
+}
+
+fn target_name(t: &Target) -> String {
+    match t {
+        Target::ClusterAdmin => "cluster-admin".to_owned(),
+        Target::Principal(p) => p.display(),
+    }
+}
+
+fn escalation_paths(args: &EscalationArgs) -> anyhow::Result<ExitStatus> {
+    let (m, errors) = model(&args.paths)?;
+    let chains: Vec<Chain> = escalations(&m)
+        .into_iter()
+        .filter(|c| args.include_system || !c.subject.is_system())
+        .collect();
+    let mut out = BufWriter::new(io::stdout().lock());
+    let granted_by = |step: &palisade_rbac::Step| step.grant.map(|g| describe_grant(&m, &g));
+    match args.format {
+        GraphFormat::Text => {
+            if chains.is_empty() {
+                writeln!(out, "no escalation paths to cluster-admin")?;
+            }
+            for c in &chains {
+                writeln!(
+                    out,
+                    "{} reaches cluster-admin in {} step{}:",
+                    c.subject.display(),
+                    c.steps.len(),
+                    if c.steps.len() == 1 { "" } else { "s" }
+                )?;
+                for (i, s) in c.steps.iter().enumerate() {
+                    writeln!(out, "  {}. {} {} -> {}", i + 1, s.from.display(), s.how, target_name(&s.to))?;
+                    if let Some(g) = granted_by(s) {
+                        writeln!(out, "     granted by {g}")?;
+                    }
+                }
+            }
+        }
+        GraphFormat::Json => {
+            let items: Vec<_> = chains
+                .iter()
+                .map(|c| {
+                    let steps: Vec<_> = c
+                        .steps
+                        .iter()
+                        .map(|s| {
+                            let mut v = serde_json::to_value(s).unwrap_or_default();
+                            v["granted_by"] = json!(granted_by(s));
+                            v
+                        })
+                        .collect();
+                    json!({"subject": c.subject, "length": c.steps.len(), "steps": steps})
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &json!({"escalations": items}))?;
+            writeln!(out)?;
+        }
+        GraphFormat::Dot => write_dot(&mut out, &chains)?,
+    }
+    out.flush().context("cannot write the report")?;
+    if !errors.is_empty() {
+        return Ok(ExitStatus::Error);
+    }
+    Ok(if chains.is_empty() { ExitStatus::Clean } else { ExitStatus::Findings })
+}
+
+fn dot_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Every step of every chain as a Graphviz edge; subjects that start chains are bold.
+fn write_dot(out: &mut impl Write, chains: &[Chain]) -> io::Result<()> {
+    writeln!(out, "digraph escalations {{")?;
+    writeln!(out, "  rankdir=LR;")?;
+    writeln!(out, "  node [shape=box, fontname=\"Helvetica\"];")?;
+    writeln!(out, "  \"cluster-admin\" [shape=doubleoctagon, color=red, fontcolor=red];")?;
+    let mut nodes: Vec<String> = chains.iter().map(|c| c.subject.display()).collect();
+    nodes.sort();
+    nodes.dedup();
+    for n in &nodes {
+        writeln!(out, "  \"{}\" [style=bold];", dot_escape(n))?;
+    }
+    let mut edges: Vec<(String, String, String)> = chains
+        .iter()
+        .flat_map(|c| &c.steps)
+        .map(|s| (s.from.display(), target_name(&s.to), s.how.clone()))
+        .collect();
+    edges.sort();
+    edges.dedup();
+    for (from, to, how) in edges {
+        writeln!(
+            out,
+            "  \"{}\" -> \"{}\" [label=\"{}\"];",
+            dot_escape(&from),
+            dot_escape(&to),
+            dot_escape(&how)
+        )?;
+    }
+    writeln!(out, "}}")
+}
+
