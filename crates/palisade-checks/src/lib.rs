@@ -15,6 +15,7 @@ pub mod input;
 pub mod namespace;
 pub mod network;
 pub mod pss;
+pub mod rbac;
 mod registry;
 mod rule;
 pub mod secrets;
@@ -23,5 +24,6 @@ mod testing;
 pub mod workload;
 
 pub use docs::{checks_markdown, explain};
+pub use rbac::ANALYSIS as RBAC_ANALYSIS;
 pub use registry::{by_id, registry, select, Selection};
 pub use rule::Rule;

@@ -3,7 +3,7 @@
 use palisade_engine::Check;
 use palisade_model::{Category, CheckMeta};
 
-use crate::{api, image, input, namespace, network, pss, secrets, workload};
+use crate::{api, image, input, namespace, network, pss, rbac, secrets, workload};
 
 /// Every check, in a fixed order: Pod Security baseline, then restricted, then the
 /// catalogue by category.
@@ -23,6 +23,7 @@ pub fn registry() -> Vec<&'static dyn Check> {
     ] {
         all.extend(group.iter().copied());
     }
+    all.extend(rbac::RULES.iter().map(|r| *r as &'static dyn Check));
     all.push(&input::duplicate_key::CHECK);
     all
 }

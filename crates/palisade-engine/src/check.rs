@@ -102,3 +102,35 @@ impl Findings {
         &mut self.items[last]
     }
 }
+
+/// What an [`Analysis`] keeps of one object while the scan streams past.
+pub type Gathered = Box<dyn std::any::Any + Send + Sync>;
+
+/// Where a gathered object came from, so an analysis can name it in messages.
+#[derive(Debug, Clone)]
+pub struct GatherContext<'a> {
+    pub file: &'a std::sync::Arc<str>,
+    pub document: usize,
+}
+
+/// Checks that need many objects at once (RBAC: a binding means nothing without its
+/// role). The scan calls [`Analysis::gather`] on every object as it streams past and
+/// keeps what it returns; once every object is seen, [`Analysis::report`] gets the kept
+/// items, in input order, and reports findings each naming the item (by index) it is
+/// about, placed in that object. Exceptions and severity overrides apply as for any check.
+pub trait Analysis: Sync + Send + std::fmt::Debug {
+    /// Keeps what the analysis needs of one object; `None` when it needs nothing.
+    fn gather(
+        &self,
+        at: &GatherContext<'_>,
+        object: &Object<'_>,
+        pods: &[PodSpecView<'_>],
+    ) -> Option<Gathered>;
+
+    /// Reports on everything gathered, as (item index, finding). Only checks that
+    /// `settings.is_active` may report.
+    fn report(&self, items: Vec<Gathered>, settings: &CheckSettings) -> Vec<(usize, RawFinding)>;
+
+    /// Whether any of the analysis' checks is among `checks` (else it is skipped).
+    fn wanted(&self, checks: &[&'static CheckMeta]) -> bool;
+}

@@ -12,7 +12,9 @@ mod exceptions;
 mod pss;
 mod scan;
 
-pub use check::{Check, CheckSettings, Findings, ObjectContext, RawFinding};
+pub use check::{
+    Analysis, Check, CheckSettings, Findings, GatherContext, Gathered, ObjectContext, RawFinding,
+};
 pub use exceptions::{
     apply_baseline, names_check, parse_inline, Baseline, Exception, Subject, IGNORE_ANNOTATION,
 };

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use palisade_inventory::{find_pod_specs, objects_in, read_input, InputKind, InputSpec, Object};
+use palisade_inventory::{
+    find_pod_specs, objects_in, read_input, InputKind, InputSpec, Object, PodSpecView,
+};
 use palisade_model::{
     fingerprint, Category, CheckMeta, Finding, LoadError, Location, Notice, NoticeKind, ObjectRef,
     ScanResult, ScannedObject, Severity, SuppressedFinding, Suppression, SuppressionKind,
@@ -13,7 +15,9 @@ use palisade_source::{
 };
 use rayon::prelude::*;
 
-use crate::check::{Check, CheckSettings, Findings, ObjectContext, RawFinding};
+use crate::check::{
+    Analysis, Check, CheckSettings, Findings, GatherContext, Gathered, ObjectContext, RawFinding,
+};
 use crate::exceptions::{names_check, parse_inline, Exception, Subject, IGNORE_ANNOTATION};
 use crate::pss::Profile;
 
@@ -32,6 +36,8 @@ pub struct ScanOptions {
     pub catalogue: Vec<&'static CheckMeta>,
     /// Severity per check id, replacing what the check reports.
     pub severity_overrides: HashMap<String, Severity>,
+    /// Cross-object analyses; each runs when one of its checks is among the scan's.
+    pub analyses: Vec<&'static dyn Analysis>,
 }
 
 struct ObjectOutcome {
@@ -40,6 +46,8 @@ struct ObjectOutcome {
     ordinal: usize,
     identity: Arc<ObjectRef>,
     eval: Evaluated,
+    /// What analyses kept of this object: (analysis index, item).
+    gathered: Vec<(usize, Gathered)>,
 }
 
 /// What evaluating one object produced.
@@ -54,6 +62,15 @@ struct Evaluated {
     expired_matches: Vec<usize>,
     /// Problems with this object's inline exceptions.
     notices: Vec<Notice>,
+    /// For objects analyses gathered: what their later findings are settled with.
+    deferred: Option<Deferred>,
+}
+
+/// An object's inline exceptions and labels, kept for findings that analyses report
+/// after the object itself is gone.
+struct Deferred {
+    inline: Vec<Inline>,
+    labels: Vec<(String, String)>,
 }
 
 #[derive(Default)]
@@ -82,15 +99,17 @@ struct Inline {
 }
 
 /// Runs `checks` on one object, then applies severity overrides and exceptions.
-fn evaluate(
+#[allow(clippy::too_many_arguments)]
+fn evaluate<'d>(
     file: &Arc<str>,
     checks: &[&'static dyn Check],
-    object: Object<'_>,
+    object: Object<'d>,
+    pods: Vec<PodSpecView<'d>>,
     profile: Profile,
     duplicates: Vec<DuplicateKey>,
-    opts: &ScanOptions,
+    opts: &'d ScanOptions,
+    keep: bool,
 ) -> Evaluated {
-    let pods = find_pod_specs(&object);
     let ctx = ObjectContext {
         object,
         pods,
@@ -111,7 +130,7 @@ fn evaluate(
     } else {
         read_inline(file, &ctx, opts, &mut eval.notices)
     };
-    if out.items.is_empty() && inline.is_empty() {
+    if out.items.is_empty() && inline.is_empty() && !keep {
         return eval;
     }
     let containers: Vec<(&str, &str)> = ctx
@@ -122,7 +141,7 @@ fn evaluate(
         .collect();
     // Labels matter only to config exceptions that select by them.
     let mut labels: Vec<(&str, &str)> = Vec::new();
-    let wants_labels = opts.exceptions.iter().any(|e| !e.labels.is_empty());
+    let wants_labels = keep || opts.exceptions.iter().any(|e| !e.labels.is_empty());
     if wants_labels {
         labels.extend(ctx.object.labels());
     }
@@ -136,9 +155,6 @@ fn evaluate(
     }
 
     for mut raw in out.items {
-        if let Some(sev) = opts.severity_overrides.get(raw.check.id) {
-            raw.severity = *sev;
-        }
         raw.container = containers
             .iter()
             .find(|(path, _)| {
@@ -147,61 +163,107 @@ fn evaluate(
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
             })
             .map(|(_, name)| (*name).to_owned());
-        if let Some(i) = inline
-            .iter_mut()
-            .find(|i| i.ids.iter().any(|id| names_check(id, raw.check)))
-        {
-            i.used = true;
-            eval.suppressed.push((raw, i.suppression.clone()));
-            continue;
-        }
-        let identity = &ctx.object.identity;
-        let subject = Subject {
-            check: raw.check,
-            kind: &identity.kind,
-            namespace: identity.namespace.as_deref(),
-            name: &identity.name,
-            labels: &labels,
-            container: raw.container.as_deref(),
-        };
-        let mut suppressed_by = None;
-        for (index, e) in opts.exceptions.iter().enumerate() {
-            if !e.matches(&subject) {
-                continue;
-            }
-            if e.expired {
-                eval.expired_matches.push(index);
-            } else {
-                suppressed_by = Some(index);
-                break;
-            }
-        }
-        match suppressed_by {
-            Some(index) => {
-                eval.used.push(index);
-                let by = opts.exceptions[index].suppression.clone();
-                eval.suppressed.push((raw, by));
-            }
-            None => eval.findings.push(raw),
-        }
+        settle(
+            raw,
+            &ctx.object.identity,
+            &labels,
+            &mut inline,
+            opts,
+            &mut eval,
+        );
+    }
+    if keep {
+        // Analyses report later; their findings settle against these, and unused
+        // inline exceptions are judged then.
+        eval.deferred = Some(Deferred {
+            inline,
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        });
+        return eval;
     }
     for i in inline.iter().filter(|i| !i.used) {
-        let concerns = |m: &&CheckMeta| i.ids.iter().any(|id| names_check(id, m));
-        if checks.iter().map(|c| c.meta()).any(|m| concerns(&m)) {
-            eval.notices.push(Notice {
-                file: file.clone(),
-                line: i.suppression.line,
-                column: i.suppression.column,
-                kind: NoticeKind::UnusedException,
-                message: format!(
-                    "{IGNORE_ANNOTATION} on {} ({}) matches no finding; remove it",
-                    ctx.object.identity,
-                    i.ids.join(",")
-                ),
-            });
-        }
+        eval.notices
+            .extend(unused_inline(file, i, &ctx.object.identity, checks));
     }
     eval
+}
+
+/// Applies the severity override, then inline exceptions, then config exceptions, to
+/// one finding of an object, and files it as reported or suppressed.
+fn settle(
+    mut raw: RawFinding,
+    identity: &ObjectRef,
+    labels: &[(&str, &str)],
+    inline: &mut [Inline],
+    opts: &ScanOptions,
+    eval: &mut Evaluated,
+) {
+    if let Some(sev) = opts.severity_overrides.get(raw.check.id) {
+        raw.severity = *sev;
+    }
+    if let Some(i) = inline
+        .iter_mut()
+        .find(|i| i.ids.iter().any(|id| names_check(id, raw.check)))
+    {
+        i.used = true;
+        eval.suppressed.push((raw, i.suppression.clone()));
+        return;
+    }
+    let subject = Subject {
+        check: raw.check,
+        kind: &identity.kind,
+        namespace: identity.namespace.as_deref(),
+        name: &identity.name,
+        labels,
+        container: raw.container.as_deref(),
+    };
+    let mut suppressed_by = None;
+    for (index, e) in opts.exceptions.iter().enumerate() {
+        if !e.matches(&subject) {
+            continue;
+        }
+        if e.expired {
+            eval.expired_matches.push(index);
+        } else {
+            suppressed_by = Some(index);
+            break;
+        }
+    }
+    match suppressed_by {
+        Some(index) => {
+            eval.used.push(index);
+            let by = opts.exceptions[index].suppression.clone();
+            eval.suppressed.push((raw, by));
+        }
+        None => eval.findings.push(raw),
+    }
+}
+
+/// The notice for an inline exception that suppressed nothing, if one of its checks ran.
+fn unused_inline(
+    file: &Arc<str>,
+    i: &Inline,
+    identity: &ObjectRef,
+    checks: &[&'static dyn Check],
+) -> Option<Notice> {
+    let concerns = |m: &&CheckMeta| i.ids.iter().any(|id| names_check(id, m));
+    checks
+        .iter()
+        .map(|c| c.meta())
+        .any(|m| concerns(&m))
+        .then(|| Notice {
+            file: file.clone(),
+            line: i.suppression.line,
+            column: i.suppression.column,
+            kind: NoticeKind::UnusedException,
+            message: format!(
+                "{IGNORE_ANNOTATION} on {identity} ({}) matches no finding; remove it",
+                i.ids.join(",")
+            ),
+        })
 }
 
 /// The `palisade.dev/ignore` annotations on the object and its pod templates.
@@ -274,6 +336,7 @@ fn scan_document(
     text: &str,
     chunk: &DocumentChunk,
     checks: &[&'static dyn Check],
+    analyses: &[&'static dyn Analysis],
     opts: &ScanOptions,
 ) -> DocOutcome {
     let mut out = DocOutcome::default();
@@ -303,12 +366,33 @@ fn scan_document(
             let profile = Profile::from_namespace_labels(object.labels(), opts.profile);
             out.namespaces.push((identity.name.clone(), profile));
         }
-        let eval = evaluate(name, checks, object, opts.profile, duplicates, opts);
+        let pods = find_pod_specs(&object);
+        let at = GatherContext {
+            file: name,
+            document: chunk.index,
+        };
+        let gathered: Vec<(usize, Gathered)> = analyses
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| a.gather(&at, &object, &pods).map(|g| (i, g)))
+            .collect();
+        let keep = !gathered.is_empty();
+        let eval = evaluate(
+            name,
+            checks,
+            object,
+            pods,
+            opts.profile,
+            duplicates,
+            opts,
+            keep,
+        );
         out.objects.push(ObjectOutcome {
             document: chunk.index,
             ordinal,
             identity,
             eval,
+            gathered,
         });
     }
     out
@@ -327,7 +411,12 @@ fn duplicates_of(doc: &Document, starts: &[Pos], ordinal: usize) -> Vec<Duplicat
         .collect()
 }
 
-fn scan_input(spec: &InputSpec, checks: &[&'static dyn Check], opts: &ScanOptions) -> InputOutcome {
+fn scan_input(
+    spec: &InputSpec,
+    checks: &[&'static dyn Check],
+    analyses: &[&'static dyn Analysis],
+    opts: &ScanOptions,
+) -> InputOutcome {
     let mut outcome = InputOutcome {
         name: spec.name.clone(),
         objects: Vec::new(),
@@ -348,7 +437,7 @@ fn scan_input(spec: &InputSpec, checks: &[&'static dyn Check], opts: &ScanOption
     let chunks = split_documents(&source.text);
     let docs: Vec<DocOutcome> = chunks
         .par_iter()
-        .map(|chunk| scan_document(&spec.name, &source.text, chunk, checks, opts))
+        .map(|chunk| scan_document(&spec.name, &source.text, chunk, checks, analyses, opts))
         .collect();
     for d in docs {
         outcome.objects.extend(d.objects);
@@ -415,13 +504,16 @@ fn rescan_labelled(
                     continue; // the file changed under us; keep the first results
                 }
                 let duplicates = duplicates_of(&doc, &starts, o.ordinal);
+                let pods = find_pod_specs(object);
                 let eval = evaluate(
                     &spec.name,
                     checks,
                     object.clone(),
+                    pods,
                     profile,
                     duplicates,
                     opts,
+                    !o.gathered.is_empty(),
                 );
                 results.push((i, eval));
             }
@@ -438,9 +530,16 @@ fn rescan_labelled(
 /// column and check.
 #[must_use]
 pub fn scan(inputs: &[InputSpec], checks: &[&'static dyn Check], opts: &ScanOptions) -> ScanResult {
+    let ran: Vec<&'static CheckMeta> = checks.iter().map(|c| c.meta()).collect();
+    let analyses: Vec<&'static dyn Analysis> = opts
+        .analyses
+        .iter()
+        .copied()
+        .filter(|a| a.wanted(&ran))
+        .collect();
     let mut outcomes: Vec<InputOutcome> = inputs
         .par_iter()
-        .map(|spec| scan_input(spec, checks, opts))
+        .map(|spec| scan_input(spec, checks, &analyses, opts))
         .collect();
 
     // Namespaces the input labels with a profile other than the default.
@@ -455,6 +554,8 @@ pub fn scan(inputs: &[InputSpec], checks: &[&'static dyn Check], opts: &ScanOpti
             .zip(inputs.par_iter())
             .for_each(|(outcome, spec)| rescan_labelled(spec, outcome, &profiles, checks, opts));
     }
+
+    run_analyses(&mut outcomes, &analyses, checks, opts);
 
     let mut result = ScanResult::default();
     let mut used = vec![0usize; opts.exceptions.len()];
@@ -501,7 +602,6 @@ pub fn scan(inputs: &[InputSpec], checks: &[&'static dyn Check], opts: &ScanOpti
         result.suppressed[suppressed_start..]
             .sort_by(|a, b| compare_in_input(&a.finding, &b.finding));
     }
-    let ran: Vec<&'static CheckMeta> = checks.iter().map(|c| c.meta()).collect();
     for (i, e) in opts.exceptions.iter().enumerate() {
         let at = &e.suppression;
         let notice = |kind, message| Notice {
@@ -535,6 +635,70 @@ pub fn scan(inputs: &[InputSpec], checks: &[&'static dyn Check], opts: &ScanOpti
     }
     result.notices.sort();
     result
+}
+
+/// Runs each analysis over what it gathered and files its findings with the objects
+/// they are about; then judges the inline exceptions of gathered objects.
+fn run_analyses(
+    outcomes: &mut [InputOutcome],
+    analyses: &[&'static dyn Analysis],
+    checks: &[&'static dyn Check],
+    opts: &ScanOptions,
+) {
+    if analyses.is_empty() {
+        return;
+    }
+    for (index, analysis) in analyses.iter().enumerate() {
+        let mut items = Vec::new();
+        let mut owners = Vec::new();
+        for (o, outcome) in outcomes.iter_mut().enumerate() {
+            for (j, object) in outcome.objects.iter_mut().enumerate() {
+                let mut k = 0;
+                while k < object.gathered.len() {
+                    if object.gathered[k].0 == index {
+                        items.push(object.gathered.swap_remove(k).1);
+                        owners.push((o, j));
+                    } else {
+                        k += 1;
+                    }
+                }
+            }
+        }
+        for (item, raw) in analysis.report(items, &opts.settings) {
+            let Some(&(o, j)) = owners.get(item) else {
+                continue;
+            };
+            let object = &mut outcomes[o].objects[j];
+            let Some(mut deferred) = object.eval.deferred.take() else {
+                continue;
+            };
+            let labels: Vec<(&str, &str)> = deferred
+                .labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            settle(
+                raw,
+                &object.identity,
+                &labels,
+                &mut deferred.inline,
+                opts,
+                &mut object.eval,
+            );
+            object.eval.deferred = Some(deferred);
+        }
+    }
+    for outcome in outcomes.iter_mut() {
+        for object in &mut outcome.objects {
+            let Some(deferred) = object.eval.deferred.take() else {
+                continue;
+            };
+            for i in deferred.inline.iter().filter(|i| !i.used) {
+                let notice = unused_inline(&outcome.name, i, &object.identity, checks);
+                object.eval.notices.extend(notice);
+            }
+        }
+    }
 }
 
 fn finish(raw: RawFinding, file: &Arc<str>, document: usize, object: &Arc<ObjectRef>) -> Finding {

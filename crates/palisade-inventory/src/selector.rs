@@ -70,11 +70,9 @@ impl LabelSelector {
                     "NotIn" => Requirement::NotIn(key, values),
                     "Exists" => Requirement::Exists(key),
                     "DoesNotExist" => Requirement::DoesNotExist(key),
-                    other => {
-                        return Err(format!(
-                            "unknown operator {other:?} on {key:?} (In, NotIn, Exists, DoesNotExist)"
-                        ))
-                    }
+                    other => return Err(format!(
+                        "unknown operator {other:?} on {key:?} (In, NotIn, Exists, DoesNotExist)"
+                    )),
                 };
                 requirements.push(requirement);
             }
@@ -88,7 +86,13 @@ impl LabelSelector {
     where
         I: IntoIterator<Item = (&'a str, &'a str)> + Clone,
     {
-        let get = |key: &str| labels.clone().into_iter().find(|(k, _)| *k == key).map(|(_, v)| v);
+        let get = |key: &str| {
+            labels
+                .clone()
+                .into_iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v)
+        };
         self.requirements.iter().all(|r| match r {
             Requirement::In(k, vs) => get(k).is_some_and(|v| vs.iter().any(|x| x == v)),
             // NotIn also holds when the label is absent, as in Kubernetes.

@@ -65,12 +65,14 @@ pub enum Category {
     Namespace,
     /// Deprecated and removed API versions.
     Api,
+    /// RBAC: risky grants, unused and dangling objects, escalation paths.
+    Rbac,
     /// Inputs Palisade could not fully understand.
     Input,
 }
 
 impl Category {
-    pub const ALL: [Category; 8] = [
+    pub const ALL: [Category; 9] = [
         Category::PodSecurity,
         Category::Workload,
         Category::Image,
@@ -78,6 +80,7 @@ impl Category {
         Category::Network,
         Category::Namespace,
         Category::Api,
+        Category::Rbac,
         Category::Input,
     ];
 
@@ -91,6 +94,7 @@ impl Category {
             Category::Network => "network",
             Category::Namespace => "namespace",
             Category::Api => "api",
+            Category::Rbac => "rbac",
             Category::Input => "input",
         }
     }

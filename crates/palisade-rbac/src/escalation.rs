@@ -33,7 +33,9 @@ impl Principal {
     #[must_use]
     pub fn display(&self) -> String {
         match self.kind {
-            SubjectKind::ServiceAccount => format!("ServiceAccount {}/{}", self.namespace, self.name),
+            SubjectKind::ServiceAccount => {
+                format!("ServiceAccount {}/{}", self.namespace, self.name)
+            }
             k => format!("{} {}", k.as_str(), self.name),
         }
     }
@@ -137,7 +139,9 @@ impl Holdings<'_> {
     fn allows(&self, req: &Request) -> Option<Grant> {
         self.rules
             .iter()
-            .find(|(scope, rule, _)| (scope.is_empty() || *scope == req.namespace) && req.allowed_by(rule))
+            .find(|(scope, rule, _)| {
+                (scope.is_empty() || *scope == req.namespace) && req.allowed_by(rule)
+            })
             .map(|(_, _, g)| *g)
     }
 
@@ -286,19 +290,34 @@ fn edges_of(
 ) -> Vec<Edge> {
     let mut out: Vec<Edge> = Vec::new();
     if p.kind == SubjectKind::Group && p.name == PRIVILEGED_GROUP {
-        out.push((None, StepKind::PrivilegedGroup, "is system:masters, which the API server allows everything".into(), None));
+        out.push((
+            None,
+            StepKind::PrivilegedGroup,
+            "is system:masters, which the API server allows everything".into(),
+            None,
+        ));
         return out;
     }
     let h = graph.holdings(p);
     let all = Request::resource("*", "*", "*", "");
     if let Some(g) = h.allows(&all) {
-        out.push((None, StepKind::HoldsAll, "holds every verb on every resource cluster-wide".into(), Some(g)));
+        out.push((
+            None,
+            StepKind::HoldsAll,
+            "holds every verb on every resource cluster-wide".into(),
+            Some(g),
+        ));
     }
     // Impersonation: of system:masters is cluster-admin; of a known principal is that principal.
     let mut imp = Request::resource("impersonate", "", "groups", "");
     imp.name = PRIVILEGED_GROUP.into();
     if let Some(g) = h.allows(&imp) {
-        out.push((None, StepKind::Impersonate, "can impersonate group system:masters".into(), Some(g)));
+        out.push((
+            None,
+            StepKind::Impersonate,
+            "can impersonate group system:masters".into(),
+            Some(g),
+        ));
     }
     for (i, target) in graph.principals.iter().enumerate() {
         if target == p {
@@ -312,34 +331,74 @@ fn edges_of(
         let mut req = Request::resource("impersonate", "", resource, namespace);
         req.name.clone_from(&target.name);
         if let Some(g) = h.allows(&req) {
-            out.push((Some(i), StepKind::Impersonate, format!("can impersonate {}", target.display()), Some(g)));
+            out.push((
+                Some(i),
+                StepKind::Impersonate,
+                format!("can impersonate {}", target.display()),
+                Some(g),
+            ));
         }
     }
-    let mut crb = Request::resource("create", "rbac.authorization.k8s.io", "clusterrolebindings", "");
+    let mut crb = Request::resource(
+        "create",
+        "rbac.authorization.k8s.io",
+        "clusterrolebindings",
+        "",
+    );
     let mut bind = Request::resource("bind", "rbac.authorization.k8s.io", "clusterroles", "");
     bind.name = "cluster-admin".into();
     if let (Some(_), Some(g)) = (h.allows(&crb), h.allows(&bind)) {
-        out.push((None, StepKind::BindClusterAdmin, "can create ClusterRoleBindings and bind ClusterRole cluster-admin".into(), Some(g)));
+        out.push((
+            None,
+            StepKind::BindClusterAdmin,
+            "can create ClusterRoleBindings and bind ClusterRole cluster-admin".into(),
+            Some(g),
+        ));
     }
     crb.resource = "clusterroles".into();
     crb.verb = "update".into();
     let escalate = Request::resource("escalate", "rbac.authorization.k8s.io", "clusterroles", "");
     if let (Some(_), Some(g)) = (h.allows(&crb), h.allows(&escalate)) {
-        out.push((None, StepKind::EscalateRole, "can update ClusterRoles with the escalate verb, so can grant itself anything".into(), Some(g)));
+        out.push((
+            None,
+            StepKind::EscalateRole,
+            "can update ClusterRoles with the escalate verb, so can grant itself anything".into(),
+            Some(g),
+        ));
     }
-    let csr = Request::resource("create", "certificates.k8s.io", "certificatesigningrequests", "");
-    let mut approval = Request::resource("update", "certificates.k8s.io", "certificatesigningrequests", "");
+    let csr = Request::resource(
+        "create",
+        "certificates.k8s.io",
+        "certificatesigningrequests",
+        "",
+    );
+    let mut approval = Request::resource(
+        "update",
+        "certificates.k8s.io",
+        "certificatesigningrequests",
+        "",
+    );
     approval.subresource = "approval".into();
     let mut signer = Request::resource("approve", "certificates.k8s.io", "signers", "");
     signer.name = "kubernetes.io/kube-apiserver-client".into();
     if let (Some(_), Some(_), Some(g)) = (h.allows(&csr), h.allows(&approval), h.allows(&signer)) {
-        out.push((None, StepKind::ApproveCertificate, "can create and approve a kube-apiserver-client certificate for system:masters".into(), Some(g)));
+        out.push((
+            None,
+            StepKind::ApproveCertificate,
+            "can create and approve a kube-apiserver-client certificate for system:masters".into(),
+            Some(g),
+        ));
     }
     for verb in ["get", "create"] {
         let mut proxy = Request::resource(verb, "", "nodes", "");
         proxy.subresource = "proxy".into();
         if let Some(g) = h.allows(&proxy) {
-            out.push((None, StepKind::NodeProxy, format!("can {verb} nodes/proxy: the kubelet API runs commands in any pod"), Some(g)));
+            out.push((
+                None,
+                StepKind::NodeProxy,
+                format!("can {verb} nodes/proxy: the kubelet API runs commands in any pod"),
+                Some(g),
+            ));
             break;
         }
     }
@@ -349,14 +408,24 @@ fn edges_of(
         let req = Request::resource("create", group, resource, "");
         for (ns, g) in h.namespaces_allowing(&req, namespaces) {
             if !pod_namespaces.iter().any(|(n, ..)| *n == ns) {
-                pod_namespaces.push((ns, StepKind::CreatePod, format!("can create {resource} in namespace {ns}"), g));
+                pod_namespaces.push((
+                    ns,
+                    StepKind::CreatePod,
+                    format!("can create {resource} in namespace {ns}"),
+                    g,
+                ));
             }
         }
     }
     for (ns, kind, how, g) in pod_namespaces {
         for &t in accounts.get(ns).into_iter().flatten() {
             if graph.principals[t] != *p {
-                out.push((Some(t), kind, format!("{how}, running as {}", graph.principals[t].display()), Some(g)));
+                out.push((
+                    Some(t),
+                    kind,
+                    format!("{how}, running as {}", graph.principals[t].display()),
+                    Some(g),
+                ));
             }
         }
     }
@@ -369,7 +438,12 @@ fn edges_of(
         token.subresource = "token".into();
         token.name.clone_from(&target.name);
         if let Some(g) = h.allows(&token) {
-            out.push((Some(t), StepKind::CreateToken, format!("can create a token for {}", target.display()), Some(g)));
+            out.push((
+                Some(t),
+                StepKind::CreateToken,
+                format!("can create a token for {}", target.display()),
+                Some(g),
+            ));
         }
     }
     // Exec into the pods of workloads that run as an account.
@@ -382,13 +456,28 @@ fn edges_of(
         let Some(&t) = graph.index.get(&target) else {
             continue;
         };
-        if target == *p || out.iter().any(|(to, k, ..)| *to == Some(t) && *k == StepKind::ExecPod) {
+        if target == *p
+            || out
+                .iter()
+                .any(|(to, k, ..)| *to == Some(t) && *k == StepKind::ExecPod)
+        {
             continue;
         }
         let mut exec = Request::resource("create", "", "pods", &w.namespace);
         exec.subresource = "exec".into();
         if let Some(g) = h.allows(&exec) {
-            out.push((Some(t), StepKind::ExecPod, format!("can exec into pods of {} {}/{}, which run as {}", w.kind, w.namespace, w.name, target.display()), Some(g)));
+            out.push((
+                Some(t),
+                StepKind::ExecPod,
+                format!(
+                    "can exec into pods of {} {}/{}, which run as {}",
+                    w.kind,
+                    w.namespace,
+                    w.name,
+                    target.display()
+                ),
+                Some(g),
+            ));
         }
     }
     out
@@ -455,9 +544,9 @@ fn chains(graph: &Graph<'_>) -> Vec<Chain> {
         let mut mine: Vec<Chain> = Vec::new();
         // Holding everything makes every other way moot; one step makes longer ones moot.
         let edges = &graph.edges[i];
-        let holds = edges
-            .iter()
-            .any(|(to, k, ..)| to.is_none() && matches!(k, StepKind::HoldsAll | StepKind::PrivilegedGroup));
+        let holds = edges.iter().any(|(to, k, ..)| {
+            to.is_none() && matches!(k, StepKind::HoldsAll | StepKind::PrivilegedGroup)
+        });
         let direct = dist[i] == Some(1);
         for (e, (to, kind, ..)) in edges.iter().enumerate() {
             let reaches = match to {

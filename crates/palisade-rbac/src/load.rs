@@ -61,6 +61,7 @@ pub fn load(inputs: &[InputSpec], limits: &Limits) -> Loaded {
                         let origin = Origin {
                             file: spec.name.clone(),
                             document: chunk.index,
+                            key: 0,
                         };
                         match extract(&object, &pods, Some(origin)) {
                             Ok(Some(r)) => out.records.push(r),

@@ -42,7 +42,8 @@ fn bootstrap() -> &'static [RbacRecord] {
     RECORDS.get_or_init(|| {
         let mut out = Vec::new();
         for chunk in split_documents(BOOTSTRAP) {
-            let Ok(doc) = parse_document(&BOOTSTRAP[chunk.range.clone()], &chunk, &Limits::default())
+            let Ok(doc) =
+                parse_document(&BOOTSTRAP[chunk.range.clone()], &chunk, &Limits::default())
             else {
                 continue;
             };
@@ -76,7 +77,9 @@ impl Model {
                 let existing = if r.cluster {
                     m.cluster_roles.get(&r.name).copied()
                 } else {
-                    m.namespaced_roles.get(&(r.namespace.clone(), r.name.clone())).copied()
+                    m.namespaced_roles
+                        .get(&(r.namespace.clone(), r.name.clone()))
+                        .copied()
                 };
                 match existing {
                     Some(_) if only_new => {}
@@ -86,7 +89,8 @@ impl Model {
                         if r.cluster {
                             m.cluster_roles.insert(r.name.clone(), i);
                         } else {
-                            m.namespaced_roles.insert((r.namespace.clone(), r.name.clone()), i);
+                            m.namespaced_roles
+                                .insert((r.namespace.clone(), r.name.clone()), i);
                         }
                         m.roles.push(r);
                     }
@@ -179,7 +183,10 @@ impl Model {
             let mut found = Vec::new();
             for s in selectors {
                 for &c in &by_name {
-                    let labels = self.roles[c].labels.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+                    let labels = self.roles[c]
+                        .labels
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()));
                     if c != a && !s.is_empty() && s.matches(labels) && !found.contains(&c) {
                         found.push(c);
                     }
@@ -246,7 +253,11 @@ impl Model {
 
     /// Bindings that name this role.
     pub fn bindings_of(&self, role: RoleId) -> impl Iterator<Item = usize> + '_ {
-        self.bindings_of_role.get(&role).into_iter().flatten().copied()
+        self.bindings_of_role
+            .get(&role)
+            .into_iter()
+            .flatten()
+            .copied()
     }
 
     /// Bindings that apply in `namespace`: every ClusterRoleBinding, then the namespace's

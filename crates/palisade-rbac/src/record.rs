@@ -10,6 +10,8 @@ use palisade_source::Node;
 pub struct Origin {
     pub file: Arc<str>,
     pub document: usize,
+    /// The caller's handle on the object (the scan's item index); 0 when unused.
+    pub key: usize,
 }
 
 /// A node's place: line, column and field path inside the object.
@@ -70,7 +72,13 @@ impl PolicyRule {
             let groups: Vec<String> = self
                 .api_groups
                 .iter()
-                .map(|g| if g.is_empty() { "\"\"".to_owned() } else { g.clone() })
+                .map(|g| {
+                    if g.is_empty() {
+                        "\"\"".to_owned()
+                    } else {
+                        g.clone()
+                    }
+                })
                 .collect();
             parts.push(list("apiGroups", &groups));
             parts.push(list("resources", &self.resources));
@@ -290,9 +298,17 @@ fn rules(object: &Object<'_>) -> Result<Vec<PolicyRule>, (Place, String)> {
         }
         let mut wildcards = Vec::new();
         for field in ["verbs", "apiGroups", "resources"] {
-            for (j, item) in rule.get_present(field).into_iter().flat_map(|n| n.items()).enumerate() {
+            for (j, item) in rule
+                .get_present(field)
+                .into_iter()
+                .flat_map(|n| n.items())
+                .enumerate()
+            {
                 if item.as_str() == Some("*") {
-                    wildcards.push((field, Place::of(object, item, &format!("{base}.{field}[{j}]"))));
+                    wildcards.push((
+                        field,
+                        Place::of(object, item, &format!("{base}.{field}[{j}]")),
+                    ));
                 }
             }
         }
@@ -307,7 +323,10 @@ fn rules(object: &Object<'_>) -> Result<Vec<PolicyRule>, (Place, String)> {
             wildcards,
         };
         if r.verbs.is_empty() {
-            return Err((r.at, format!("{base} has no verbs; the API server rejects it")));
+            return Err((
+                r.at,
+                format!("{base} has no verbs; the API server rejects it"),
+            ));
         }
         out.push(r);
     }
@@ -370,7 +389,10 @@ pub fn extract(
             "RoleBinding" | "ClusterRoleBinding" => {
                 let cluster = kind == "ClusterRoleBinding";
                 let Some(role_ref) = object.root.get_present("roleRef") else {
-                    return Err((name_place(object), format!("{kind} {} has no roleRef", id.name)));
+                    return Err((
+                        name_place(object),
+                        format!("{kind} {} has no roleRef", id.name),
+                    ));
                 };
                 let ref_kind = role_ref.get("kind").and_then(|k| k.as_str()).unwrap_or("");
                 let ref_name = role_ref.get("name").and_then(|k| k.as_str()).unwrap_or("");
@@ -378,12 +400,13 @@ pub fn extract(
                 let ref_cluster = match ref_kind {
                     "ClusterRole" => true,
                     "Role" if !cluster => false,
-                    _ => {
-                        return Err((
-                            ref_place,
-                            format!("roleRef.kind {ref_kind:?} is not valid for a {kind} (ClusterRole{})", if cluster { "" } else { " or Role" }),
-                        ))
-                    }
+                    _ => return Err((
+                        ref_place,
+                        format!(
+                            "roleRef.kind {ref_kind:?} is not valid for a {kind} (ClusterRole{})",
+                            if cluster { "" } else { " or Role" }
+                        ),
+                    )),
                 };
                 if ref_name.is_empty() {
                     return Err((ref_place, "roleRef.name is empty".into()));
@@ -397,17 +420,19 @@ pub fn extract(
                     .enumerate()
                 {
                     let at = Place::of(object, s, &format!("subjects[{i}]"));
-                    let skind = match s.get("kind").and_then(|k| k.as_str()) {
-                        Some("User") => SubjectKind::User,
-                        Some("Group") => SubjectKind::Group,
-                        Some("ServiceAccount") => SubjectKind::ServiceAccount,
-                        other => {
-                            return Err((
+                    let skind =
+                        match s.get("kind").and_then(|k| k.as_str()) {
+                            Some("User") => SubjectKind::User,
+                            Some("Group") => SubjectKind::Group,
+                            Some("ServiceAccount") => SubjectKind::ServiceAccount,
+                            other => return Err((
                                 at,
-                                format!("subjects[{i}].kind {:?} is not User, Group or ServiceAccount", other.unwrap_or("")),
-                            ))
-                        }
-                    };
+                                format!(
+                                    "subjects[{i}].kind {:?} is not User, Group or ServiceAccount",
+                                    other.unwrap_or("")
+                                ),
+                            )),
+                        };
                     let name = s.get("name").and_then(|n| n.as_str()).unwrap_or("");
                     if name.is_empty() {
                         return Err((at, format!("subjects[{i}] has no name")));

@@ -17,6 +17,7 @@ pub(crate) fn records(yaml: &str) -> Vec<RbacRecord> {
             let origin = Origin {
                 file: Arc::from("test.yaml"),
                 document: chunk.index,
+                key: 0,
             };
             if let Some(r) = extract(&object, &pods, Some(origin)).unwrap() {
                 out.push(r);
@@ -68,7 +69,10 @@ fn role_binding_grants_only_in_its_namespace_and_only_named_verbs() {
     assert!(!can(&m, &jane, &req("delete", "", "pods", "default")));
     assert!(!can(&m, &jane, &req("get", "", "pods", "other")));
     assert!(!can(&m, &jane, &req("get", "", "pods", "")), "cluster-wide");
-    assert!(!can(&m, &jane, &req("get", "apps", "pods", "default")), "other group");
+    assert!(
+        !can(&m, &jane, &req("get", "apps", "pods", "default")),
+        "other group"
+    );
     assert!(!can(&m, &user("bob"), &req("get", "", "pods", "default")));
     // A rule for `pods` does not cover a subresource.
     let mut log = req("get", "", "pods", "default");
@@ -83,7 +87,10 @@ fn explain_names_binding_role_and_rule() {
     else {
         panic!("expected an RBAC grant");
     };
-    assert_eq!(m.bindings[g.binding].display(), "RoleBinding default/read-pods");
+    assert_eq!(
+        m.bindings[g.binding].display(),
+        "RoleBinding default/read-pods"
+    );
     assert_eq!(m.roles[g.role].display(), "Role default/pod-reader");
     assert_eq!(g.rule, 0);
     assert_eq!(m.roles[g.rule_role].rules[0].at.line, 6);
@@ -143,7 +150,10 @@ roleRef: {kind: Role, name: configmap-updater}
     );
     let u = user("u");
     let mut r = req("get", "", "configmaps", "default");
-    assert!(!can(&m, &u, &r), "no name: a list or unnamed get is not covered");
+    assert!(
+        !can(&m, &u, &r),
+        "no name: a list or unnamed get is not covered"
+    );
     r.name = "my-configmap".into();
     assert!(can(&m, &u, &r));
     r.name = "other".into();
@@ -180,7 +190,10 @@ fn subresources_and_star_slash_subresource() {
     scale.subresource = "scale".into();
     assert!(can(&m, &u, &scale));
     scale.subresource = String::new();
-    assert!(!can(&m, &u, &scale), "*/scale does not cover the resource itself");
+    assert!(
+        !can(&m, &u, &scale),
+        "*/scale does not cover the resource itself"
+    );
 }
 
 #[test]
@@ -188,7 +201,10 @@ fn star_verbs_and_groups() {
     let m = model(WILDCARDS);
     let u = user("u");
     for verb in ["get", "delete", "deletecollection", "escalate"] {
-        assert!(can(&m, &u, &req(verb, "example.com", "widgets", "ns")), "{verb}");
+        assert!(
+            can(&m, &u, &req(verb, "example.com", "widgets", "ns")),
+            "{verb}"
+        );
     }
     assert!(can(&m, &u, &req("get", "", "widgets", "")));
     assert!(!can(&m, &u, &req("get", "example.com", "gadgets", "ns")));
@@ -269,7 +285,10 @@ roleRef: {kind: ClusterRole, name: monitoring}
     );
     let u = user("u");
     assert!(can(&m, &u, &req("list", "", "endpointslices", "")));
-    assert!(can(&m, &u, &req("list", "apps", "deployments", "x")), "through nested");
+    assert!(
+        can(&m, &u, &req("list", "apps", "deployments", "x")),
+        "through nested"
+    );
     // The controller overwrites an aggregated role's own rules.
     assert!(!can(&m, &u, &req("get", "", "secrets", "x")));
     let Some(Reason::Rbac(g)) = m.authorize(&u, &req("watch", "", "pods", "")) else {
@@ -309,13 +328,29 @@ roleRef: {kind: ClusterRole, name: r}
     );
     let get = |ns: &str| req("get", "", "configmaps", ns);
     // A ServiceAccount subject without a namespace is in the RoleBinding's namespace.
-    assert!(can(&m, &User::service_account("dev", "builder"), &get("dev")));
-    assert!(!can(&m, &User::service_account("other", "builder"), &get("dev")));
+    assert!(can(
+        &m,
+        &User::service_account("dev", "builder"),
+        &get("dev")
+    ));
+    assert!(!can(
+        &m,
+        &User::service_account("other", "builder"),
+        &get("dev")
+    ));
     // system:serviceaccounts:<ns> holds every account of that namespace.
     assert!(can(&m, &User::service_account("qa", "anything"), &get("")));
-    assert!(!can(&m, &User::service_account("dev", "anything"), &get("")));
+    assert!(!can(
+        &m,
+        &User::service_account("dev", "anything"),
+        &get("")
+    ));
     // In a ClusterRoleBinding such a subject matches nobody.
-    assert!(!can(&m, &User::service_account("default", "orphan"), &get("")));
+    assert!(!can(
+        &m,
+        &User::service_account("default", "orphan"),
+        &get("")
+    ));
     // The user name alone is not the account when groups are given explicitly.
     let explicit = User::impersonated("system:serviceaccount:qa:x", &["custom".into()]);
     assert!(!can(&m, &explicit, &get("")));
@@ -327,7 +362,11 @@ fn implicit_groups() {
     let sa = User::service_account("ns", "app");
     assert_eq!(
         sa.groups,
-        ["system:serviceaccounts", "system:serviceaccounts:ns", "system:authenticated"]
+        [
+            "system:serviceaccounts",
+            "system:serviceaccounts:ns",
+            "system:authenticated"
+        ]
     );
     assert_eq!(user("system:anonymous").groups, ["system:unauthenticated"]);
     assert_eq!(user("alice").groups, ["system:authenticated"]);
@@ -380,16 +419,45 @@ roleRef: {kind: ClusterRole, name: edit}
     );
     let auditor = User::impersonated("a", &["auditors".into()]);
     assert!(can(&m, &auditor, &req("list", "", "pods", "shop")));
-    assert!(can(&m, &auditor, &req("get", "apps", "deployments", "shop")));
-    assert!(!can(&m, &auditor, &req("get", "", "secrets", "shop")), "view excludes secrets");
+    assert!(can(
+        &m,
+        &auditor,
+        &req("get", "apps", "deployments", "shop")
+    ));
+    assert!(
+        !can(&m, &auditor, &req("get", "", "secrets", "shop")),
+        "view excludes secrets"
+    );
     assert!(!can(&m, &auditor, &req("list", "", "pods", "other")));
     let dev = user("dev");
     assert!(can(&m, &dev, &req("create", "apps", "deployments", "shop")));
     assert!(can(&m, &dev, &req("get", "", "secrets", "shop")));
-    assert!(!can(&m, &dev, &req("create", "rbac.authorization.k8s.io", "rolebindings", "shop")));
+    assert!(!can(
+        &m,
+        &dev,
+        &req(
+            "create",
+            "rbac.authorization.k8s.io",
+            "rolebindings",
+            "shop"
+        )
+    ));
     // Every authenticated user may review its own access, through default bindings.
-    assert!(can(&m, &dev, &req("create", "authorization.k8s.io", "selfsubjectaccessreviews", "")));
-    assert!(can(&m, &user("system:anonymous"), &Request::non_resource("get", "/version")));
+    assert!(can(
+        &m,
+        &dev,
+        &req(
+            "create",
+            "authorization.k8s.io",
+            "selfsubjectaccessreviews",
+            ""
+        )
+    ));
+    assert!(can(
+        &m,
+        &user("system:anonymous"),
+        &Request::non_resource("get", "/version")
+    ));
     // An input definition replaces the default one.
     let m = model(
         "
@@ -424,7 +492,10 @@ subjects: [{kind: User, name: u}]
 roleRef: {kind: Role, name: r}
 ",
     );
-    assert_eq!(m.binding_role[0], None, "a Role is looked up in the binding's namespace");
+    assert_eq!(
+        m.binding_role[0], None,
+        "a Role is looked up in the binding's namespace"
+    );
     assert!(!can(&m, &user("u"), &req("get", "", "pods", "other")));
 }
 
@@ -459,13 +530,22 @@ roleRef: {{kind: ClusterRole, name: cluster-admin}}
 #[test]
 fn resources_resolve_as_kubectl_does() {
     let r = resolve_resource("deploy");
-    assert_eq!((r.group.as_str(), r.resource.as_str()), ("apps", "deployments"));
+    assert_eq!(
+        (r.group.as_str(), r.resource.as_str()),
+        ("apps", "deployments")
+    );
     let r = resolve_resource("jobs.batch");
     assert_eq!((r.group.as_str(), r.resource.as_str()), ("batch", "jobs"));
     let r = resolve_resource("po");
-    assert_eq!((r.group.as_str(), r.resource.as_str(), r.namespaced), ("", "pods", Some(true)));
+    assert_eq!(
+        (r.group.as_str(), r.resource.as_str(), r.namespaced),
+        ("", "pods", Some(true))
+    );
     let r = resolve_resource("applications.argoproj.io");
-    assert_eq!((r.group.as_str(), r.resource.as_str(), r.namespaced), ("argoproj.io", "applications", None));
+    assert_eq!(
+        (r.group.as_str(), r.resource.as_str(), r.namespaced),
+        ("argoproj.io", "applications", None)
+    );
     assert_eq!(resolve_resource("nodes").namespaced, Some(false));
 }
 
@@ -525,8 +605,15 @@ roleRef: {kind: ClusterRole, name: binder}
         chains_of(&m, SubjectKind::ServiceAccount, "release"),
         [vec![StepKind::BindClusterAdmin]]
     );
-    let c = escalations(&m).into_iter().find(|c| c.subject.name == "dev").unwrap();
-    assert!(c.steps[0].how.contains("deployments in namespace ci"), "{}", c.steps[0].how);
+    let c = escalations(&m)
+        .into_iter()
+        .find(|c| c.subject.name == "dev")
+        .unwrap();
+    assert!(
+        c.steps[0].how.contains("deployments in namespace ci"),
+        "{}",
+        c.steps[0].how
+    );
     assert_eq!(
         c.steps[0].to,
         Target::Principal(Principal {
@@ -585,11 +672,20 @@ spec:
     // Impersonating system:masters is one step; longer ways (as group ops) are moot.
     assert_eq!(mallory, [vec![StepKind::Impersonate]]);
     let tina = chains_of(&m, SubjectKind::User, "tina");
-    assert!(tina.contains(&vec![StepKind::CreateToken, StepKind::HoldsAll]), "{tina:?}");
+    assert!(
+        tina.contains(&vec![StepKind::CreateToken, StepKind::HoldsAll]),
+        "{tina:?}"
+    );
     // Exec into the bot's pods reaches the same account another way.
-    assert!(tina.contains(&vec![StepKind::ExecPod, StepKind::HoldsAll]), "{tina:?}");
+    assert!(
+        tina.contains(&vec![StepKind::ExecPod, StepKind::HoldsAll]),
+        "{tina:?}"
+    );
     assert_eq!(tina.len(), 2, "{tina:?}");
-    assert_eq!(chains_of(&m, SubjectKind::Group, "ops"), [vec![StepKind::HoldsAll]]);
+    assert_eq!(
+        chains_of(&m, SubjectKind::Group, "ops"),
+        [vec![StepKind::HoldsAll]]
+    );
 }
 
 #[test]

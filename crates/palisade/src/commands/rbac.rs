@@ -127,7 +127,10 @@ fn can_i(args: &CanIArgs) -> anyhow::Result<ExitStatus> {
     let namespace = if args.scope.all_namespaces {
         String::new()
     } else {
-        args.scope.namespace.clone().unwrap_or_else(|| "default".into())
+        args.scope
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into())
     };
     let (req, warning) = request(
         &args.verb,
@@ -237,20 +240,33 @@ fn who_can(args: &WhoCanArgs) -> anyhow::Result<ExitStatus> {
             writeln!(
                 out,
                 "{:w0$}  {:w1$}  {:w2$}  {:w3$}  ROLE",
-                "SUBJECT", "NAME", "NAMESPACE", "BINDING",
-                w0 = widths[0], w1 = widths[1], w2 = widths[2], w3 = widths[3]
+                "SUBJECT",
+                "NAME",
+                "NAMESPACE",
+                "BINDING",
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2],
+                w3 = widths[3]
             )?;
             for (kind, name, ns, binding, role, _) in &rows {
                 writeln!(
                     out,
                     "{kind:w0$}  {name:w1$}  {ns:w2$}  {binding:w3$}  {role}",
-                    w0 = widths[0], w1 = widths[1], w2 = widths[2], w3 = widths[3]
+                    w0 = widths[0],
+                    w1 = widths[1],
+                    w2 = widths[2],
+                    w3 = widths[3]
                 )?;
             }
         }
     }
     out.flush()?;
-    Ok(if errors.is_empty() { ExitStatus::Clean } else { ExitStatus::Error })
+    Ok(if errors.is_empty() {
+        ExitStatus::Clean
+    } else {
+        ExitStatus::Error
+    })
 }
 
 fn target_name(t: &Target) -> String {
@@ -282,7 +298,14 @@ fn escalation_paths(args: &EscalationArgs) -> anyhow::Result<ExitStatus> {
                     if c.steps.len() == 1 { "" } else { "s" }
                 )?;
                 for (i, s) in c.steps.iter().enumerate() {
-                    writeln!(out, "  {}. {} {} -> {}", i + 1, s.from.display(), s.how, target_name(&s.to))?;
+                    writeln!(
+                        out,
+                        "  {}. {} {} -> {}",
+                        i + 1,
+                        s.from.display(),
+                        s.how,
+                        target_name(&s.to)
+                    )?;
                     if let Some(g) = granted_by(s) {
                         writeln!(out, "     granted by {g}")?;
                     }
@@ -314,7 +337,11 @@ fn escalation_paths(args: &EscalationArgs) -> anyhow::Result<ExitStatus> {
     if !errors.is_empty() {
         return Ok(ExitStatus::Error);
     }
-    Ok(if chains.is_empty() { ExitStatus::Clean } else { ExitStatus::Findings })
+    Ok(if chains.is_empty() {
+        ExitStatus::Clean
+    } else {
+        ExitStatus::Findings
+    })
 }
 
 fn dot_escape(s: &str) -> String {
@@ -326,7 +353,10 @@ fn write_dot(out: &mut impl Write, chains: &[Chain]) -> io::Result<()> {
     writeln!(out, "digraph escalations {{")?;
     writeln!(out, "  rankdir=LR;")?;
     writeln!(out, "  node [shape=box, fontname=\"Helvetica\"];")?;
-    writeln!(out, "  \"cluster-admin\" [shape=doubleoctagon, color=red, fontcolor=red];")?;
+    writeln!(
+        out,
+        "  \"cluster-admin\" [shape=doubleoctagon, color=red, fontcolor=red];"
+    )?;
     let mut nodes: Vec<String> = chains.iter().map(|c| c.subject.display()).collect();
     nodes.sort();
     nodes.dedup();
@@ -351,4 +381,3 @@ fn write_dot(out: &mut impl Write, chains: &[Chain]) -> io::Result<()> {
     }
     writeln!(out, "}}")
 }
-

@@ -1,0 +1,40 @@
+//! `rbac-csr-approve`: approving certificate signing requests.
+
+use palisade_model::{Category, CheckMeta, PeerTool, Severity};
+
+use super::{grant_check, ModelRule, Out, View, NSA_RBAC, RBAC_GOOD_PRACTICES};
+use crate::pss::helpers::{cis, mitre, nsa, peer};
+
+pub static CHECK: ModelRule = ModelRule {
+    meta: CheckMeta {
+        id: "rbac-csr-approve",
+        title: "Subject can approve certificate signing requests",
+        severity: Severity::High,
+        category: Category::Rbac,
+        description: "A binding whose role grants `update` on `certificatesigningrequests/approval` or `approve` on `signers`.",
+        rationale: "With `create` on CertificateSigningRequests as well, a subject can request and approve a client certificate for any user and group, `system:masters` included, through the `kubernetes.io/kube-apiserver-client` signer: a cluster-admin credential that RBAC cannot revoke.",
+        remediation: "Leave approval to the controller-manager's built-in approvers; limit `approve` on `signers` with `resourceNames` to the signer a tool handles.",
+        references: &[RBAC_GOOD_PRACTICES, "https://kubernetes.io/docs/reference/access-authn-authz/certificate-signing-requests/#authorization"],
+        mappings: &[cis("5.1.11"), nsa(NSA_RBAC), mitre("T1649")],
+        peers: &[peer(PeerTool::Checkov, "CKV_K8S_156")],
+        peer_notes: "Checkov CKV_K8S_156 looks at ClusterRoles; Palisade reports bound grants and names the subject.",
+        source: file!(),
+    },
+    eval,
+};
+
+fn eval(meta: &'static CheckMeta, view: &View<'_>, out: &mut Out) {
+    const CERTS: &str = "certificates.k8s.io";
+    grant_check(
+        meta,
+        view,
+        out,
+        &[
+            ("update", CERTS, "certificatesigningrequests", "approval"),
+            ("patch", CERTS, "certificatesigningrequests", "approval"),
+            ("approve", CERTS, "signers", ""),
+        ],
+        "approved client certificates can name any user or group, system:masters included",
+        Severity::High,
+    );
+}

@@ -1,0 +1,341 @@
+//! Checks of the `rbac` category: risky grants, unused and dangling objects, and
+//! escalation paths.
+//!
+//! A binding means nothing without its role, so these checks cannot look at one object
+//! at a time. [`ANALYSIS`] keeps the RBAC objects, service accounts and workloads as the
+//! scan streams past, builds one [`Model`] (default roles included, aggregation
+//! resolved) and runs every active [`ModelRule`] over it. Findings land on the binding
+//! (at its `roleRef`) or role they are about, so exceptions and baselines work as for
+//! any check. Bindings and roles Kubernetes itself creates (`kubernetes.io/bootstrapping:
+//! rbac-defaults`) and subjects it runs as (`system:*` users and groups, kube-system
+//! service accounts) are not reported: they hold such power by design.
+
+use std::sync::OnceLock;
+
+use palisade_engine::{
+    Analysis, Check, CheckSettings, Findings, GatherContext, Gathered, ObjectContext, RawFinding,
+};
+use palisade_inventory::{Object, PodSpecView};
+use palisade_model::{CheckMeta, Severity};
+use palisade_rbac::{
+    escalations, extract, resolve_resource, BindingDef, Chain, Model, Origin, Place, PolicyRule,
+    RbacRecord, Request, RoleId, SubjectDef, SubjectKind,
+};
+
+mod cluster_admin_binding;
+mod csr_approve;
+mod dangling_binding;
+mod default_service_account;
+mod escalate_bind;
+mod escalation_path;
+mod impersonate;
+mod pod_create;
+mod pod_exec;
+mod public_grant;
+mod pv_create;
+mod secrets_read;
+mod token_create;
+mod unused_role;
+mod webhook_modify;
+mod wildcard_rule;
+
+#[cfg(test)]
+mod tests;
+
+/// Every `rbac` check, in catalogue order.
+pub static RULES: &[&ModelRule] = &[
+    &cluster_admin_binding::CHECK,
+    &wildcard_rule::CHECK,
+    &secrets_read::CHECK,
+    &pod_create::CHECK,
+    &pod_exec::CHECK,
+    &escalate_bind::CHECK,
+    &impersonate::CHECK,
+    &token_create::CHECK,
+    &csr_approve::CHECK,
+    &webhook_modify::CHECK,
+    &pv_create::CHECK,
+    &public_grant::CHECK,
+    &default_service_account::CHECK,
+    &escalation_path::CHECK,
+    &unused_role::CHECK,
+    &dangling_binding::CHECK,
+];
+
+/// The NSA/CISA guide's section on authorization.
+const NSA_RBAC: &str = "Authentication and authorization";
+const RBAC_DOC: &str = "https://kubernetes.io/docs/reference/access-authn-authz/rbac/";
+const RBAC_GOOD_PRACTICES: &str =
+    "https://kubernetes.io/docs/concepts/security/rbac-good-practices/";
+
+/// A check over the whole RBAC model: metadata plus one function.
+pub struct ModelRule {
+    pub meta: CheckMeta,
+    pub eval: fn(&'static CheckMeta, &View<'_>, &mut Out),
+}
+
+/// As a [`Check`] a model rule reports nothing per object; [`ANALYSIS`] runs it. It is
+/// registered as a check so selection, `checks explain`, docs and exceptions treat it as
+/// any other.
+impl Check for ModelRule {
+    fn meta(&'static self) -> &'static CheckMeta {
+        &self.meta
+    }
+
+    fn run(&'static self, _: &ObjectContext<'_>, _: &mut Findings) {}
+}
+
+/// What a rule sees: the model, and escalation chains computed once on demand.
+pub struct View<'m> {
+    pub model: &'m Model,
+    pub settings: &'m CheckSettings,
+    chains: OnceLock<Vec<Chain>>,
+}
+
+impl View<'_> {
+    pub fn chains(&self) -> &[Chain] {
+        self.chains.get_or_init(|| escalations(self.model))
+    }
+}
+
+/// Findings of model rules, each with the scan's handle on its object.
+pub type Out = Vec<(usize, RawFinding)>;
+
+/// Reports at `place` in the input object with handle `origin`; built-in objects (no
+/// origin) are never reported.
+fn report(
+    out: &mut Out,
+    meta: &'static CheckMeta,
+    origin: Option<&Origin>,
+    place: &Place,
+    severity: Severity,
+    message: String,
+) {
+    let Some(origin) = origin else {
+        return;
+    };
+    out.push((
+        origin.key,
+        RawFinding {
+            check: meta,
+            severity,
+            line: place.line,
+            column: place.column,
+            path: place.path.clone(),
+            message,
+            pss: None,
+            container: None,
+        },
+    ));
+}
+
+/// The RBAC analysis the scan runs.
+#[derive(Debug)]
+pub struct RbacAnalysis;
+
+pub static ANALYSIS: RbacAnalysis = RbacAnalysis;
+
+impl Analysis for RbacAnalysis {
+    fn gather(
+        &self,
+        at: &GatherContext<'_>,
+        object: &Object<'_>,
+        pods: &[PodSpecView<'_>],
+    ) -> Option<Gathered> {
+        let origin = Origin {
+            file: at.file.clone(),
+            document: at.document,
+            key: 0,
+        };
+        // Malformed RBAC objects are left to the API server's own validation errors;
+        // the scan reports what it can.
+        let record = extract(object, pods, Some(origin)).ok()??;
+        Some(Box::new(record))
+    }
+
+    fn report(&self, items: Vec<Gathered>, settings: &CheckSettings) -> Vec<(usize, RawFinding)> {
+        let records = items.into_iter().enumerate().filter_map(|(key, item)| {
+            let mut record = *item.downcast::<RbacRecord>().ok()?;
+            set_key(&mut record, key);
+            Some(record)
+        });
+        let model = Model::build(records);
+        let view = View {
+            model: &model,
+            settings,
+            chains: OnceLock::new(),
+        };
+        let mut out = Vec::new();
+        for rule in RULES {
+            if settings.is_active(rule.meta.id) {
+                (rule.eval)(&rule.meta, &view, &mut out);
+            }
+        }
+        out
+    }
+
+    fn wanted(&self, checks: &[&'static CheckMeta]) -> bool {
+        checks
+            .iter()
+            .any(|c| RULES.iter().any(|r| r.meta.id == c.id))
+    }
+}
+
+fn set_key(record: &mut RbacRecord, key: usize) {
+    let origin = match record {
+        RbacRecord::Role(r) => r.origin.as_mut(),
+        RbacRecord::Binding(b) => b.origin.as_mut(),
+        RbacRecord::ServiceAccount(s) => s.origin.as_mut(),
+        RbacRecord::Workload(ws) => {
+            for w in ws {
+                if let Some(o) = w.origin.as_mut() {
+                    o.key = key;
+                }
+            }
+            None
+        }
+    };
+    if let Some(o) = origin {
+        o.key = key;
+    }
+}
+
+/// Subjects Kubernetes itself runs as; the broad groups (`system:authenticated`,
+/// `system:unauthenticated`, `system:serviceaccounts[:ns]`) and `system:anonymous` are
+/// not among them, since a grant to them reaches many.
+fn is_system(s: &SubjectDef) -> bool {
+    match s.kind {
+        SubjectKind::ServiceAccount => s.namespace == "kube-system",
+        _ => {
+            s.name.starts_with("system:")
+                && !matches!(
+                    s.name.as_str(),
+                    "system:anonymous" | "system:unauthenticated" | "system:authenticated"
+                )
+                && !s.name.starts_with("system:serviceaccounts")
+        }
+    }
+}
+
+/// A binding from the input (not a Kubernetes default), its role, and its subjects that
+/// are not Kubernetes' own; bindings with no such subject are skipped.
+struct Bound<'m> {
+    binding: &'m BindingDef,
+    role: RoleId,
+    subjects: Vec<&'m SubjectDef>,
+}
+
+fn input_bindings(m: &Model) -> impl Iterator<Item = Bound<'_>> {
+    m.bindings.iter().enumerate().filter_map(|(i, b)| {
+        if b.is_default() {
+            return None;
+        }
+        let role = m.binding_role[i]?;
+        let subjects: Vec<&SubjectDef> = b.subjects.iter().filter(|s| !is_system(s)).collect();
+        (!subjects.is_empty()).then_some(Bound {
+            binding: b,
+            role,
+            subjects,
+        })
+    })
+}
+
+fn subjects_text(subjects: &[&SubjectDef]) -> String {
+    subjects
+        .iter()
+        .map(|s| s.display())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn scope(b: &BindingDef) -> String {
+    if b.cluster {
+        "cluster-wide".to_owned()
+    } else {
+        format!("in namespace {}", b.namespace)
+    }
+}
+
+/// The first rule of `role` granting `req`, whatever `resourceNames` it is limited to
+/// (a grant on named objects is still a grant).
+fn grant<'m>(m: &'m Model, role: RoleId, req: &Request) -> Option<&'m PolicyRule> {
+    m.rules_of(role).map(|(_, r)| r).find(|rule| {
+        let mut named = req.clone();
+        if let Some(n) = rule.resource_names.first() {
+            named.name.clone_from(n);
+        }
+        named.allowed_by(rule)
+    })
+}
+
+/// `verbs=[...] ... (rule 2 of ClusterRole x)`.
+fn rule_text(m: &Model, role: RoleId, rule: &PolicyRule) -> String {
+    format!(
+        "{}; rule {} of {}",
+        rule.describe(),
+        rule.index + 1,
+        m.roles[role].display()
+    )
+}
+
+/// A permission a grant check looks for: (verb, group, resource, subresource).
+type Wanted = (&'static str, &'static str, &'static str, &'static str);
+
+/// The shape of most grant checks: for each input binding whose role grants any of
+/// `wanted`, one finding at its roleRef naming the subjects, the grant and why; graded
+/// `cluster` for a ClusterRoleBinding and `namespaced` for a RoleBinding.
+fn grant_check(
+    meta: &'static CheckMeta,
+    view: &View<'_>,
+    out: &mut Out,
+    wanted: &[Wanted],
+    why: &str,
+    namespaced: Severity,
+) {
+    let m = view.model;
+    let all = Request::resource("*", "*", "*", "");
+    for bound in input_bindings(m) {
+        let b = bound.binding;
+        // A binding reported as cluster-admin is not reported again for each power that
+        // implies (one problem, one finding).
+        if view.settings.is_active("rbac-cluster-admin-binding")
+            && m.role_allows(bound.role, &all).is_some()
+        {
+            continue;
+        }
+        let ns = if b.cluster { "" } else { b.namespace.as_str() };
+        let hit = wanted.iter().find_map(|(verb, group, resource, sub)| {
+            // A RoleBinding cannot grant a cluster-scoped resource: such requests carry no
+            // namespace.
+            if !b.cluster && resolve_resource(resource).namespaced == Some(false) {
+                return None;
+            }
+            let mut req = Request::resource(verb, group, resource, ns);
+            req.subresource = (*sub).to_owned();
+            grant(m, bound.role, &req).map(|rule| (req, rule))
+        });
+        let Some((req, rule)) = hit else {
+            continue;
+        };
+        let what = if req.subresource.is_empty() {
+            format!("{} {}", req.verb, req.resource)
+        } else {
+            format!("{} {}/{}", req.verb, req.resource, req.subresource)
+        };
+        let severity = if b.cluster { meta.severity } else { namespaced };
+        report(
+            out,
+            meta,
+            b.origin.as_ref(),
+            &b.role_ref.at,
+            severity,
+            format!(
+                "{} can {what} {} through {} ({}): {why}",
+                subjects_text(&bound.subjects),
+                scope(b),
+                b.display(),
+                rule_text(m, bound.role, rule),
+            ),
+        );
+    }
+}
