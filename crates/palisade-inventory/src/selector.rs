@@ -70,9 +70,11 @@ impl LabelSelector {
                     "NotIn" => Requirement::NotIn(key, values),
                     "Exists" => Requirement::Exists(key),
                     "DoesNotExist" => Requirement::DoesNotExist(key),
-                    other => return Err(format!(
+                    other => {
+                        return Err(format!(
                         "unknown operator {other:?} on {key:?} (In, NotIn, Exists, DoesNotExist)"
-                    )),
+                    ))
+                    }
                 };
                 requirements.push(requirement);
             }

@@ -53,8 +53,7 @@ impl Request {
             None => {
                 has_or_star(&rule.api_groups, &self.api_group)
                     && resource_matches(&rule.resources, &self.resource, &self.subresource)
-                    && (rule.resource_names.is_empty()
-                        || rule.resource_names.iter().any(|n| *n == self.name))
+                    && (rule.resource_names.is_empty() || rule.resource_names.contains(&self.name))
             }
         }
     }
@@ -162,7 +161,7 @@ impl User {
     pub fn is(&self, subject: &SubjectDef) -> bool {
         match subject.kind {
             SubjectKind::User => subject.name == self.name,
-            SubjectKind::Group => self.groups.iter().any(|g| *g == subject.name),
+            SubjectKind::Group => self.groups.contains(&subject.name),
             SubjectKind::ServiceAccount => {
                 !subject.namespace.is_empty()
                     && service_account_of(&self.name)

@@ -169,7 +169,7 @@ struct Graph<'m> {
     /// Bindings naming each principal (directly).
     bound: HashMap<Principal, Vec<usize>>,
     /// Edges out of each node; `None` target = cluster-admin.
-    edges: Vec<Vec<(Option<usize>, StepKind, String, Option<Grant>)>>,
+    edges: Vec<Vec<Edge>>,
 }
 
 impl<'m> Graph<'m> {
@@ -423,7 +423,7 @@ fn edges_of(
                 out.push((
                     Some(t),
                     kind,
-                    format!("{how}, running as {}", graph.principals[t].display()),
+                    format!("{how}, to run a pod as {}", graph.principals[t].display()),
                     Some(g),
                 ));
             }

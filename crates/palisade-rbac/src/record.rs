@@ -400,13 +400,15 @@ pub fn extract(
                 let ref_cluster = match ref_kind {
                     "ClusterRole" => true,
                     "Role" if !cluster => false,
-                    _ => return Err((
-                        ref_place,
-                        format!(
+                    _ => {
+                        return Err((
+                            ref_place,
+                            format!(
                             "roleRef.kind {ref_kind:?} is not valid for a {kind} (ClusterRole{})",
                             if cluster { "" } else { " or Role" }
                         ),
-                    )),
+                        ))
+                    }
                 };
                 if ref_name.is_empty() {
                     return Err((ref_place, "roleRef.name is empty".into()));
@@ -420,19 +422,20 @@ pub fn extract(
                     .enumerate()
                 {
                     let at = Place::of(object, s, &format!("subjects[{i}]"));
-                    let skind =
-                        match s.get("kind").and_then(|k| k.as_str()) {
-                            Some("User") => SubjectKind::User,
-                            Some("Group") => SubjectKind::Group,
-                            Some("ServiceAccount") => SubjectKind::ServiceAccount,
-                            other => return Err((
+                    let skind = match s.get("kind").and_then(|k| k.as_str()) {
+                        Some("User") => SubjectKind::User,
+                        Some("Group") => SubjectKind::Group,
+                        Some("ServiceAccount") => SubjectKind::ServiceAccount,
+                        other => {
+                            return Err((
                                 at,
                                 format!(
                                     "subjects[{i}].kind {:?} is not User, Group or ServiceAccount",
                                     other.unwrap_or("")
                                 ),
-                            )),
-                        };
+                            ))
+                        }
+                    };
                     let name = s.get("name").and_then(|n| n.as_str()).unwrap_or("");
                     if name.is_empty() {
                         return Err((at, format!("subjects[{i}] has no name")));

@@ -1,0 +1,488 @@
+//! `palisade rbac can-i|who-can|escalations` and the RBAC checks of `palisade scan`,
+//! end to end with the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn palisade(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "palisade panicked: {stderr}");
+    out
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const INSECURE: &str = "examples/insecure";
+const SNAPSHOT: &str = "../shared/apiserver-recordings/snapshot.yaml";
+
+fn snapshot() -> Option<&'static str> {
+    if root().join(SNAPSHOT).exists() {
+        Some(SNAPSHOT)
+    } else {
+        eprintln!("skipping: {SNAPSHOT} is absent (the shared folder is not beside the project)");
+        None
+    }
+}
+
+fn can_i(args: &[&str]) -> (i32, String) {
+    let mut all = vec!["rbac", "can-i"];
+    all.extend_from_slice(args);
+    let out = palisade(&all);
+    (out.status.code().unwrap(), text(&out))
+}
+
+#[test]
+fn can_i_answers_yes_or_no_with_the_exit_code() {
+    let (code, out) = can_i(&[
+        "create",
+        "deployments",
+        "-n",
+        "shop",
+        "--as",
+        "dev@example.com",
+        INSECURE,
+    ]);
+    assert_eq!((code, out.as_str()), (0, "yes\n"));
+    let (code, out) = can_i(&[
+        "delete",
+        "deployments",
+        "-n",
+        "shop",
+        "--as",
+        "dev@example.com",
+        INSECURE,
+    ]);
+    assert_eq!((code, out.as_str()), (1, "no\n"));
+    // Without -n the namespace is `default`, as kubectl assumes.
+    let (code, _) = can_i(&[
+        "create",
+        "deployments.apps",
+        "--as",
+        "dev@example.com",
+        INSECURE,
+    ]);
+    assert_eq!(code, 1);
+    // -q: the exit code alone.
+    let (code, out) = can_i(&[
+        "get",
+        "pods/web-1",
+        "-n",
+        "shop",
+        "--as",
+        "dev@example.com",
+        "-q",
+        INSECURE,
+    ]);
+    assert_eq!((code, out.as_str()), (0, ""));
+    // A subresource needs its own grant: pods/log yes, pods/exec no.
+    let (code, _) = can_i(&[
+        "get",
+        "pods",
+        "--subresource",
+        "log",
+        "-n",
+        "shop",
+        "--as",
+        "dev@example.com",
+        INSECURE,
+    ]);
+    assert_eq!(code, 0);
+    let (code, _) = can_i(&[
+        "create",
+        "pods",
+        "--subresource",
+        "exec",
+        "-n",
+        "shop",
+        "--as",
+        "dev@example.com",
+        INSECURE,
+    ]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn can_i_explain_names_binding_role_and_rule() {
+    let (code, out) = can_i(&[
+        "list",
+        "secrets",
+        "-A",
+        "--as",
+        "system:serviceaccount:shop:deployer",
+        "--explain",
+        INSECURE,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("yes\nClusterRoleBinding shop-deployer (examples/insecure/rbac.yaml:"),
+        "{out}"
+    );
+    assert!(out.contains("binds ClusterRole shop-deployer"), "{out}");
+    assert!(
+        out.contains("rule 3 (examples/insecure/rbac.yaml:"),
+        "{out}"
+    );
+    assert!(out.contains("resources=[secrets]"), "{out}");
+    // The account's groups come with its name; explicit groups replace them.
+    let (code, out) = can_i(&[
+        "get",
+        "secrets",
+        "-n",
+        "shop",
+        "--as",
+        "system:serviceaccount:shop:default",
+        "--explain",
+        INSECURE,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("RoleBinding shop/default-reads-secrets"),
+        "{out}"
+    );
+    let (code, out) = can_i(&[
+        "get",
+        "secrets",
+        "-n",
+        "shop",
+        "--as",
+        "nobody",
+        "--explain",
+        INSECURE,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(
+            "no binding grants nobody (groups: system:authenticated) get secrets in namespace shop"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("RoleBinding shop/everyone-lists-pods -> view"),
+        "{out}"
+    );
+}
+
+#[test]
+fn can_i_cluster_scoped_and_non_resource_requests() {
+    // cluster-admin is a Kubernetes default, assumed when the input does not define it.
+    let out = palisade(&[
+        "rbac",
+        "can-i",
+        "delete",
+        "nodes",
+        "--as",
+        "oncall@example.com",
+        INSECURE,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not namespace scoped"));
+    let (code, _) = can_i(&["get", "/metrics", "--as", "oncall@example.com", INSECURE]);
+    assert_eq!(code, 0);
+    let (code, _) = can_i(&["get", "/metrics", "--as", "dev@example.com", INSECURE]);
+    assert_eq!(code, 1);
+    // Every authenticated user may read /version through the default bindings.
+    let (code, _) = can_i(&["get", "/version", "--as", "dev@example.com", INSECURE]);
+    assert_eq!(code, 0);
+    let (code, _) = can_i(&[
+        "get",
+        "/version",
+        "--as",
+        "x",
+        "--as-group",
+        "system:masters",
+        INSECURE,
+    ]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn can_i_on_a_cluster_snapshot() {
+    let Some(snap) = snapshot() else { return };
+    let (code, out) = can_i(&[
+        "delete",
+        "pods",
+        "-n",
+        "payments",
+        "--as",
+        "system:serviceaccount:payments:deployer",
+        "--explain",
+        snap,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("RoleBinding payments/payments-devs-everything"),
+        "{out}"
+    );
+    let (code, _) = can_i(&[
+        "delete",
+        "pods",
+        "-n",
+        "default",
+        "--as",
+        "system:serviceaccount:payments:deployer",
+        snap,
+    ]);
+    assert_eq!(code, 1);
+    let (code, out) = can_i(&[
+        "list",
+        "nodes",
+        "--as",
+        "alice@example.com",
+        "--explain",
+        snap,
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("ClusterRoleBinding oncall-cluster-admin"),
+        "{out}"
+    );
+}
+
+#[test]
+fn who_can_lists_subjects_with_bindings() {
+    let out = palisade(&[
+        "rbac", "who-can", "get", "secrets", "-n", "shop", "-f", "json", INSECURE,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows: Vec<String> = v["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {} {} | {}",
+                s["kind"].as_str().unwrap(),
+                s["namespace"].as_str().unwrap(),
+                s["name"].as_str().unwrap(),
+                s["binding"].as_str().unwrap()
+            )
+        })
+        .collect();
+    for want in [
+        "User  oncall@example.com | ClusterRoleBinding oncall-cluster-admin",
+        "ServiceAccount shop deployer | ClusterRoleBinding shop-deployer",
+        "ServiceAccount shop default | RoleBinding shop/default-reads-secrets",
+        "Group  system:masters | ClusterRoleBinding cluster-admin",
+    ] {
+        assert!(rows.iter().any(|r| r == want), "{want} not in {rows:#?}");
+    }
+    assert!(
+        !rows.iter().any(|r| r.contains("dev@example.com")),
+        "{rows:#?}"
+    );
+    let table = text(&palisade(&[
+        "rbac",
+        "who-can",
+        "create",
+        "deployments",
+        "-n",
+        "shop",
+        INSECURE,
+    ]));
+    assert!(
+        table.starts_with("who can create deployments.apps in namespace shop:\nSUBJECT"),
+        "{table}"
+    );
+    assert!(
+        table.lines().any(|l| l.starts_with("User")
+            && l.contains("dev@example.com")
+            && l.contains("Role shop/developer")),
+        "{table}"
+    );
+}
+
+#[test]
+fn escalations_in_text_json_and_dot() {
+    let out = palisade(&["rbac", "escalations", INSECURE]);
+    assert_eq!(out.status.code(), Some(1), "paths found");
+    let t = text(&out);
+    assert!(t.contains("User dev@example.com reaches cluster-admin in 2 steps:\n  1. User dev@example.com can create deployments in namespace shop"), "{t}");
+    let out = palisade(&["rbac", "escalations", "-f", "json", INSECURE]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dev = v["escalations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["subject"]["name"] == "dev@example.com")
+        .unwrap();
+    assert_eq!(dev["length"], 2);
+    assert_eq!(dev["steps"][0]["kind"], "create-pod");
+    assert_eq!(dev["steps"][0]["to"]["type"], "principal");
+    assert_eq!(dev["steps"][1]["kind"], "bind-cluster-admin");
+    assert_eq!(dev["steps"][1]["to"]["type"], "cluster-admin");
+    assert!(dev["steps"][1]["granted_by"]
+        .as_str()
+        .unwrap()
+        .contains("ClusterRoleBinding shop-deployer"));
+    let dot = text(&palisade(&["rbac", "escalations", "-f", "dot", INSECURE]));
+    assert!(dot.starts_with("digraph escalations {"), "{dot}");
+    assert!(
+        dot.contains("\"User dev@example.com\" -> \"ServiceAccount shop/deployer\" [label="),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("\"ServiceAccount shop/deployer\" -> \"cluster-admin\""),
+        "{dot}"
+    );
+    assert!(dot.trim_end().ends_with('}'));
+    // The hardened example has none.
+    let out = palisade(&["rbac", "escalations", "examples/hardened"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out), "no escalation paths to cluster-admin\n");
+}
+
+#[test]
+fn broken_rbac_input_is_reported_and_the_rest_is_used() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rbac.yaml"),
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: b, namespace: x}\nsubjects: [{kind: Robot, name: r}]\nroleRef: {kind: Role, name: r}\n---\n: [broken\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: ok}\nsubjects: [{kind: User, name: u}]\nroleRef: {kind: ClusterRole, name: view}\n",
+    )
+    .unwrap();
+    let path = dir.path().to_str().unwrap();
+    let out = palisade(&["rbac", "can-i", "list", "pods", "-A", "--as", "u", path]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(text(&out), "yes\n", "the good binding is still used");
+    assert_eq!(out.status.code(), Some(2), "incomplete input: {stderr}");
+    assert!(
+        stderr.contains("rbac.yaml:4:") && stderr.contains("Robot"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("document 1"), "{stderr}");
+    let out = palisade(&[
+        "rbac",
+        "can-i",
+        "get",
+        "pods",
+        "--subresource",
+        "log",
+        "/healthz",
+        "--as",
+        "u",
+        path,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn scan_reports_rbac_findings_with_exceptions() {
+    let out = palisade(&[
+        "scan",
+        "-f",
+        "json",
+        "--no-config",
+        "--select",
+        "rbac",
+        INSECURE,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    for id in [
+        "rbac-cluster-admin-binding",
+        "rbac-escalation-path",
+        "rbac-pod-create",
+        "rbac-wildcard-rule",
+        "rbac-escalate-bind",
+        "rbac-secrets-read",
+        "rbac-default-service-account",
+        "rbac-public-grant",
+        "rbac-dangling-binding",
+    ] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+    let admin = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "rbac-cluster-admin-binding")
+        .unwrap();
+    assert_eq!(admin["object"]["kind"], "ClusterRoleBinding");
+    assert_eq!(admin["object"]["name"], "oncall-cluster-admin");
+    assert_eq!(admin["location"]["line"], 25);
+
+    // An inline exception on the binding and a config exception both apply.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join(INSECURE).join("rbac.yaml")).unwrap();
+    let annotated = text.replacen(
+        "  name: oncall-cluster-admin\n",
+        "  name: oncall-cluster-admin\n  annotations:\n    palisade.dev/ignore: \"rbac-cluster-admin-binding: break-glass account, reviewed monthly\"\n",
+        1,
+    );
+    std::fs::write(dir.path().join("rbac.yaml"), annotated).unwrap();
+    std::fs::write(
+        dir.path().join(".palisade.yaml"),
+        "exceptions:\n- checks: [rbac-dangling-binding]\n  kind: RoleBinding\n  name: auditors\n  reason: auditor role is created by the audit team\n- checks: [rbac-unused-role]\n  name: nothing-matches\n  reason: stale\n",
+    )
+    .unwrap();
+    let config = dir.path().join(".palisade.yaml");
+    let out = palisade(&[
+        "scan",
+        "-f",
+        "json",
+        "--config",
+        config.to_str().unwrap(),
+        "--select",
+        "rbac",
+        dir.path().to_str().unwrap(),
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    assert!(
+        !ids.contains(&"rbac-cluster-admin-binding") && !ids.contains(&"rbac-dangling-binding"),
+        "{ids:?}"
+    );
+    let kinds: Vec<&str> = v["suppressed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["suppression"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 2, "{v:#}");
+    assert!(
+        kinds.contains(&"inline") && kinds.contains(&"config"),
+        "{kinds:?}"
+    );
+    let notices = v["notices"].to_string();
+    assert!(
+        notices.contains("matches no finding"),
+        "the unused exception is reported: {notices}"
+    );
+    // Deselected, the analysis does not run at all.
+    let out = palisade(&[
+        "scan",
+        "-f",
+        "json",
+        "--no-config",
+        "--ignore",
+        "rbac",
+        INSECURE,
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!v["findings"].to_string().contains("\"rbac-"));
+}
