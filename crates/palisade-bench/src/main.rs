@@ -3,6 +3,8 @@
 //! ```text
 //! cargo run --release -p palisade-bench -- generate target/bench-corpus   # 100k objects
 //! cargo run --release -p palisade-bench -- run target/bench-corpus
+//! cargo run --release -p palisade-bench -- rbac-generate target/bench-rbac  # 10k roles, 50k bindings
+//! cargo run --release -p palisade-bench -- rbac target/bench-rbac
 //! ```
 //!
 //! `generate` replicates every object of `../shared/corpus/realworld` except
@@ -21,6 +23,8 @@ use anyhow::{bail, Context};
 use palisade_source::{parse_document, split_documents, Limits};
 use rayon::prelude::*;
 
+mod rbac;
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args
@@ -32,7 +36,11 @@ fn main() -> anyhow::Result<()> {
         ["generate", dir] => generate(Path::new(dir), 100_000),
         ["generate", dir, n] => generate(Path::new(dir), n.parse()?),
         ["run", dir] => run(Path::new(dir)),
-        _ => bail!("usage: palisade-bench generate DIR [OBJECTS] | run DIR"),
+        ["rbac-generate", dir] => rbac::generate(Path::new(dir)),
+        ["rbac", dir] => rbac::run(Path::new(dir)),
+        _ => bail!(
+            "usage: palisade-bench generate DIR [OBJECTS] | run DIR | rbac-generate DIR | rbac DIR"
+        ),
     }
 }
 
@@ -204,7 +212,11 @@ fn run(dir: &Path) -> anyhow::Result<()> {
     let t = Instant::now();
     let (inputs, errors) = palisade_inventory::discover(&[dir.to_path_buf()]);
     let checks = palisade_checks::registry();
-    let result = palisade_engine::scan(&inputs, &checks, &palisade_engine::ScanOptions::default());
+    let opts = palisade_engine::ScanOptions {
+        analyses: vec![&palisade_checks::RBAC_ANALYSIS],
+        ..palisade_engine::ScanOptions::default()
+    };
+    let result = palisade_engine::scan(&inputs, &checks, &opts);
     let scanned = t.elapsed();
     let ctx = palisade_report::ReportContext {
         version: "bench",

@@ -85,13 +85,13 @@ impl Request {
     }
 }
 
-fn has_or_star(list: &[String], wanted: &str) -> bool {
+pub(crate) fn has_or_star(list: &[String], wanted: &str) -> bool {
     list.iter().any(|v| v == "*" || v == wanted)
 }
 
 /// `resources` matching: `*`, `resource`, `resource/subresource`, and `*/subresource`
 /// for a subresource of any resource. A rule for `pods` does not cover `pods/log`.
-fn resource_matches(rules: &[String], resource: &str, subresource: &str) -> bool {
+pub(crate) fn resource_matches(rules: &[String], resource: &str, subresource: &str) -> bool {
     rules.iter().any(|r| {
         if r == "*" {
             return true;
@@ -243,7 +243,7 @@ impl Model {
     /// namespace count too. Each role is evaluated once.
     #[must_use]
     pub fn who_can(&self, req: &Request, all_namespaces: bool) -> Vec<(&SubjectDef, Grant)> {
-        let mut verdict: Vec<Option<Option<(RoleId, usize)>>> = vec![None; self.roles.len()];
+        let verdicts = self.role_verdicts(req);
         let mut out = Vec::new();
         let candidates: Box<dyn Iterator<Item = usize>> = if all_namespaces {
             Box::new(0..self.bindings.len())
@@ -254,8 +254,7 @@ impl Model {
             let Some(role) = self.binding_role[b] else {
                 continue;
             };
-            let allowed = *verdict[role].get_or_insert_with(|| self.role_allows(role, req));
-            if let Some((rule_role, rule)) = allowed {
+            if let Some((rule_role, rule)) = verdicts[role] {
                 let grant = Grant {
                     binding: b,
                     role,

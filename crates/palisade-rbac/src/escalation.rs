@@ -10,12 +10,20 @@
 //! ClusterRoleBinding, editing a held ClusterRole with `escalate`, approving a client
 //! certificate for `system:masters`, or the kubelet API through `nodes/proxy`. A reverse
 //! breadth-first search from cluster-admin gives every node's shortest way there.
+//!
+//! Grants over a whole namespace (create pods there, mint any of its tokens) lead to a
+//! hub node that stands for all its accounts, so the graph grows with grants plus
+//! accounts rather than their product: 50,000 bindings take well under a second.
 
 use std::collections::{HashMap, VecDeque};
 
+use rayon::prelude::*;
+
 use serde::Serialize;
 
-use crate::authorize::{service_account_of, Grant, Request, User, PRIVILEGED_GROUP};
+use crate::authorize::{
+    has_or_star, resource_matches, service_account_of, Grant, Request, User, PRIVILEGED_GROUP,
+};
 use crate::model::Model;
 use crate::record::{PolicyRule, SubjectKind};
 
@@ -135,7 +143,7 @@ struct Holdings<'m> {
     rules: Vec<(&'m str, &'m PolicyRule, Grant)>,
 }
 
-impl Holdings<'_> {
+impl<'m> Holdings<'m> {
     fn allows(&self, req: &Request) -> Option<Grant> {
         self.rules
             .iter()
@@ -145,34 +153,253 @@ impl Holdings<'_> {
             .map(|(_, _, g)| *g)
     }
 
-    /// Namespaces among `candidates` where `req` (namespace ignored) is allowed.
-    fn namespaces_allowing<'c>(
-        &self,
-        req: &Request,
-        candidates: &'c [String],
-    ) -> Vec<(&'c str, Grant)> {
-        candidates
+    /// Whether some rule could grant `req` (groups, names and scopes aside): a cheap
+    /// filter before asking about every target.
+    fn may(&self, req: &Request) -> bool {
+        self.rules
             .iter()
-            .filter_map(|ns| {
+            .any(|(_, rule, _)| Self::could_grant(rule, req))
+    }
+
+    fn could_grant(rule: &PolicyRule, req: &Request) -> bool {
+        has_or_star(&rule.verbs, &req.verb)
+            && resource_matches(&rule.resources, &req.resource, &req.subresource)
+    }
+
+    /// The namespaces where some rule could grant `req` (its namespace aside): `None`
+    /// when a cluster-wide rule could, so that every namespace is a candidate.
+    fn scopes(&self, req: &Request) -> Option<Vec<&'m str>> {
+        let mut scoped: Vec<&str> = Vec::new();
+        for (scope, rule, _) in &self.rules {
+            if !Self::could_grant(rule, req) {
+                continue;
+            }
+            if scope.is_empty() {
+                return None;
+            }
+            if !scoped.contains(scope) {
+                scoped.push(scope);
+            }
+        }
+        Some(scoped)
+    }
+
+    /// Indexes of the namespaces among `candidates` (sorted) where `req` is allowed.
+    fn namespaces_allowing(&self, req: &Request, candidates: &[String]) -> Vec<(usize, Grant)> {
+        let in_scope: Vec<usize> = match self.scopes(req) {
+            None => (0..candidates.len()).collect(),
+            Some(scopes) => scopes
+                .iter()
+                .filter_map(|s| candidates.binary_search_by(|c| c.as_str().cmp(s)).ok())
+                .collect(),
+        };
+        in_scope
+            .into_iter()
+            .filter_map(|i| {
                 let mut r = req.clone();
-                r.namespace.clone_from(ns);
-                self.allows(&r).map(|g| (ns.as_str(), g))
+                r.namespace.clone_from(&candidates[i]);
+                self.allows(&r).map(|g| (i, g))
             })
             .collect()
     }
 }
 
+/// A node standing for "any one of several principals": the accounts a pod created in a
+/// namespace may run as, the users one may impersonate. An edge into a hub and one out of
+/// it make a single step, so a grant over a namespace of 40 accounts costs each holder
+/// one edge, not 40.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hub {
+    ImpersonateUsers,
+    ImpersonateGroups,
+    /// Pods (or controllers) created in a namespace can run as any of its accounts.
+    PodsIn(usize),
+    /// A token minted for any account of a namespace.
+    TokensIn(usize),
+    /// Exec into a workload's pods, which run as its account.
+    ExecIn(usize),
+    ImpersonateAccountsIn(usize),
+}
+
+const NAMESPACE_HUBS: usize = 4;
+
+/// An edge out of a node. Its words are written only for the edges a chain takes.
+#[derive(Debug, Clone, Copy)]
+struct Edge {
+    /// The principal or hub it leads to; `None` is cluster-admin.
+    to: Option<usize>,
+    kind: StepKind,
+    /// Into a `PodsIn` hub: the index in `POD_CONTROLLERS`. Out of an `ExecIn` hub: the
+    /// workload's index. `NodeProxy`: 0 for get, 1 for create.
+    detail: usize,
+    grant: Option<Grant>,
+}
+
+impl Edge {
+    fn new(to: Option<usize>, kind: StepKind, grant: Grant) -> Self {
+        Edge {
+            to,
+            kind,
+            detail: 0,
+            grant: Some(grant),
+        }
+    }
+
+    /// An edge out of a hub, to one of its members.
+    fn member(to: usize, detail: usize) -> Self {
+        Edge {
+            to: Some(to),
+            kind: StepKind::Impersonate, // unused: the step is the edge into the hub
+            detail,
+            grant: None,
+        }
+    }
+}
+
+/// Nodes `0..principals.len()` are principals; the hubs follow: the two cluster-wide
+/// ones, then `NAMESPACE_HUBS` per namespace.
 struct Graph<'m> {
     model: &'m Model,
     principals: Vec<Principal>,
-    index: HashMap<Principal, usize>,
     /// Bindings naming each principal (directly).
     bound: HashMap<Principal, Vec<usize>>,
-    /// Edges out of each node; `None` target = cluster-admin.
+    /// Namespaces that hold service accounts, sorted.
+    namespaces: Vec<String>,
     edges: Vec<Vec<Edge>>,
+    /// Steps from each node to cluster-admin, and the edge that starts the shortest way.
+    dist: Vec<Option<usize>>,
+    next: Vec<Option<usize>>,
+}
+
+/// Every chain that leads a principal of the model to cluster-admin power: for each
+/// principal and each kind of first step, the shortest chain, shortest first. Principals
+/// that already hold cluster-admin power directly get a one-step chain.
+#[must_use]
+pub fn escalations(model: &Model) -> Vec<Chain> {
+    let mut graph = Graph::new(model);
+    graph.connect();
+    graph.search();
+    graph.chains()
 }
 
 impl<'m> Graph<'m> {
+    fn new(model: &'m Model) -> Self {
+        let mut principals: Vec<Principal> = Vec::new();
+        let mut bound: HashMap<Principal, Vec<usize>> = HashMap::new();
+        for (b, binding) in model.bindings.iter().enumerate() {
+            for s in &binding.subjects {
+                if s.kind == SubjectKind::ServiceAccount && s.namespace.is_empty() {
+                    continue;
+                }
+                let p = Principal {
+                    kind: s.kind,
+                    name: s.name.clone(),
+                    namespace: s.namespace.clone(),
+                };
+                let list = bound.entry(p.clone()).or_default();
+                if list.last() != Some(&b) {
+                    list.push(b);
+                }
+                principals.push(p);
+            }
+        }
+        for w in &model.workloads {
+            principals.push(Principal {
+                kind: SubjectKind::ServiceAccount,
+                name: w.service_account.clone(),
+                namespace: w.namespace.clone(),
+            });
+        }
+        principals.sort();
+        principals.dedup();
+        let mut namespaces: Vec<String> = principals
+            .iter()
+            .filter(|p| p.kind == SubjectKind::ServiceAccount)
+            .map(|p| p.namespace.clone())
+            .collect();
+        namespaces.sort();
+        namespaces.dedup();
+        Graph {
+            model,
+            principals,
+            bound,
+            namespaces,
+            edges: Vec::new(),
+            dist: Vec::new(),
+            next: Vec::new(),
+        }
+    }
+
+    fn node_of(&self, hub: Hub) -> usize {
+        let first = self.principals.len();
+        first
+            + match hub {
+                Hub::ImpersonateUsers => 0,
+                Hub::ImpersonateGroups => 1,
+                Hub::PodsIn(ns) => 2 + ns * NAMESPACE_HUBS,
+                Hub::TokensIn(ns) => 2 + ns * NAMESPACE_HUBS + 1,
+                Hub::ExecIn(ns) => 2 + ns * NAMESPACE_HUBS + 2,
+                Hub::ImpersonateAccountsIn(ns) => 2 + ns * NAMESPACE_HUBS + 3,
+            }
+    }
+
+    fn is_hub(&self, node: usize) -> bool {
+        node >= self.principals.len()
+    }
+
+    fn namespace_index(&self, ns: &str) -> Option<usize> {
+        self.namespaces
+            .binary_search_by(|n| n.as_str().cmp(ns))
+            .ok()
+    }
+
+    /// Every node's edges: principals' from their permissions, hubs' to their members.
+    fn connect(&mut self) {
+        let mut edges: Vec<Vec<Edge>> = self
+            .principals
+            .par_iter()
+            .map(|p| self.edges_of(p))
+            .collect();
+        edges.resize(self.node_of(Hub::PodsIn(self.namespaces.len())), Vec::new());
+        for (i, p) in self.principals.iter().enumerate() {
+            let hubs = match p.kind {
+                SubjectKind::User => vec![Hub::ImpersonateUsers],
+                SubjectKind::Group => vec![Hub::ImpersonateGroups],
+                SubjectKind::ServiceAccount => {
+                    let Some(ns) = self.namespace_index(&p.namespace) else {
+                        continue;
+                    };
+                    vec![
+                        Hub::PodsIn(ns),
+                        Hub::TokensIn(ns),
+                        Hub::ImpersonateAccountsIn(ns),
+                    ]
+                }
+            };
+            for hub in hubs {
+                edges[self.node_of(hub)].push(Edge::member(i, 0));
+            }
+        }
+        for (w, workload) in self.model.workloads.iter().enumerate() {
+            let account = Principal {
+                kind: SubjectKind::ServiceAccount,
+                name: workload.service_account.clone(),
+                namespace: workload.namespace.clone(),
+            };
+            let (Ok(t), Some(ns)) = (
+                self.principals.binary_search(&account),
+                self.namespace_index(&workload.namespace),
+            ) else {
+                continue;
+            };
+            let hub = &mut edges[self.node_of(Hub::ExecIn(ns))];
+            if !hub.iter().any(|e| e.to == Some(t)) {
+                hub.push(Edge::member(t, w));
+            }
+        }
+        self.edges = edges;
+    }
+
     fn holdings(&self, p: &Principal) -> Holdings<'m> {
         let user = p.identity();
         let mut keys: Vec<Principal> = vec![p.clone()];
@@ -181,403 +408,403 @@ impl<'m> Graph<'m> {
             name: g.clone(),
             namespace: String::new(),
         }));
+        let mut bindings: Vec<usize> = keys
+            .iter()
+            .flat_map(|key| self.bound.get(key).into_iter().flatten().copied())
+            .collect();
+        bindings.sort_unstable();
+        bindings.dedup();
+        let model = self.model;
         let mut rules = Vec::new();
-        let mut seen = Vec::new();
-        for key in &keys {
-            for &b in self.bound.get(key).into_iter().flatten() {
-                if seen.contains(&b) {
-                    continue;
-                }
-                seen.push(b);
-                let Some(role) = self.model.binding_role[b] else {
-                    continue;
+        for b in bindings {
+            let Some(role) = model.binding_role[b] else {
+                continue;
+            };
+            let scope = model.bindings[b].namespace.as_str();
+            for (rule_role, rule) in model.rules_of(role) {
+                let grant = Grant {
+                    binding: b,
+                    role,
+                    rule_role,
+                    rule: rule.index,
                 };
-                let scope = self.model.bindings[b].namespace.as_str();
-                for (rule_role, rule) in self.model.rules_of(role) {
-                    let grant = Grant {
-                        binding: b,
-                        role,
-                        rule_role,
-                        rule: rule.index,
-                    };
-                    rules.push((scope, rule, grant));
-                }
+                rules.push((scope, rule, grant));
             }
         }
         Holdings { rules }
     }
-}
 
-/// Every chain that leads a principal of the model to cluster-admin power: for each
-/// principal and each kind of first step, the shortest chain, shortest first. Principals
-/// that already hold cluster-admin power directly get a one-step chain.
-#[must_use]
-pub fn escalations(model: &Model) -> Vec<Chain> {
-    let mut principals: Vec<Principal> = Vec::new();
-    let mut bound: HashMap<Principal, Vec<usize>> = HashMap::new();
-    for (b, binding) in model.bindings.iter().enumerate() {
-        for s in &binding.subjects {
-            if s.kind == SubjectKind::ServiceAccount && s.namespace.is_empty() {
+    /// The edges out of a principal: one per permission that reaches cluster-admin or
+    /// another principal (or a hub of them).
+    fn edges_of(&self, p: &Principal) -> Vec<Edge> {
+        if p.kind == SubjectKind::Group && p.name == PRIVILEGED_GROUP {
+            return vec![Edge {
+                to: None,
+                kind: StepKind::PrivilegedGroup,
+                detail: 0,
+                grant: None,
+            }];
+        }
+        let h = self.holdings(p);
+        let mut out = Vec::new();
+        for (kind, grant) in one_step_grants(&h) {
+            out.push(Edge {
+                detail: usize::from(kind == StepKind::NodeProxy && grant.1),
+                ..Edge::new(None, kind, grant.0)
+            });
+        }
+        self.impersonation_edges(&h, &mut out);
+        // Pods: run as any service account of the namespace.
+        let mut pods_in: Vec<usize> = Vec::new();
+        for (c, (group, resource)) in POD_CONTROLLERS.iter().enumerate() {
+            let req = Request::resource("create", group, resource, "");
+            for (ns, g) in h.namespaces_allowing(&req, &self.namespaces) {
+                if !pods_in.contains(&ns) {
+                    pods_in.push(ns);
+                    out.push(Edge {
+                        detail: c,
+                        ..Edge::new(Some(self.node_of(Hub::PodsIn(ns))), StepKind::CreatePod, g)
+                    });
+                }
+            }
+        }
+        let mut token = Request::resource("create", "", "serviceaccounts", "");
+        token.subresource = "token".into();
+        self.account_edges(&h, &token, Hub::TokensIn, StepKind::CreateToken, &mut out);
+        let mut exec = Request::resource("create", "", "pods", "");
+        exec.subresource = "exec".into();
+        for (ns, g) in h.namespaces_allowing(&exec, &self.namespaces) {
+            out.push(Edge::new(
+                Some(self.node_of(Hub::ExecIn(ns))),
+                StepKind::ExecPod,
+                g,
+            ));
+        }
+        out
+    }
+
+    fn impersonation_edges(&self, h: &Holdings<'_>, out: &mut Vec<Edge>) {
+        for (resource, hub, kind) in [
+            ("users", Hub::ImpersonateUsers, SubjectKind::User),
+            ("groups", Hub::ImpersonateGroups, SubjectKind::Group),
+        ] {
+            let mut req = Request::resource("impersonate", "", resource, "");
+            if !h.may(&req) {
                 continue;
             }
-            let p = Principal {
-                kind: s.kind,
-                name: s.name.clone(),
-                namespace: s.namespace.clone(),
-            };
-            bound.entry(p.clone()).or_default().push(b);
-            principals.push(p);
+            // A grant without resourceNames covers every name: one edge to the hub.
+            if let Some(g) = h.allows(&req) {
+                out.push(Edge::new(Some(self.node_of(hub)), StepKind::Impersonate, g));
+                continue;
+            }
+            for (t, target) in self.principals.iter().enumerate() {
+                if target.kind != kind {
+                    continue;
+                }
+                req.name.clone_from(&target.name);
+                if let Some(g) = h.allows(&req) {
+                    out.push(Edge::new(Some(t), StepKind::Impersonate, g));
+                }
+            }
         }
-    }
-    for w in &model.workloads {
-        principals.push(Principal {
-            kind: SubjectKind::ServiceAccount,
-            name: w.service_account.clone(),
-            namespace: w.namespace.clone(),
-        });
-    }
-    principals.sort();
-    principals.dedup();
-    let index: HashMap<Principal, usize> = principals
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.clone(), i))
-        .collect();
-    let mut graph = Graph {
-        model,
-        principals,
-        index,
-        bound,
-        edges: Vec::new(),
-    };
-    let mut namespaces: Vec<String> = graph
-        .principals
-        .iter()
-        .filter(|p| p.kind == SubjectKind::ServiceAccount)
-        .map(|p| p.namespace.clone())
-        .collect();
-    namespaces.sort();
-    namespaces.dedup();
-    let accounts: HashMap<&str, Vec<usize>> = namespaces
-        .iter()
-        .map(|ns| {
-            let v = graph
-                .principals
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| p.kind == SubjectKind::ServiceAccount && p.namespace == *ns)
-                .map(|(i, _)| i)
-                .collect();
-            (ns.as_str(), v)
-        })
-        .collect();
-    let edges: Vec<_> = graph
-        .principals
-        .iter()
-        .map(|p| edges_of(&graph, p, &namespaces, &accounts))
-        .collect();
-    graph.edges = edges;
-    chains(&graph)
-}
-
-type Edge = (Option<usize>, StepKind, String, Option<Grant>);
-
-fn edges_of(
-    graph: &Graph<'_>,
-    p: &Principal,
-    namespaces: &[String],
-    accounts: &HashMap<&str, Vec<usize>>,
-) -> Vec<Edge> {
-    let mut out: Vec<Edge> = Vec::new();
-    if p.kind == SubjectKind::Group && p.name == PRIVILEGED_GROUP {
-        out.push((
-            None,
-            StepKind::PrivilegedGroup,
-            "is system:masters, which the API server allows everything".into(),
-            None,
-        ));
-        return out;
-    }
-    let h = graph.holdings(p);
-    let all = Request::resource("*", "*", "*", "");
-    if let Some(g) = h.allows(&all) {
-        out.push((
-            None,
-            StepKind::HoldsAll,
-            "holds every verb on every resource cluster-wide".into(),
-            Some(g),
-        ));
-    }
-    // Impersonation: of system:masters is cluster-admin; of a known principal is that principal.
-    let mut imp = Request::resource("impersonate", "", "groups", "");
-    imp.name = PRIVILEGED_GROUP.into();
-    if let Some(g) = h.allows(&imp) {
-        out.push((
-            None,
+        let req = Request::resource("impersonate", "", "serviceaccounts", "");
+        self.account_edges(
+            h,
+            &req,
+            Hub::ImpersonateAccountsIn,
             StepKind::Impersonate,
-            "can impersonate group system:masters".into(),
-            Some(g),
-        ));
+            out,
+        );
     }
-    for (i, target) in graph.principals.iter().enumerate() {
-        if target == p {
-            continue;
+
+    /// Edges for a permission on service accounts by name (a token, impersonation): to a
+    /// namespace's hub where the grant names no account, else to each named account.
+    fn account_edges(
+        &self,
+        h: &Holdings<'_>,
+        req: &Request,
+        hub: fn(usize) -> Hub,
+        kind: StepKind,
+        out: &mut Vec<Edge>,
+    ) {
+        if !h.may(req) {
+            return;
         }
-        let (resource, namespace) = match target.kind {
-            SubjectKind::User => ("users", ""),
-            SubjectKind::Group => ("groups", ""),
-            SubjectKind::ServiceAccount => ("serviceaccounts", target.namespace.as_str()),
-        };
-        let mut req = Request::resource("impersonate", "", resource, namespace);
-        req.name.clone_from(&target.name);
-        if let Some(g) = h.allows(&req) {
-            out.push((
-                Some(i),
-                StepKind::Impersonate,
-                format!("can impersonate {}", target.display()),
-                Some(g),
-            ));
+        let mut covered = Vec::new();
+        for (ns, g) in h.namespaces_allowing(req, &self.namespaces) {
+            covered.push(ns);
+            out.push(Edge::new(Some(self.node_of(hub(ns))), kind, g));
         }
-    }
-    let mut crb = Request::resource(
-        "create",
-        "rbac.authorization.k8s.io",
-        "clusterrolebindings",
-        "",
-    );
-    let mut bind = Request::resource("bind", "rbac.authorization.k8s.io", "clusterroles", "");
-    bind.name = "cluster-admin".into();
-    if let (Some(_), Some(g)) = (h.allows(&crb), h.allows(&bind)) {
-        out.push((
-            None,
-            StepKind::BindClusterAdmin,
-            "can create ClusterRoleBindings and bind ClusterRole cluster-admin".into(),
-            Some(g),
-        ));
-    }
-    crb.resource = "clusterroles".into();
-    crb.verb = "update".into();
-    let escalate = Request::resource("escalate", "rbac.authorization.k8s.io", "clusterroles", "");
-    if let (Some(_), Some(g)) = (h.allows(&crb), h.allows(&escalate)) {
-        out.push((
-            None,
-            StepKind::EscalateRole,
-            "can update ClusterRoles with the escalate verb, so can grant itself anything".into(),
-            Some(g),
-        ));
-    }
-    let csr = Request::resource(
-        "create",
-        "certificates.k8s.io",
-        "certificatesigningrequests",
-        "",
-    );
-    let mut approval = Request::resource(
-        "update",
-        "certificates.k8s.io",
-        "certificatesigningrequests",
-        "",
-    );
-    approval.subresource = "approval".into();
-    let mut signer = Request::resource("approve", "certificates.k8s.io", "signers", "");
-    signer.name = "kubernetes.io/kube-apiserver-client".into();
-    if let (Some(_), Some(_), Some(g)) = (h.allows(&csr), h.allows(&approval), h.allows(&signer)) {
-        out.push((
-            None,
-            StepKind::ApproveCertificate,
-            "can create and approve a kube-apiserver-client certificate for system:masters".into(),
-            Some(g),
-        ));
-    }
-    for verb in ["get", "create"] {
-        let mut proxy = Request::resource(verb, "", "nodes", "");
-        proxy.subresource = "proxy".into();
-        if let Some(g) = h.allows(&proxy) {
-            out.push((
-                None,
-                StepKind::NodeProxy,
-                format!("can {verb} nodes/proxy: the kubelet API runs commands in any pod"),
-                Some(g),
-            ));
-            break;
-        }
-    }
-    // Pods: run as any service account of the namespace.
-    let mut pod_namespaces: Vec<(&str, StepKind, String, Grant)> = Vec::new();
-    for (group, resource) in POD_CONTROLLERS {
-        let req = Request::resource("create", group, resource, "");
-        for (ns, g) in h.namespaces_allowing(&req, namespaces) {
-            if !pod_namespaces.iter().any(|(n, ..)| *n == ns) {
-                pod_namespaces.push((
-                    ns,
-                    StepKind::CreatePod,
-                    format!("can create {resource} in namespace {ns}"),
-                    g,
-                ));
+        let scopes = h.scopes(req);
+        for (t, target) in self.principals.iter().enumerate() {
+            if target.kind != SubjectKind::ServiceAccount
+                || scopes
+                    .as_ref()
+                    .is_some_and(|s| !s.contains(&target.namespace.as_str()))
+                || self
+                    .namespace_index(&target.namespace)
+                    .is_some_and(|ns| covered.contains(&ns))
+            {
+                continue;
+            }
+            let mut named = req.clone();
+            named.namespace.clone_from(&target.namespace);
+            named.name.clone_from(&target.name);
+            if let Some(g) = h.allows(&named) {
+                out.push(Edge::new(Some(t), kind, g));
             }
         }
     }
-    for (ns, kind, how, g) in pod_namespaces {
-        for &t in accounts.get(ns).into_iter().flatten() {
-            if graph.principals[t] != *p {
-                out.push((
-                    Some(t),
-                    kind,
-                    format!("{how}, to run a pod as {}", graph.principals[t].display()),
-                    Some(g),
-                ));
+
+    /// Shortest distances to cluster-admin, by a breadth-first search backwards from it.
+    /// An edge out of a principal is a step; one out of a hub only picks the member, so
+    /// it weighs nothing (a 0-1 search).
+    fn search(&mut self) {
+        let n = self.edges.len();
+        let mut reverse: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+        let mut dist: Vec<Option<usize>> = vec![None; n];
+        let mut next: Vec<Option<usize>> = vec![None; n];
+        let mut queue = VecDeque::new();
+        for (i, edges) in self.edges.iter().enumerate() {
+            for (e, edge) in edges.iter().enumerate() {
+                match edge.to {
+                    None if dist[i].is_none() => {
+                        dist[i] = Some(1);
+                        next[i] = Some(e);
+                        queue.push_back(i);
+                    }
+                    None => {}
+                    Some(t) => reverse[t].push((i, e)),
+                }
             }
         }
+        while let Some(t) = queue.pop_front() {
+            let d = dist[t].unwrap_or(0);
+            for &(from, e) in &reverse[t] {
+                let weight = usize::from(!self.is_hub(from));
+                if dist[from].is_none_or(|old| d + weight < old) {
+                    dist[from] = Some(d + weight);
+                    next[from] = Some(e);
+                    if weight == 0 {
+                        queue.push_front(from);
+                    } else {
+                        queue.push_back(from);
+                    }
+                }
+            }
+        }
+        self.dist = dist;
+        self.next = next;
     }
-    for &t in accounts.values().flatten() {
-        let target = &graph.principals[t];
-        if target == p {
-            continue;
-        }
-        let mut token = Request::resource("create", "", "serviceaccounts", &target.namespace);
-        token.subresource = "token".into();
-        token.name.clone_from(&target.name);
-        if let Some(g) = h.allows(&token) {
-            out.push((
-                Some(t),
-                StepKind::CreateToken,
-                format!("can create a token for {}", target.display()),
-                Some(g),
-            ));
-        }
-    }
-    // Exec into the pods of workloads that run as an account.
-    for w in &graph.model.workloads {
-        let target = Principal {
-            kind: SubjectKind::ServiceAccount,
-            name: w.service_account.clone(),
-            namespace: w.namespace.clone(),
+
+    /// The step out of principal `from` along `edge`; through a hub, `member` is the edge
+    /// out of it.
+    fn step(&self, from: usize, edge: &Edge, member: Option<&Edge>) -> (Step, Option<usize>) {
+        let target = member.map_or(edge.to, |m| m.to);
+        let to = match target {
+            None => Target::ClusterAdmin,
+            Some(t) => Target::Principal(self.principals[t].clone()),
         };
-        let Some(&t) = graph.index.get(&target) else {
-            continue;
-        };
-        if target == *p
-            || out
-                .iter()
-                .any(|(to, k, ..)| *to == Some(t) && *k == StepKind::ExecPod)
-        {
-            continue;
-        }
-        let mut exec = Request::resource("create", "", "pods", &w.namespace);
-        exec.subresource = "exec".into();
-        if let Some(g) = h.allows(&exec) {
-            out.push((
-                Some(t),
-                StepKind::ExecPod,
+        let how = match (&to, edge.kind) {
+            (Target::ClusterAdmin, kind) => one_step_words(kind, edge.detail).to_owned(),
+            (Target::Principal(t), StepKind::CreatePod) => format!(
+                "can create {} in namespace {}, to run a pod as {}",
+                POD_CONTROLLERS[edge.detail].1,
+                t.namespace,
+                t.display()
+            ),
+            (Target::Principal(t), StepKind::ExecPod) => {
+                let w = &self.model.workloads[member.map_or(0, |m| m.detail)];
                 format!(
                     "can exec into pods of {} {}/{}, which run as {}",
                     w.kind,
                     w.namespace,
                     w.name,
-                    target.display()
-                ),
-                Some(g),
-            ));
+                    t.display()
+                )
+            }
+            (Target::Principal(t), StepKind::CreateToken) => {
+                format!("can create a token for {}", t.display())
+            }
+            (Target::Principal(t), _) => format!("can impersonate {}", t.display()),
+        };
+        let step = Step {
+            from: self.principals[from].clone(),
+            kind: edge.kind,
+            to,
+            how,
+            grant: edge.grant,
+        };
+        (step, target)
+    }
+
+    /// The rest of the shortest way from principal `at`, or `None` if it passes `avoid`.
+    fn follow(&self, mut at: usize, avoid: usize, steps: &mut Vec<Step>) -> Option<()> {
+        loop {
+            if at == avoid || steps.len() > self.principals.len() {
+                return None;
+            }
+            let edge = &self.edges[at][self.next[at]?];
+            let member = match edge.to {
+                Some(h) if self.is_hub(h) => Some(&self.edges[h][self.next[h]?]),
+                _ => None,
+            };
+            let (step, target) = self.step(at, edge, member);
+            steps.push(step);
+            match target {
+                None => return Some(()),
+                Some(t) => at = t,
+            }
+        }
+    }
+
+    /// The shortest chain of principal `i` that starts with `edge`, if one does without
+    /// coming back to `i`.
+    fn chain_from(&self, i: usize, edge: &Edge) -> Option<Vec<Step>> {
+        let members: Vec<Option<&Edge>> = match edge.to {
+            Some(h) if self.is_hub(h) => {
+                let mut m: Vec<&Edge> = self.edges[h]
+                    .iter()
+                    .filter(|m| m.to.is_some_and(|t| t != i && self.dist[t].is_some()))
+                    .collect();
+                m.sort_by_key(|m| m.to.and_then(|t| self.dist[t]));
+                // The best few are enough: a member's way back through `i` is rare.
+                m.into_iter().take(8).map(Some).collect()
+            }
+            _ => vec![None],
+        };
+        members.into_iter().find_map(|member| {
+            let (first, target) = self.step(i, edge, member);
+            let mut steps = vec![first];
+            if let Some(t) = target {
+                self.follow(t, i, &mut steps)?;
+            }
+            Some(steps)
+        })
+    }
+
+    fn chains(&self) -> Vec<Chain> {
+        let mut out = Vec::new();
+        for i in 0..self.principals.len() {
+            let Some(dist) = self.dist[i] else {
+                continue;
+            };
+            let edges = &self.edges[i];
+            // Holding everything makes every other way moot; one step makes longer ones moot.
+            let holds = edges.iter().any(|e| {
+                e.to.is_none() && matches!(e.kind, StepKind::HoldsAll | StepKind::PrivilegedGroup)
+            });
+            let mut candidates: Vec<(usize, &Edge)> = edges
+                .iter()
+                .filter_map(|e| match e.to {
+                    None if holds => {
+                        matches!(e.kind, StepKind::HoldsAll | StepKind::PrivilegedGroup)
+                            .then_some((1, e))
+                    }
+                    None => Some((1, e)),
+                    Some(_) if dist == 1 => None,
+                    Some(t) => self.dist[t].map(|d| (d + 1, e)),
+                })
+                .collect();
+            candidates.sort_by_key(|(len, _)| *len);
+            // One chain per kind of first step (the shortest), so a subject that can
+            // create pods in many namespaces gets one line, not one per namespace.
+            let mut mine: Vec<Chain> = Vec::new();
+            let mut tries: Vec<(StepKind, usize)> = Vec::new();
+            for (_, edge) in candidates {
+                if mine.iter().any(|c| c.steps[0].kind == edge.kind) {
+                    continue;
+                }
+                let tried = match tries.iter_mut().find(|(k, _)| *k == edge.kind) {
+                    Some((_, n)) => n,
+                    None => {
+                        tries.push((edge.kind, 0));
+                        &mut tries.last_mut().expect("just pushed").1
+                    }
+                };
+                if *tried >= 16 {
+                    continue;
+                }
+                *tried += 1;
+                if let Some(steps) = self.chain_from(i, edge) {
+                    mine.push(Chain {
+                        subject: self.principals[i].clone(),
+                        steps,
+                    });
+                }
+            }
+            mine.sort_by_key(|c| c.steps.len());
+            out.extend(mine);
+        }
+        out
+    }
+}
+
+/// Permissions that are cluster-admin power in one step, with the grant (and, for the
+/// kubelet proxy, whether it is `create`).
+fn one_step_grants(h: &Holdings<'_>) -> Vec<(StepKind, (Grant, bool))> {
+    let mut out = Vec::new();
+    if let Some(g) = h.allows(&Request::resource("*", "*", "*", "")) {
+        out.push((StepKind::HoldsAll, (g, false)));
+    }
+    let mut imp = Request::resource("impersonate", "", "groups", "");
+    imp.name = PRIVILEGED_GROUP.into();
+    if let Some(g) = h.allows(&imp) {
+        out.push((StepKind::Impersonate, (g, false)));
+    }
+    let rbac = "rbac.authorization.k8s.io";
+    let crb = Request::resource("create", rbac, "clusterrolebindings", "");
+    let mut bind = Request::resource("bind", rbac, "clusterroles", "");
+    bind.name = "cluster-admin".into();
+    if let (Some(_), Some(g)) = (h.allows(&crb), h.allows(&bind)) {
+        out.push((StepKind::BindClusterAdmin, (g, false)));
+    }
+    let update = Request::resource("update", rbac, "clusterroles", "");
+    let escalate = Request::resource("escalate", rbac, "clusterroles", "");
+    if let (Some(_), Some(g)) = (h.allows(&update), h.allows(&escalate)) {
+        out.push((StepKind::EscalateRole, (g, false)));
+    }
+    let certificates = "certificates.k8s.io";
+    let csr = Request::resource("create", certificates, "certificatesigningrequests", "");
+    let mut approval = Request::resource("update", certificates, "certificatesigningrequests", "");
+    approval.subresource = "approval".into();
+    let mut signer = Request::resource("approve", certificates, "signers", "");
+    signer.name = "kubernetes.io/kube-apiserver-client".into();
+    if let (Some(_), Some(_), Some(g)) = (h.allows(&csr), h.allows(&approval), h.allows(&signer)) {
+        out.push((StepKind::ApproveCertificate, (g, false)));
+    }
+    for verb in ["get", "create"] {
+        let mut proxy = Request::resource(verb, "", "nodes", "");
+        proxy.subresource = "proxy".into();
+        if let Some(g) = h.allows(&proxy) {
+            out.push((StepKind::NodeProxy, (g, verb == "create")));
+            break;
         }
     }
     out
 }
 
-fn chains(graph: &Graph<'_>) -> Vec<Chain> {
-    let n = graph.principals.len();
-    // Reverse BFS from cluster-admin: dist[i] = steps from i to cluster-admin.
-    let mut reverse: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
-    let mut dist: Vec<Option<usize>> = vec![None; n];
-    let mut next: Vec<Option<usize>> = vec![None; n]; // edge index on i's list
-    let mut queue = VecDeque::new();
-    for (i, edges) in graph.edges.iter().enumerate() {
-        for (e, (to, ..)) in edges.iter().enumerate() {
-            match to {
-                None => {
-                    if dist[i].is_none() {
-                        dist[i] = Some(1);
-                        next[i] = Some(e);
-                        queue.push_back(i);
-                    }
-                }
-                Some(t) => reverse[*t].push((i, e)),
-            }
+/// What a one-step permission is, in words.
+fn one_step_words(kind: StepKind, detail: usize) -> &'static str {
+    match kind {
+        StepKind::PrivilegedGroup => "is system:masters, which the API server allows everything",
+        StepKind::HoldsAll => "holds every verb on every resource cluster-wide",
+        StepKind::Impersonate => "can impersonate group system:masters",
+        StepKind::BindClusterAdmin => {
+            "can create ClusterRoleBindings and bind ClusterRole cluster-admin"
         }
+        StepKind::EscalateRole => {
+            "can update ClusterRoles with the escalate verb, so can grant itself anything"
+        }
+        StepKind::ApproveCertificate => {
+            "can create and approve a kube-apiserver-client certificate for system:masters"
+        }
+        StepKind::NodeProxy if detail == 1 => {
+            "can create nodes/proxy: the kubelet API runs commands in any pod"
+        }
+        StepKind::NodeProxy => "can get nodes/proxy: the kubelet API runs commands in any pod",
+        StepKind::CreatePod | StepKind::CreateToken | StepKind::ExecPod => "reaches cluster-admin",
     }
-    while let Some(t) = queue.pop_front() {
-        let d = dist[t].unwrap_or(0);
-        for &(from, e) in &reverse[t] {
-            if dist[from].is_none() {
-                dist[from] = Some(d + 1);
-                next[from] = Some(e);
-                queue.push_back(from);
-            }
-        }
-    }
-    let step = |i: usize, e: usize| {
-        let (to, kind, how, grant) = &graph.edges[i][e];
-        Step {
-            from: graph.principals[i].clone(),
-            kind: *kind,
-            to: match to {
-                None => Target::ClusterAdmin,
-                Some(t) => Target::Principal(graph.principals[*t].clone()),
-            },
-            how: how.clone(),
-            grant: *grant,
-        }
-    };
-    let follow = |mut at: usize, steps: &mut Vec<Step>| {
-        while let Some(e) = next[at] {
-            steps.push(step(at, e));
-            match graph.edges[at][e].0 {
-                Some(t) if steps.len() <= n => at = t,
-                _ => break,
-            }
-        }
-    };
-    let mut out = Vec::new();
-    for i in 0..n {
-        if dist[i].is_none() {
-            continue;
-        }
-        let mut mine: Vec<Chain> = Vec::new();
-        // Holding everything makes every other way moot; one step makes longer ones moot.
-        let edges = &graph.edges[i];
-        let holds = edges.iter().any(|(to, k, ..)| {
-            to.is_none() && matches!(k, StepKind::HoldsAll | StepKind::PrivilegedGroup)
-        });
-        let direct = dist[i] == Some(1);
-        for (e, (to, kind, ..)) in edges.iter().enumerate() {
-            let reaches = match to {
-                None => !holds || matches!(kind, StepKind::HoldsAll | StepKind::PrivilegedGroup),
-                Some(t) => !direct && dist[*t].is_some(),
-            };
-            if !reaches {
-                continue;
-            }
-            let mut steps = vec![step(i, e)];
-            if let Some(t) = to {
-                follow(*t, &mut steps);
-            }
-            mine.push(Chain {
-                subject: graph.principals[i].clone(),
-                steps,
-            });
-        }
-        // One chain per kind of first step (the shortest), so a subject that can create
-        // pods in a namespace of many accounts gets one line, not one per account.
-        mine.sort_by_key(|c| c.steps.len());
-        let mut kinds: Vec<StepKind> = Vec::new();
-        mine.retain(|c| {
-            let k = c.steps[0].kind;
-            let new = !kinds.contains(&k);
-            kinds.push(k);
-            new
-        });
-        out.extend(mine);
-    }
-    out
 }
 
 /// Whether a user name is a service account's (for callers that hold a user name).

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use palisade_inventory::{find_pod_specs, objects_in};
 use palisade_source::{parse_document, split_documents, Limits};
 
+use crate::authorize::Request;
 use crate::record::{
     extract, BindingDef, PolicyRule, RbacRecord, RoleDef, ServiceAccountDef, SubjectKind,
     WorkloadDef,
@@ -32,6 +33,9 @@ pub struct Model {
     pub(crate) namespace_bindings: HashMap<String, Vec<usize>>,
     /// Bindings by role, so "who holds this role" is one lookup.
     pub(crate) bindings_of_role: HashMap<RoleId, Vec<usize>>,
+    /// Rules by each entry of their `resources` (`pods`, `pods/exec`, `*/scale`, `*`):
+    /// a who-can query reads only the rules that could match instead of every rule.
+    rules_by_resource: HashMap<String, Vec<(RoleId, usize)>>,
 }
 
 const BOOTSTRAP: &str = include_str!("../data/bootstrap.yaml");
@@ -141,7 +145,59 @@ impl Model {
                 self.bindings_of_role.entry(r).or_default().push(i);
             }
         }
+        for (r, role) in self.roles.iter().enumerate() {
+            for (ix, rule) in role.rules.iter().enumerate() {
+                for resource in &rule.resources {
+                    self.rules_by_resource
+                        .entry(resource.clone())
+                        .or_default()
+                        .push((r, ix));
+                }
+            }
+        }
         self.aggregate();
+    }
+
+    /// For every role, the first rule it holds (in [`Model::rules_of`] order) that allows
+    /// `req`, as `(rule's role, rule index)`: [`Model::role_allows`] for all roles at once,
+    /// reading only the rules whose resources could match.
+    pub(crate) fn role_verdicts(&self, req: &Request) -> Vec<Option<(RoleId, usize)>> {
+        if req.path.is_some() {
+            return (0..self.roles.len())
+                .map(|r| self.role_allows(r, req))
+                .collect();
+        }
+        let keys = if req.subresource.is_empty() {
+            vec![req.resource.clone(), "*".to_owned()]
+        } else {
+            vec![
+                format!("{}/{}", req.resource, req.subresource),
+                format!("*/{}", req.subresource),
+                "*".to_owned(),
+            ]
+        };
+        let mut allowed: Vec<(RoleId, usize)> = keys
+            .iter()
+            .flat_map(|k| self.rules_by_resource.get(k).into_iter().flatten())
+            .filter(|&&(r, ix)| req.allowed_by(&self.roles[r].rules[ix]))
+            .copied()
+            .collect();
+        allowed.sort_unstable();
+        allowed.dedup();
+        let mut verdicts = vec![None; self.roles.len()];
+        // Sorted, so each role's first allowing rule comes first.
+        for &(r, ix) in &allowed {
+            if verdicts[r].is_none() && !self.aggregated.contains_key(&r) {
+                verdicts[r] = Some((r, ix));
+            }
+        }
+        for (&a, rules) in &self.aggregated {
+            verdicts[a] = rules
+                .iter()
+                .find(|pair| allowed.binary_search(pair).is_ok())
+                .copied();
+        }
+        verdicts
     }
 
     /// The role a roleRef names: a ClusterRole, or a Role in the binding's namespace.

@@ -693,3 +693,62 @@ fn no_escalation_for_harmless_roles() {
     let m = model(POD_READER);
     assert!(chains_of(&m, SubjectKind::User, "jane").is_empty());
 }
+
+#[test]
+fn indexed_who_can_agrees_with_each_role_evaluated_alone() {
+    // The default roles (aggregated admin/edit/view, wildcards, subresources) plus odd ones.
+    let m = model(
+        "
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: odd}
+rules:
+- {apiGroups: [\"*\"], resources: [\"*/scale\"], verbs: [update]}
+- {apiGroups: [\"\"], resources: [pods, \"pods/*\"], verbs: [\"*\"], resourceNames: [web]}
+- {nonResourceURLs: [\"/healthz/*\"], verbs: [get]}
+---
+kind: Role
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: everything, namespace: x}
+rules: [{apiGroups: [\"*\"], resources: [\"*\"], verbs: [\"*\"]}]
+",
+    );
+    let mut requests = Vec::new();
+    for (verb, group, resource, sub) in [
+        ("get", "", "pods", ""),
+        ("create", "", "pods", "exec"),
+        ("get", "", "pods", "log"),
+        ("update", "apps", "deployments", "scale"),
+        ("list", "", "secrets", ""),
+        ("impersonate", "", "users", ""),
+        ("bind", "rbac.authorization.k8s.io", "clusterroles", ""),
+        ("create", "", "serviceaccounts", "token"),
+        ("delete", "", "pods", ""),
+    ] {
+        for name in ["", "web"] {
+            let mut r = req(verb, group, resource, "x");
+            r.subresource = sub.into();
+            r.name = name.into();
+            requests.push(r);
+        }
+    }
+    requests.push(Request::non_resource("get", "/healthz/ready"));
+    let mut allowed = 0;
+    for r in &requests {
+        let verdicts = m.role_verdicts(r);
+        for (role, verdict) in verdicts.iter().enumerate() {
+            assert_eq!(
+                *verdict,
+                m.role_allows(role, r),
+                "{} for role {}",
+                r.describe(),
+                m.roles[role].name
+            );
+            allowed += usize::from(verdict.is_some());
+        }
+    }
+    assert!(
+        allowed > 50,
+        "the requests should be allowed by many roles: {allowed}"
+    );
+}
