@@ -752,3 +752,60 @@ rules: [{apiGroups: [\"*\"], resources: [\"*\"], verbs: [\"*\"]}]
         "the requests should be allowed by many roles: {allowed}"
     );
 }
+
+#[test]
+fn bootstrap_defaults_are_generated_from_the_recordings() {
+    let crate_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let recordings = crate_dir.join("../../../shared/apiserver-recordings");
+    if !recordings.is_dir() {
+        eprintln!(
+            "skipping: {} is absent (the shared folder is not beside the project)",
+            recordings.display()
+        );
+        return;
+    }
+    let out = std::process::Command::new("python3")
+        .arg(crate_dir.join("data/bootstrap.py"))
+        .arg(&recordings)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let generated = String::from_utf8(out.stdout).unwrap();
+    let stored = std::fs::read_to_string(crate_dir.join("data/bootstrap.yaml")).unwrap();
+    assert!(
+        generated == stored,
+        "data/bootstrap.yaml is stale: run `python3 data/bootstrap.py {} > data/bootstrap.yaml`",
+        recordings.display()
+    );
+}
+
+#[test]
+fn bootstrap_defaults_include_the_kube_system_roles() {
+    let m = model("");
+    let reader = m
+        .find_role(
+            false,
+            "kube-system",
+            "extension-apiserver-authentication-reader",
+        )
+        .expect("the default Role exists");
+    assert!(m
+        .find_role(
+            false,
+            "default",
+            "extension-apiserver-authentication-reader"
+        )
+        .is_none());
+    // Its default binding grants the ConfigMap to the scheduler and controller-manager users.
+    let mut get = req("get", "", "configmaps", "kube-system");
+    get.name = "extension-apiserver-authentication".into();
+    let Some(Reason::Rbac(g)) = m.authorize(&user("system:kube-scheduler"), &get) else {
+        panic!("the scheduler reads the authentication ConfigMap")
+    };
+    assert_eq!(g.role, reader);
+    assert_eq!(m.bindings[g.binding].namespace, "kube-system");
+}
