@@ -223,6 +223,8 @@ struct Bound<'m> {
     binding: &'m BindingDef,
     role: RoleId,
     subjects: Vec<&'m SubjectDef>,
+    /// The binding's index in the model.
+    index: usize,
 }
 
 fn input_bindings(m: &Model) -> impl Iterator<Item = Bound<'_>> {
@@ -236,6 +238,7 @@ fn input_bindings(m: &Model) -> impl Iterator<Item = Bound<'_>> {
             binding: b,
             role,
             subjects,
+            index: i,
         })
     })
 }
@@ -292,10 +295,36 @@ fn grant_check(
     why: &str,
     namespaced: Severity,
 ) {
+    grant_check_graded(
+        meta,
+        view,
+        out,
+        wanted,
+        why,
+        (meta.severity, namespaced),
+        &[],
+    );
+}
+
+/// [`grant_check`] with the severity for cluster-wide and namespaced grants, skipping
+/// the bindings in `skip`; returns the bindings it reported.
+fn grant_check_graded(
+    meta: &'static CheckMeta,
+    view: &View<'_>,
+    out: &mut Out,
+    wanted: &[Wanted],
+    why: &str,
+    (cluster_wide, namespaced): (Severity, Severity),
+    skip: &[usize],
+) -> Vec<usize> {
+    let mut reported = Vec::new();
     let m = view.model;
     let all = Request::resource("*", "*", "*", "");
     for bound in input_bindings(m) {
         let b = bound.binding;
+        if skip.contains(&bound.index) {
+            continue;
+        }
         // A binding reported as cluster-admin is not reported again for each power that
         // implies (one problem, one finding).
         if view.settings.is_active("rbac-cluster-admin-binding")
@@ -322,7 +351,8 @@ fn grant_check(
         } else {
             format!("{} {}/{}", req.verb, req.resource, req.subresource)
         };
-        let severity = if b.cluster { meta.severity } else { namespaced };
+        let severity = if b.cluster { cluster_wide } else { namespaced };
+        reported.push(bound.index);
         report(
             out,
             meta,
@@ -338,4 +368,5 @@ fn grant_check(
             ),
         );
     }
+    reported
 }

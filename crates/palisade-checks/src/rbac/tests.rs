@@ -257,7 +257,10 @@ fn grant_checks_fire_on_their_permissions_only() {
         ("rbac-token-create", "- {apiGroups: [\"\"], resources: [serviceaccounts], verbs: [create]}\n", "ClusterRoleBinding", None),
         ("rbac-csr-approve", "- {apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests/approval], verbs: [update]}\n", "ClusterRoleBinding", Some(Severity::High)),
         ("rbac-csr-approve", "- {apiGroups: [certificates.k8s.io], resources: [signers], verbs: [approve], resourceNames: [example.com/x]}\n", "ClusterRoleBinding", Some(Severity::High)),
-        ("rbac-csr-approve", "- {apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests], verbs: [create, get]}\n", "ClusterRoleBinding", None),
+        // Requesting alone is low; with approval it is one high finding, not two.
+        ("rbac-csr-approve", "- {apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests], verbs: [create, get]}\n", "ClusterRoleBinding", Some(Severity::Low)),
+        ("rbac-csr-approve", "- {apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests, certificatesigningrequests/approval], verbs: [create, update]}\n", "ClusterRoleBinding", Some(Severity::High)),
+        ("rbac-csr-approve", "- {apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests], verbs: [get, list, watch]}\n", "ClusterRoleBinding", None),
         ("rbac-webhook-modify", "- {apiGroups: [admissionregistration.k8s.io], resources: [validatingwebhookconfigurations], verbs: [patch]}\n", "ClusterRoleBinding", Some(Severity::High)),
         ("rbac-webhook-modify", "- {apiGroups: [admissionregistration.k8s.io], resources: [mutatingwebhookconfigurations], verbs: [get, list]}\n", "ClusterRoleBinding", None),
         ("rbac-pv-create", "- {apiGroups: [\"\"], resources: [persistentvolumes], verbs: [create]}\n", "ClusterRoleBinding", Some(Severity::High)),
