@@ -91,8 +91,13 @@ pub(crate) fn has_or_star(list: &[String], wanted: &str) -> bool {
 
 /// `resources` matching: `*`, `resource`, `resource/subresource`, and `*/subresource`
 /// for a subresource of any resource. A rule for `pods` does not cover `pods/log`.
-pub(crate) fn resource_matches(rules: &[String], resource: &str, subresource: &str) -> bool {
+pub(crate) fn resource_matches<S: AsRef<str>>(
+    rules: &[S],
+    resource: &str,
+    subresource: &str,
+) -> bool {
     rules.iter().any(|r| {
+        let r = r.as_ref();
         if r == "*" {
             return true;
         }
@@ -106,13 +111,12 @@ pub(crate) fn resource_matches(rules: &[String], resource: &str, subresource: &s
     })
 }
 
-/// `nonResourceURLs` matching: `*`, an exact path, or a prefix ending in `*`.
+/// `nonResourceURLs` matching: `*`, an exact path, or a prefix ending in `*` (every
+/// trailing `*` is trimmed, as upstream's `strings.TrimRight` does).
 fn url_matches(rule: &str, path: &str) -> bool {
     rule == "*"
         || rule == path
-        || rule
-            .strip_suffix('*')
-            .is_some_and(|prefix| path.starts_with(prefix))
+        || (rule.ends_with('*') && path.starts_with(rule.trim_end_matches('*')))
 }
 
 /// Who makes a request: a user name and groups.
@@ -125,8 +129,9 @@ pub struct User {
 impl User {
     /// The identity the API server builds for `--as NAME --as-group G...`: a service
     /// account name (`system:serviceaccount:NS:NAME`) brings that account's groups when
-    /// no group is given; everyone but `system:anonymous` is in `system:authenticated`,
-    /// and `system:anonymous` is in `system:unauthenticated`.
+    /// no group is given; everyone but `system:anonymous` is in `system:authenticated`
+    /// unless `system:unauthenticated` is given, and `system:anonymous` is in
+    /// `system:unauthenticated`.
     #[must_use]
     pub fn impersonated(name: &str, groups: &[String]) -> Self {
         let mut all: Vec<String> = groups.to_vec();
@@ -136,12 +141,17 @@ impl User {
                 all.push(format!("system:serviceaccounts:{ns}"));
             }
         }
+        // As the impersonation filter does: a named `system:unauthenticated` (or
+        // `system:authenticated`) group stands instead of the implicit one.
         let implicit = if name == "system:anonymous" {
             "system:unauthenticated"
         } else {
             "system:authenticated"
         };
-        if !all.iter().any(|g| g == implicit) {
+        let explicit = all.iter().any(|g| {
+            g == implicit || (implicit == "system:authenticated" && g == "system:unauthenticated")
+        });
+        if !explicit {
             all.push(implicit.into());
         }
         Self {

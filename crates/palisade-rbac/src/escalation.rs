@@ -16,6 +16,7 @@
 //! accounts rather than their product: 50,000 bindings take well under a second.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
@@ -103,6 +104,8 @@ pub enum StepKind {
     CreateToken,
     ExecPod,
     BindClusterAdmin,
+    /// Bind a powerful ClusterRole to oneself in a namespace, then act there.
+    BindInNamespace,
     EscalateRole,
     ApproveCertificate,
     NodeProxy,
@@ -127,6 +130,24 @@ pub struct Chain {
     pub steps: Vec<Step>,
 }
 
+/// Ways into a running pod: exec and attach (`get` is how a WebSocket exec was
+/// authorized until v1.35), and a debug container.
+const POD_ENTRY: &[(&str, &str)] = &[
+    ("create", "exec"),
+    ("get", "exec"),
+    ("create", "attach"),
+    ("get", "attach"),
+    ("update", "ephemeralcontainers"),
+    ("patch", "ephemeralcontainers"),
+];
+
+/// Verbs that set a pod template's service account: creating, or changing a
+/// controller's template (not a pod's or a Job's: those are immutable).
+const TEMPLATE_VERBS: &[&str] = &["create", "update", "patch"];
+
+/// ClusterRoles whose rules include creating pods, worth binding in a namespace.
+const POWERFUL_ROLES: &[&str] = &["cluster-admin", "admin", "edit"];
+
 const POD_CONTROLLERS: &[(&str, &str)] = &[
     ("", "pods"),
     ("apps", "deployments"),
@@ -141,10 +162,30 @@ const POD_CONTROLLERS: &[(&str, &str)] = &[
 /// The rules a principal holds, with the namespace each applies in ("" = every).
 struct Holdings<'m> {
     rules: Vec<(&'m str, &'m PolicyRule, Grant)>,
+    /// Every `resources` entry of the rules: most principals mention few resources, so
+    /// most questions are answered "no" here without reading a rule.
+    resources: Vec<&'m str>,
 }
 
 impl<'m> Holdings<'m> {
+    fn new(rules: Vec<(&'m str, &'m PolicyRule, Grant)>) -> Self {
+        let mut resources: Vec<&str> = rules
+            .iter()
+            .flat_map(|(_, rule, _)| rule.resources.iter().map(String::as_str))
+            .collect();
+        resources.sort_unstable();
+        resources.dedup();
+        Holdings { rules, resources }
+    }
+
+    fn mentions(&self, req: &Request) -> bool {
+        resource_matches(&self.resources, &req.resource, &req.subresource)
+    }
+
     fn allows(&self, req: &Request) -> Option<Grant> {
+        if !self.mentions(req) {
+            return None;
+        }
         self.rules
             .iter()
             .find(|(scope, rule, _)| {
@@ -184,24 +225,87 @@ impl<'m> Holdings<'m> {
         Some(scoped)
     }
 
-    /// Indexes of the namespaces among `candidates` (sorted) where `req` is allowed.
+    /// Indexes of the namespaces among `candidates` (sorted) where `req` is allowed, in
+    /// one pass over the rules: a cluster-wide grant holds in all of them.
     fn namespaces_allowing(&self, req: &Request, candidates: &[String]) -> Vec<(usize, Grant)> {
-        let in_scope: Vec<usize> = match self.scopes(req) {
-            None => (0..candidates.len()).collect(),
-            Some(scopes) => scopes
-                .iter()
-                .filter_map(|s| candidates.binary_search_by(|c| c.as_str().cmp(s)).ok())
-                .collect(),
-        };
-        in_scope
-            .into_iter()
-            .filter_map(|i| {
-                let mut r = req.clone();
-                r.namespace.clone_from(&candidates[i]);
-                self.allows(&r).map(|g| (i, g))
-            })
-            .collect()
+        if !self.mentions(req) {
+            return Vec::new();
+        }
+        let cluster_wide = self
+            .rules
+            .iter()
+            .find(|(scope, rule, _)| scope.is_empty() && req.allowed_by(rule));
+        if let Some((_, _, g)) = cluster_wide {
+            return (0..candidates.len()).map(|i| (i, *g)).collect();
+        }
+        let mut out: Vec<(usize, Grant)> = Vec::new();
+        for (scope, rule, g) in &self.rules {
+            if scope.is_empty() || !req.allowed_by(rule) {
+                continue;
+            }
+            if let Ok(i) = candidates.binary_search_by(|c| c.as_str().cmp(scope)) {
+                if !out.iter().any(|(j, _)| *j == i) {
+                    out.push((i, *g));
+                }
+            }
+        }
+        out.sort_unstable_by_key(|(i, _)| *i);
+        out
     }
+}
+
+/// The requests every principal is asked about, built once rather than per principal.
+struct Probes {
+    /// Creating a pod or controller, or changing a controller's template, with the
+    /// `detail` of the edge it gives.
+    templates: Vec<(usize, Request)>,
+    rolebindings: Vec<Request>,
+    token: Request,
+    secrets_create: Request,
+    secrets_read: Vec<Request>,
+    /// In `POD_ENTRY` order.
+    pod_entry: Vec<Request>,
+}
+
+fn probes() -> &'static Probes {
+    static PROBES: OnceLock<Probes> = OnceLock::new();
+    PROBES.get_or_init(|| {
+        let mut templates = Vec::new();
+        for (c, (group, resource)) in POD_CONTROLLERS.iter().enumerate() {
+            for (v, verb) in TEMPLATE_VERBS.iter().enumerate() {
+                // A pod's service account and a Job's template cannot change.
+                if matches!(*resource, "pods" | "jobs") && *verb != "create" {
+                    continue;
+                }
+                let req = Request::resource(verb, group, resource, "");
+                templates.push((c * TEMPLATE_VERBS.len() + v, req));
+            }
+        }
+        let with_sub = |verb: &str, resource: &str, sub: &str| {
+            let mut req = Request::resource(verb, "", resource, "");
+            req.subresource = sub.into();
+            req
+        };
+        Probes {
+            templates,
+            rolebindings: TEMPLATE_VERBS
+                .iter()
+                .map(|verb| {
+                    Request::resource(verb, "rbac.authorization.k8s.io", "rolebindings", "")
+                })
+                .collect(),
+            token: with_sub("create", "serviceaccounts", "token"),
+            secrets_create: Request::resource("create", "", "secrets", ""),
+            secrets_read: ["get", "list"]
+                .iter()
+                .map(|verb| Request::resource(verb, "", "secrets", ""))
+                .collect(),
+            pod_entry: POD_ENTRY
+                .iter()
+                .map(|(verb, sub)| with_sub(verb, "pods", sub))
+                .collect(),
+        }
+    })
 }
 
 /// A node standing for "any one of several principals": the accounts a pod created in a
@@ -229,8 +333,10 @@ struct Edge {
     /// The principal or hub it leads to; `None` is cluster-admin.
     to: Option<usize>,
     kind: StepKind,
-    /// Into a `PodsIn` hub: the index in `POD_CONTROLLERS`. Out of an `ExecIn` hub: the
-    /// workload's index. `NodeProxy`: 0 for get, 1 for create.
+    /// Into a `PodsIn` hub: `controller * TEMPLATE_VERBS.len() + verb`, or for
+    /// `BindInNamespace` the index in `POWERFUL_ROLES`. Into an `ExecIn` hub: the index in
+    /// `POD_ENTRY`; out of it, the workload's index. Into a `TokensIn` hub: 1 when through
+    /// a service-account-token Secret. `NodeProxy`: 0 for get, 1 for create.
     detail: usize,
     grant: Option<Grant>,
 }
@@ -256,13 +362,16 @@ impl Edge {
     }
 }
 
+/// A binding subject as the bindings spell it: kind, name, namespace.
+type SubjectKey<'a> = (SubjectKind, &'a str, &'a str);
+
 /// Nodes `0..principals.len()` are principals; the hubs follow: the two cluster-wide
 /// ones, then `NAMESPACE_HUBS` per namespace.
 struct Graph<'m> {
     model: &'m Model,
     principals: Vec<Principal>,
     /// Bindings naming each principal (directly).
-    bound: HashMap<Principal, Vec<usize>>,
+    bound: HashMap<SubjectKey<'m>, Vec<usize>>,
     /// Namespaces that hold service accounts, sorted.
     namespaces: Vec<String>,
     edges: Vec<Vec<Edge>>,
@@ -284,25 +393,28 @@ pub fn escalations(model: &Model) -> Vec<Chain> {
 
 impl<'m> Graph<'m> {
     fn new(model: &'m Model) -> Self {
-        let mut principals: Vec<Principal> = Vec::new();
-        let mut bound: HashMap<Principal, Vec<usize>> = HashMap::new();
+        let mut bound: HashMap<SubjectKey<'m>, Vec<usize>> = HashMap::new();
         for (b, binding) in model.bindings.iter().enumerate() {
             for s in &binding.subjects {
                 if s.kind == SubjectKind::ServiceAccount && s.namespace.is_empty() {
                     continue;
                 }
-                let p = Principal {
-                    kind: s.kind,
-                    name: s.name.clone(),
-                    namespace: s.namespace.clone(),
-                };
-                let list = bound.entry(p.clone()).or_default();
+                let list = bound
+                    .entry((s.kind, s.name.as_str(), s.namespace.as_str()))
+                    .or_default();
                 if list.last() != Some(&b) {
                     list.push(b);
                 }
-                principals.push(p);
             }
         }
+        let mut principals: Vec<Principal> = bound
+            .keys()
+            .map(|&(kind, name, namespace)| Principal {
+                kind,
+                name: name.to_owned(),
+                namespace: namespace.to_owned(),
+            })
+            .collect();
         for w in &model.workloads {
             principals.push(Principal {
                 kind: SubjectKind::ServiceAccount,
@@ -341,6 +453,13 @@ impl<'m> Graph<'m> {
                 Hub::ExecIn(ns) => 2 + ns * NAMESPACE_HUBS + 2,
                 Hub::ImpersonateAccountsIn(ns) => 2 + ns * NAMESPACE_HUBS + 3,
             }
+    }
+
+    /// The namespace of `node` if it is the `kind` hub of one.
+    fn hub_namespace(&self, node: usize, kind: fn(usize) -> Hub) -> Option<usize> {
+        let offset = node.checked_sub(self.node_of(kind(0)))?;
+        (offset % NAMESPACE_HUBS == 0 && offset / NAMESPACE_HUBS < self.namespaces.len())
+            .then_some(offset / NAMESPACE_HUBS)
     }
 
     fn is_hub(&self, node: usize) -> bool {
@@ -402,12 +521,12 @@ impl<'m> Graph<'m> {
 
     fn holdings(&self, p: &Principal) -> Holdings<'m> {
         let user = p.identity();
-        let mut keys: Vec<Principal> = vec![p.clone()];
-        keys.extend(user.groups.iter().map(|g| Principal {
-            kind: SubjectKind::Group,
-            name: g.clone(),
-            namespace: String::new(),
-        }));
+        let mut keys: Vec<SubjectKey<'_>> = vec![(p.kind, &p.name, &p.namespace)];
+        keys.extend(
+            user.groups
+                .iter()
+                .map(|g| (SubjectKind::Group, g.as_str(), "")),
+        );
         let mut bindings: Vec<usize> = keys
             .iter()
             .flat_map(|key| self.bound.get(key).into_iter().flatten().copied())
@@ -431,7 +550,7 @@ impl<'m> Graph<'m> {
                 rules.push((scope, rule, grant));
             }
         }
-        Holdings { rules }
+        Holdings::new(rules)
     }
 
     /// The edges out of a principal: one per permission that reaches cluster-admin or
@@ -447,40 +566,110 @@ impl<'m> Graph<'m> {
         }
         let h = self.holdings(p);
         let mut out = Vec::new();
-        for (kind, grant) in one_step_grants(&h) {
+        for (kind, (grant, detail)) in one_step_grants(&h, &self.cluster_roles_held(&h)) {
             out.push(Edge {
-                detail: usize::from(kind == StepKind::NodeProxy && grant.1),
-                ..Edge::new(None, kind, grant.0)
+                detail,
+                ..Edge::new(None, kind, grant)
             });
         }
         self.impersonation_edges(&h, &mut out);
         // Pods: run as any service account of the namespace.
-        let mut pods_in: Vec<usize> = Vec::new();
-        for (c, (group, resource)) in POD_CONTROLLERS.iter().enumerate() {
-            let req = Request::resource("create", group, resource, "");
-            for (ns, g) in h.namespaces_allowing(&req, &self.namespaces) {
-                if !pods_in.contains(&ns) {
-                    pods_in.push(ns);
+        let mut pods_in = vec![false; self.namespaces.len()];
+        let probes = probes();
+        for (detail, req) in &probes.templates {
+            for (ns, g) in h.namespaces_allowing(req, &self.namespaces) {
+                if !pods_in[ns] {
+                    pods_in[ns] = true;
                     out.push(Edge {
-                        detail: c,
+                        detail: *detail,
                         ..Edge::new(Some(self.node_of(Hub::PodsIn(ns))), StepKind::CreatePod, g)
                     });
                 }
             }
         }
-        let mut token = Request::resource("create", "", "serviceaccounts", "");
-        token.subresource = "token".into();
-        self.account_edges(&h, &token, Hub::TokensIn, StepKind::CreateToken, &mut out);
-        let mut exec = Request::resource("create", "", "pods", "");
-        exec.subresource = "exec".into();
-        for (ns, g) in h.namespaces_allowing(&exec, &self.namespaces) {
-            out.push(Edge::new(
-                Some(self.node_of(Hub::ExecIn(ns))),
-                StepKind::ExecPod,
-                g,
-            ));
+        // A RoleBinding of cluster-admin (or admin, edit) to oneself: pods there too.
+        let rbac = "rbac.authorization.k8s.io";
+        for req in &probes.rolebindings {
+            for (ns, _) in h.namespaces_allowing(req, &self.namespaces) {
+                if pods_in[ns] {
+                    continue;
+                }
+                for (r, role) in POWERFUL_ROLES.iter().enumerate() {
+                    let mut bind =
+                        Request::resource("bind", rbac, "clusterroles", &self.namespaces[ns]);
+                    bind.name = (*role).into();
+                    if let Some(g) = h.allows(&bind) {
+                        pods_in[ns] = true;
+                        out.push(Edge {
+                            detail: r,
+                            ..Edge::new(
+                                Some(self.node_of(Hub::PodsIn(ns))),
+                                StepKind::BindInNamespace,
+                                g,
+                            )
+                        });
+                        break;
+                    }
+                }
+            }
+        }
+        self.account_edges(
+            &h,
+            &probes.token,
+            Hub::TokensIn,
+            StepKind::CreateToken,
+            &mut out,
+        );
+        // A service-account-token Secret one creates is filled in by the token controller.
+        let mut tokens_in = vec![false; self.namespaces.len()];
+        for edge in &out {
+            if let Some(ns) = edge.to.and_then(|to| self.hub_namespace(to, Hub::TokensIn)) {
+                tokens_in[ns] = true;
+            }
+        }
+        let mut read = vec![false; self.namespaces.len()];
+        for req in &probes.secrets_read {
+            for (ns, _) in h.namespaces_allowing(req, &self.namespaces) {
+                read[ns] = true;
+            }
+        }
+        for (ns, g) in h.namespaces_allowing(&probes.secrets_create, &self.namespaces) {
+            let hub = self.node_of(Hub::TokensIn(ns));
+            if read[ns] && !tokens_in[ns] {
+                out.push(Edge {
+                    detail: 1,
+                    ..Edge::new(Some(hub), StepKind::CreateToken, g)
+                });
+            }
+        }
+        let mut exec_in = vec![false; self.namespaces.len()];
+        for (e, entry) in probes.pod_entry.iter().enumerate() {
+            for (ns, g) in h.namespaces_allowing(entry, &self.namespaces) {
+                let hub = self.node_of(Hub::ExecIn(ns));
+                if !exec_in[ns] {
+                    exec_in[ns] = true;
+                    out.push(Edge {
+                        detail: e,
+                        ..Edge::new(Some(hub), StepKind::ExecPod, g)
+                    });
+                }
+            }
         }
         out
+    }
+
+    /// ClusterRoles bound to the holder cluster-wide: editing one with `escalate` grants
+    /// the holder anything.
+    fn cluster_roles_held(&self, h: &Holdings<'_>) -> Vec<&'m str> {
+        let mut names: Vec<&str> = h
+            .rules
+            .iter()
+            .filter(|(scope, ..)| scope.is_empty())
+            .map(|(_, _, g)| self.model.roles[g.role].name.as_str())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
     }
 
     fn impersonation_edges(&self, h: &Holdings<'_>, out: &mut Vec<Edge>) {
@@ -489,7 +678,8 @@ impl<'m> Graph<'m> {
             ("groups", Hub::ImpersonateGroups, SubjectKind::Group),
         ] {
             let mut req = Request::resource("impersonate", "", resource, "");
-            if !h.may(&req) {
+            // The API server refuses groups without a user to impersonate as well.
+            if !h.may(&req) || (kind == SubjectKind::Group && !can_impersonate_a_user(h)) {
                 continue;
             }
             // A grant without resourceNames covers every name: one edge to the hub.
@@ -608,21 +798,35 @@ impl<'m> Graph<'m> {
         let how = match (&to, edge.kind) {
             (Target::ClusterAdmin, kind) => one_step_words(kind, edge.detail).to_owned(),
             (Target::Principal(t), StepKind::CreatePod) => format!(
-                "can create {} in namespace {}, to run a pod as {}",
-                POD_CONTROLLERS[edge.detail].1,
+                "can {} {} in namespace {}, to run a pod as {}",
+                TEMPLATE_VERBS[edge.detail % TEMPLATE_VERBS.len()],
+                POD_CONTROLLERS[edge.detail / TEMPLATE_VERBS.len()].1,
+                t.namespace,
+                t.display()
+            ),
+            (Target::Principal(t), StepKind::BindInNamespace) => format!(
+                "can bind ClusterRole {} to itself in namespace {} with a RoleBinding, then run a pod as {}",
+                POWERFUL_ROLES[edge.detail],
                 t.namespace,
                 t.display()
             ),
             (Target::Principal(t), StepKind::ExecPod) => {
                 let w = &self.model.workloads[member.map_or(0, |m| m.detail)];
+                let (verb, sub) = POD_ENTRY[edge.detail];
                 format!(
-                    "can exec into pods of {} {}/{}, which run as {}",
+                    "can {verb} pods/{sub} in namespace {}: pods of {} {}/{} run as {}",
+                    w.namespace,
                     w.kind,
                     w.namespace,
                     w.name,
                     t.display()
                 )
             }
+            (Target::Principal(t), StepKind::CreateToken) if edge.detail == 1 => format!(
+                "can create and read Secrets in namespace {}: a service-account-token Secret for {} is given its token",
+                t.namespace,
+                t.display()
+            ),
             (Target::Principal(t), StepKind::CreateToken) => {
                 format!("can create a token for {}", t.display())
             }
@@ -656,6 +860,19 @@ impl<'m> Graph<'m> {
                 Some(t) => at = t,
             }
         }
+    }
+
+    /// Steps from `node` to cluster-admin for principal `i`: a hub's own distance may be
+    /// through `i` itself, so it is taken over its other members.
+    fn distance_from(&self, node: usize, i: usize) -> Option<usize> {
+        if !self.is_hub(node) {
+            return self.dist[node];
+        }
+        self.edges[node]
+            .iter()
+            .filter_map(|m| m.to.filter(|&t| t != i))
+            .filter_map(|t| self.dist[t])
+            .min()
     }
 
     /// The shortest chain of principal `i` that starts with `edge`, if one does without
@@ -703,7 +920,7 @@ impl<'m> Graph<'m> {
                     }
                     None => Some((1, e)),
                     Some(_) if dist == 1 => None,
-                    Some(t) => self.dist[t].map(|d| (d + 1, e)),
+                    Some(t) => self.distance_from(t, i).map(|d| (d + 1, e)),
                 })
                 .collect();
             candidates.sort_by_key(|(len, _)| *len);
@@ -740,44 +957,98 @@ impl<'m> Graph<'m> {
     }
 }
 
-/// Permissions that are cluster-admin power in one step, with the grant (and, for the
-/// kubelet proxy, whether it is `create`).
-fn one_step_grants(h: &Holdings<'_>) -> Vec<(StepKind, (Grant, bool))> {
+/// The resources (and subresources) the one-step permissions below ask about: a holder
+/// whose rules name none of them has none of those permissions.
+const ONE_STEP_RESOURCES: &[(&str, &str)] = &[
+    ("groups", ""),
+    ("clusterrolebindings", ""),
+    ("clusterroles", ""),
+    ("certificatesigningrequests", ""),
+    ("nodes", "proxy"),
+];
+
+/// Whether some rule lets the holder impersonate a user or service account: what
+/// impersonating a group needs besides.
+fn can_impersonate_a_user(h: &Holdings<'_>) -> bool {
+    ["users", "serviceaccounts"]
+        .iter()
+        .any(|resource| h.may(&Request::resource("impersonate", "", resource, "")))
+}
+
+/// Permissions that are cluster-admin power in one step, with the grant and the edge's
+/// detail (for the kubelet proxy, 1 when it is `create`). `held` names the ClusterRoles
+/// bound to the holder cluster-wide.
+fn one_step_grants(h: &Holdings<'_>, held: &[&str]) -> Vec<(StepKind, (Grant, usize))> {
     let mut out = Vec::new();
+    if !ONE_STEP_RESOURCES
+        .iter()
+        .any(|(resource, sub)| resource_matches(&h.resources, resource, sub))
+    {
+        return out;
+    }
     if let Some(g) = h.allows(&Request::resource("*", "*", "*", "")) {
-        out.push((StepKind::HoldsAll, (g, false)));
+        out.push((StepKind::HoldsAll, (g, 0)));
     }
     let mut imp = Request::resource("impersonate", "", "groups", "");
     imp.name = PRIVILEGED_GROUP.into();
-    if let Some(g) = h.allows(&imp) {
-        out.push((StepKind::Impersonate, (g, false)));
+    if let Some(g) = h.allows(&imp).filter(|_| can_impersonate_a_user(h)) {
+        out.push((StepKind::Impersonate, (g, 0)));
     }
+    let any = |verbs: &[&str], group: &str, resource: &str, sub: &str, name: &str| {
+        if !resource_matches(&h.resources, resource, sub) {
+            return None;
+        }
+        verbs.iter().find_map(|verb| {
+            let mut req = Request::resource(verb, group, resource, "");
+            req.subresource = sub.into();
+            req.name = name.into();
+            h.allows(&req)
+        })
+    };
     let rbac = "rbac.authorization.k8s.io";
-    let crb = Request::resource("create", rbac, "clusterrolebindings", "");
-    let mut bind = Request::resource("bind", rbac, "clusterroles", "");
-    bind.name = "cluster-admin".into();
-    if let (Some(_), Some(g)) = (h.allows(&crb), h.allows(&bind)) {
-        out.push((StepKind::BindClusterAdmin, (g, false)));
+    if let (Some(_), Some(g)) = (
+        any(TEMPLATE_VERBS, rbac, "clusterrolebindings", "", ""),
+        any(&["bind"], rbac, "clusterroles", "", "cluster-admin"),
+    ) {
+        out.push((StepKind::BindClusterAdmin, (g, 0)));
     }
-    let update = Request::resource("update", rbac, "clusterroles", "");
-    let escalate = Request::resource("escalate", rbac, "clusterroles", "");
-    if let (Some(_), Some(g)) = (h.allows(&update), h.allows(&escalate)) {
-        out.push((StepKind::EscalateRole, (g, false)));
+    // Escalate on any ClusterRole, or on one bound to the holder, with a way to edit it.
+    let escalation = std::iter::once("")
+        .chain(held.iter().copied())
+        .find_map(|name| {
+            any(&["update", "patch"], rbac, "clusterroles", "", name)?;
+            any(&["escalate"], rbac, "clusterroles", "", name)
+        });
+    if let Some(g) = escalation {
+        out.push((StepKind::EscalateRole, (g, 0)));
     }
     let certificates = "certificates.k8s.io";
-    let csr = Request::resource("create", certificates, "certificatesigningrequests", "");
-    let mut approval = Request::resource("update", certificates, "certificatesigningrequests", "");
-    approval.subresource = "approval".into();
-    let mut signer = Request::resource("approve", certificates, "signers", "");
-    signer.name = "kubernetes.io/kube-apiserver-client".into();
-    if let (Some(_), Some(_), Some(g)) = (h.allows(&csr), h.allows(&approval), h.allows(&signer)) {
-        out.push((StepKind::ApproveCertificate, (g, false)));
+    // The signer check also accepts the signer's domain wildcard.
+    let signer = ["kubernetes.io/kube-apiserver-client", "kubernetes.io/*"]
+        .iter()
+        .find_map(|name| any(&["approve"], certificates, "signers", "", name));
+    if let (Some(_), Some(_), Some(g)) = (
+        any(
+            &["create"],
+            certificates,
+            "certificatesigningrequests",
+            "",
+            "",
+        ),
+        any(
+            &["update", "patch"],
+            certificates,
+            "certificatesigningrequests",
+            "approval",
+            "",
+        ),
+        signer,
+    ) {
+        out.push((StepKind::ApproveCertificate, (g, 0)));
     }
-    for verb in ["get", "create"] {
-        let mut proxy = Request::resource(verb, "", "nodes", "");
-        proxy.subresource = "proxy".into();
-        if let Some(g) = h.allows(&proxy) {
-            out.push((StepKind::NodeProxy, (g, verb == "create")));
+    for (detail, verb) in ["get", "create"].iter().enumerate() {
+        if let Some(g) = any(&[verb], "", "nodes", "proxy", "") {
+            out.push((StepKind::NodeProxy, (g, detail)));
             break;
         }
     }
@@ -794,7 +1065,7 @@ fn one_step_words(kind: StepKind, detail: usize) -> &'static str {
             "can create ClusterRoleBindings and bind ClusterRole cluster-admin"
         }
         StepKind::EscalateRole => {
-            "can update ClusterRoles with the escalate verb, so can grant itself anything"
+            "can edit a ClusterRole it holds with the escalate verb, so can grant itself anything"
         }
         StepKind::ApproveCertificate => {
             "can create and approve a kube-apiserver-client certificate for system:masters"
@@ -803,7 +1074,10 @@ fn one_step_words(kind: StepKind, detail: usize) -> &'static str {
             "can create nodes/proxy: the kubelet API runs commands in any pod"
         }
         StepKind::NodeProxy => "can get nodes/proxy: the kubelet API runs commands in any pod",
-        StepKind::CreatePod | StepKind::CreateToken | StepKind::ExecPod => "reaches cluster-admin",
+        StepKind::CreatePod
+        | StepKind::CreateToken
+        | StepKind::ExecPod
+        | StepKind::BindInNamespace => "reaches cluster-admin",
     }
 }
 

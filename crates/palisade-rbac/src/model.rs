@@ -230,7 +230,8 @@ impl Model {
             .map(|(i, _)| i)
             .collect();
         by_name.sort_by(|a, b| self.roles[*a].name.cmp(&self.roles[*b].name));
-        // Direct members first; then a fixed point over aggregated members.
+        // Direct members first; then a fixed point over aggregated members. An empty
+        // selector matches every ClusterRole (LabelSelectorAsSelector gives Everything).
         let mut members: HashMap<RoleId, Vec<RoleId>> = HashMap::new();
         for &a in &aggregated {
             let Some(selectors) = &self.roles[a].aggregation else {
@@ -243,7 +244,7 @@ impl Model {
                         .labels
                         .iter()
                         .map(|(k, v)| (k.as_str(), v.as_str()));
-                    if c != a && !s.is_empty() && s.matches(labels) && !found.contains(&c) {
+                    if c != a && s.matches(labels) && !found.contains(&c) {
                         found.push(c);
                     }
                 }

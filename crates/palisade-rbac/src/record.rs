@@ -491,11 +491,11 @@ pub fn extract(
             kind: id.kind.clone(),
             namespace: namespace.clone(),
             name: id.name.clone(),
-            service_account: p
-                .field("serviceAccountName")
-                .or_else(|| p.field("serviceAccount"))
-                .and_then(|n| n.as_str())
-                .filter(|s| !s.is_empty())
+            // The deprecated `serviceAccount` fills an empty `serviceAccountName`.
+            service_account: ["serviceAccountName", "serviceAccount"]
+                .iter()
+                .filter_map(|f| p.field(f).and_then(|n| n.as_str()))
+                .find(|s| !s.is_empty())
                 .unwrap_or("default")
                 .to_owned(),
             origin: origin.clone(),

@@ -259,19 +259,25 @@ const BUILTIN: &[(&str, &str, &[&str], &str, bool)] = &[
 ];
 
 /// Resolves a `kubectl auth can-i` TYPE: `pods`, `pod`, `po`, `deployments.apps`,
-/// `deploy.apps`, `*`, or `resource.some.group` for resources the table does not know.
+/// `deployments.v1.apps`, `deploy.apps`, `*`, or `resource.some.group` for resources the
+/// table does not know.
 #[must_use]
 pub fn resolve_resource(text: &str) -> ResourceType {
     if text == "*" {
+        // kubectl asks about `*` in the core group, not in every group.
         return ResourceType {
-            group: "*".into(),
+            group: String::new(),
             resource: "*".into(),
             namespaced: None,
         };
     }
     let lower = text.to_ascii_lowercase();
     let (name, group) = match lower.split_once('.') {
-        Some((n, g)) => (n, Some(g)),
+        // `resource.version.group`, as kubectl's ParseResourceArg reads three parts.
+        Some((n, rest)) => match rest.split_once('.') {
+            Some((version, g)) if is_version(version) => (n, Some(g)),
+            _ => (n, Some(rest)),
+        },
         None => (lower.as_str(), None),
     };
     let found = BUILTIN.iter().find(|(plural, singular, short, g, _)| {
@@ -290,4 +296,21 @@ pub fn resolve_resource(text: &str) -> ResourceType {
             namespaced: None,
         },
     }
+}
+
+/// `v1`, `v2beta1`, `v1alpha3`: an API version's shape.
+fn is_version(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix('v') else {
+        return false;
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return false;
+    }
+    let rest = &rest[digits..];
+    rest.is_empty()
+        || ["alpha", "beta"].iter().any(|stage| {
+            rest.strip_prefix(stage)
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
 }

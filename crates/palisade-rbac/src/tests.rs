@@ -639,6 +639,23 @@ metadata: {name: imp}
 subjects: [{kind: User, name: mallory}]
 roleRef: {kind: ClusterRole, name: imp}
 ---
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: imp-user}
+rules: [{apiGroups: [\"\"], resources: [users], verbs: [impersonate], resourceNames: [nobody]}]
+---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: imp-both}
+subjects: [{kind: User, name: mallet}]
+roleRef: {kind: ClusterRole, name: imp}
+---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: imp-user}
+subjects: [{kind: User, name: mallet}]
+roleRef: {kind: ClusterRole, name: imp-user}
+---
 kind: ClusterRoleBinding
 apiVersion: rbac.authorization.k8s.io/v1
 metadata: {name: ops-admin}
@@ -668,9 +685,11 @@ spec:
       containers: [{name: c, image: x}]
 ",
     );
-    let mallory = chains_of(&m, SubjectKind::User, "mallory");
+    // Groups alone cannot be impersonated: the API server wants a user as well.
+    assert!(chains_of(&m, SubjectKind::User, "mallory").is_empty());
+    let mallet = chains_of(&m, SubjectKind::User, "mallet");
     // Impersonating system:masters is one step; longer ways (as group ops) are moot.
-    assert_eq!(mallory, [vec![StepKind::Impersonate]]);
+    assert_eq!(mallet, [vec![StepKind::Impersonate]]);
     let tina = chains_of(&m, SubjectKind::User, "tina");
     assert!(
         tina.contains(&vec![StepKind::CreateToken, StepKind::HoldsAll]),
@@ -808,4 +827,231 @@ fn bootstrap_defaults_include_the_kube_system_roles() {
     };
     assert_eq!(g.role, reader);
     assert_eq!(m.bindings[g.binding].namespace, "kube-system");
+}
+
+#[test]
+fn an_empty_aggregation_selector_collects_every_cluster_role() {
+    let m = model(
+        "
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: all}
+aggregationRule: {clusterRoleSelectors: [{}]}
+---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: jane-all}
+subjects: [{kind: User, name: jane}]
+roleRef: {kind: ClusterRole, name: all}
+",
+    );
+    // cluster-admin's rules are among them.
+    assert!(can(
+        &m,
+        &user("jane"),
+        &req("delete", "", "secrets", "kube-system")
+    ));
+    assert_eq!(
+        chains_of(&m, SubjectKind::User, "jane"),
+        [vec![StepKind::HoldsAll]]
+    );
+}
+
+#[test]
+fn kubectl_resource_arguments_and_implicit_groups() {
+    let r = resolve_resource("deployments.v1.apps");
+    assert_eq!(
+        (r.group.as_str(), r.resource.as_str()),
+        ("apps", "deployments")
+    );
+    let r = resolve_resource("widgets.v1beta2.example.com");
+    assert_eq!(
+        (r.group.as_str(), r.resource.as_str()),
+        ("example.com", "widgets")
+    );
+    // Not a version: the whole rest is the group.
+    let r = resolve_resource("widgets.vx.example.com");
+    assert_eq!(r.group, "vx.example.com");
+    // kubectl asks `*` in the core group.
+    let r = resolve_resource("*");
+    assert_eq!((r.group.as_str(), r.resource.as_str()), ("", "*"));
+    let m = model(
+        "
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: core-only}
+rules:
+- {apiGroups: [\"\"], resources: [\"*\"], verbs: [\"*\"]}
+- {nonResourceURLs: [\"/logs**\"], verbs: [get]}
+---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: b}
+subjects: [{kind: User, name: core}, {kind: Group, name: \"system:authenticated\"}]
+roleRef: {kind: ClusterRole, name: core-only}
+",
+    );
+    assert!(can(&m, &user("core"), &req("*", "", "*", "")));
+    assert!(!can(&m, &user("core"), &req("*", "*", "*", "")));
+    // Every trailing `*` is trimmed before the prefix match.
+    assert!(can(
+        &m,
+        &user("core"),
+        &Request::non_resource("get", "/logs/kubelet")
+    ));
+    // Naming system:unauthenticated leaves system:authenticated out.
+    let bob = User::impersonated("bob", &["system:unauthenticated".to_owned()]);
+    assert!(!bob.groups.iter().any(|g| g == "system:authenticated"));
+    assert!(!can(&m, &bob, &req("get", "", "pods", "x")));
+    assert!(can(&m, &user("bob"), &req("get", "", "pods", "x")));
+}
+
+/// A namespace `apps` holding a cluster-admin workload, plus one Role per case bound to
+/// a user named after it.
+fn escalation_cases(cases: &[(&str, &str)]) -> Model {
+    let mut yaml = String::from(
+        "
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: robot-admin}
+subjects: [{kind: ServiceAccount, name: robot, namespace: apps}]
+roleRef: {kind: ClusterRole, name: cluster-admin}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: robot, namespace: apps}
+spec:
+  template:
+    spec:
+      serviceAccountName: \"\"
+      serviceAccount: robot
+      containers: [{name: c, image: x}]
+",
+    );
+    for (user, rules) in cases {
+        yaml.push_str(&format!(
+            "---
+kind: Role
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {{name: {user}, namespace: apps}}
+rules:
+{rules}---
+kind: RoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {{name: {user}, namespace: apps}}
+subjects: [{{kind: User, name: {user}}}]
+roleRef: {{kind: Role, name: {user}}}
+"
+        ));
+    }
+    model(&yaml)
+}
+
+#[test]
+fn escalation_through_every_way_into_a_namespace() {
+    let m = escalation_cases(&[
+        // Before v1.35 a WebSocket exec is authorized as `get`.
+        ("ws-exec", "- {apiGroups: [\"\"], resources: [pods/exec], verbs: [get]}\n"),
+        ("attacher", "- {apiGroups: [\"\"], resources: [pods/attach], verbs: [create]}\n"),
+        ("debugger", "- {apiGroups: [\"\"], resources: [pods/ephemeralcontainers], verbs: [patch]}\n"),
+        ("editor", "- {apiGroups: [apps], resources: [deployments], verbs: [update]}\n"),
+        ("secret-maker", "- {apiGroups: [\"\"], resources: [secrets], verbs: [create, get]}\n"),
+        ("binder", "- {apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings], verbs: [create]}\n- {apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind], resourceNames: [edit]}\n"),
+        // Not enough on their own.
+        ("pod-patcher", "- {apiGroups: [\"\"], resources: [pods], verbs: [update, patch]}\n"),
+        ("job-patcher", "- {apiGroups: [batch], resources: [jobs], verbs: [update, patch]}\n"),
+        ("secret-writer", "- {apiGroups: [\"\"], resources: [secrets], verbs: [create]}\n"),
+        ("binder-only", "- {apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings], verbs: [create]}\n"),
+        ("log-reader", "- {apiGroups: [\"\"], resources: [pods/log], verbs: [get]}\n"),
+    ]);
+    for (user, kind) in [
+        ("ws-exec", StepKind::ExecPod),
+        ("attacher", StepKind::ExecPod),
+        ("debugger", StepKind::ExecPod),
+        ("editor", StepKind::CreatePod),
+        ("secret-maker", StepKind::CreateToken),
+        ("binder", StepKind::BindInNamespace),
+    ] {
+        assert_eq!(
+            chains_of(&m, SubjectKind::User, user),
+            [vec![kind, StepKind::HoldsAll]],
+            "{user}"
+        );
+    }
+    for user in [
+        "pod-patcher",
+        "job-patcher",
+        "secret-writer",
+        "binder-only",
+        "log-reader",
+    ] {
+        assert!(chains_of(&m, SubjectKind::User, user).is_empty(), "{user}");
+    }
+    let words: Vec<String> = escalations(&m)
+        .into_iter()
+        .filter(|c| c.subject.kind == SubjectKind::User)
+        .map(|c| c.steps[0].how.clone())
+        .collect();
+    for expected in [
+        "can get pods/exec in namespace apps: pods of Deployment apps/robot run as ServiceAccount apps/robot",
+        "can update deployments in namespace apps, to run a pod as ServiceAccount apps/robot",
+        "can bind ClusterRole edit to itself in namespace apps with a RoleBinding",
+        "can create and read Secrets in namespace apps",
+    ] {
+        assert!(words.iter().any(|w| w.starts_with(expected)), "{expected}: {words:#?}");
+    }
+}
+
+#[test]
+fn one_step_escalations_by_name_and_signer_wildcard() {
+    let m = model(
+        "
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: self-editor}
+rules:
+- {apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [patch, escalate], resourceNames: [self-editor]}
+---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: self-editor}
+subjects: [{kind: User, name: sam}]
+roleRef: {kind: ClusterRole, name: self-editor}
+---
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: other-editor}
+rules:
+- {apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [patch, escalate], resourceNames: [unbound]}
+---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: other-editor}
+subjects: [{kind: User, name: olga}]
+roleRef: {kind: ClusterRole, name: other-editor}
+---
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: approver}
+rules:
+- {apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests], verbs: [create]}
+- {apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests/approval], verbs: [patch]}
+- {apiGroups: [certificates.k8s.io], resources: [signers], verbs: [approve], resourceNames: [\"kubernetes.io/*\"]}
+---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: approver}
+subjects: [{kind: User, name: carl}]
+roleRef: {kind: ClusterRole, name: approver}
+",
+    );
+    assert_eq!(
+        chains_of(&m, SubjectKind::User, "sam"),
+        [vec![StepKind::EscalateRole]]
+    );
+    assert!(chains_of(&m, SubjectKind::User, "olga").is_empty());
+    assert_eq!(
+        chains_of(&m, SubjectKind::User, "carl"),
+        [vec![StepKind::ApproveCertificate]]
+    );
 }

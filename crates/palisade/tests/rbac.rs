@@ -486,3 +486,32 @@ fn scan_reports_rbac_findings_with_exceptions() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(!v["findings"].to_string().contains("\"rbac-"));
 }
+
+#[test]
+fn cluster_scoped_requests_ignore_role_bindings() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rbac.yaml"),
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: nodes, namespace: dev}\nrules: [{apiGroups: [\"\"], resources: [nodes, pods], verbs: [get]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: bob-nodes, namespace: dev}\nsubjects: [{kind: User, name: bob}]\nroleRef: {kind: Role, name: nodes}\n",
+    )
+    .unwrap();
+    let path = dir.path().to_str().unwrap();
+    let who = |resource: &str| {
+        let out = palisade(&["rbac", "who-can", "get", resource, "-A", "-f", "json", path]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text(&out)
+    };
+    assert!(who("pods").contains("\"bob\""), "{}", who("pods"));
+    assert!(!who("nodes").contains("\"bob\""), "{}", who("nodes"));
+    // can-i in that namespace is asked cluster-wide, as the API server would authorize it.
+    let out = palisade(&[
+        "rbac", "can-i", "get", "nodes", "-n", "dev", "--as", "bob", path,
+    ]);
+    assert_eq!(text(&out), "no\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not namespace scoped"));
+}

@@ -70,7 +70,9 @@ fn request(
         ));
     }
     // The API server never puts a namespace on a cluster-scoped request, so RoleBindings
-    // cannot grant one; kubectl warns about the flag the same way.
+    // cannot grant one. kubectl warns too, but still asks with the namespace (so a
+    // RoleBinding there makes it say yes to a request the API server would refuse);
+    // Palisade answers as the API server would.
     if rt.namespaced == Some(false) && !namespace.is_empty() {
         req.namespace = String::new();
         warning = Some(format!(
@@ -196,9 +198,14 @@ fn who_can(args: &WhoCanArgs) -> anyhow::Result<ExitStatus> {
     if let Some(w) = warning {
         eprintln!("Warning: {w}");
     }
+    // RoleBindings of any namespace count with `-A`, except for what only a
+    // ClusterRoleBinding can grant (non-resource URLs, cluster-scoped resources).
+    let kind = args.resource.split('/').next().unwrap_or_default();
+    let grantable_in_namespaces =
+        req.path.is_none() && resolve_resource(kind).namespaced != Some(false);
     let (m, errors) = model(&args.paths)?;
     let mut rows: Vec<(String, String, String, String, String, String)> = m
-        .who_can(&req, args.all_namespaces && req.path.is_none())
+        .who_can(&req, args.all_namespaces && grantable_in_namespaces)
         .into_iter()
         .map(|(s, g)| {
             let b = &m.bindings[g.binding];
