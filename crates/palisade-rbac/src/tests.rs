@@ -1055,3 +1055,84 @@ roleRef: {kind: ClusterRole, name: approver}
         [vec![StepKind::ApproveCertificate]]
     );
 }
+
+#[test]
+fn a_chain_through_a_namespace_never_counts_the_subject_itself() {
+    // ServiceAccount a/i creates pods in namespaces a and b. In a, the other account is
+    // four steps from cluster-admin and i itself two: the way through b (two steps) is
+    // the shortest pod-creation chain, not the one through a.
+    let role = |ns: &str, name: &str, rule: &str, subjects: &[(&str, &str)]| {
+        let subjects: Vec<String> = subjects
+            .iter()
+            .map(|(ns, sa)| format!("{{kind: ServiceAccount, name: {sa}, namespace: {ns}}}"))
+            .collect();
+        format!(
+            "---
+kind: Role
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {{name: {name}, namespace: {ns}}}
+rules: [{rule}]
+---
+kind: RoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {{name: {name}, namespace: {ns}}}
+subjects: [{}]
+roleRef: {{kind: Role, name: {name}}}
+",
+            subjects.join(", ")
+        )
+    };
+    let token = |name: &str| {
+        format!("{{apiGroups: [\"\"], resources: [serviceaccounts/token], verbs: [create], resourceNames: [{name}]}}")
+    };
+    let pods = "{apiGroups: [\"\"], resources: [pods], verbs: [create]}";
+    let yaml = [
+        "kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: root}
+subjects: [{kind: ServiceAccount, name: root, namespace: t}]
+roleRef: {kind: ClusterRole, name: cluster-admin}
+"
+        .to_owned(),
+        role(
+            "t",
+            "root-token",
+            &token("root"),
+            &[("a", "i"), ("b", "fast"), ("e", "s3")],
+        ),
+        role("e", "s3-token", &token("s3"), &[("d", "s2")]),
+        role("d", "s2-token", &token("s2"), &[("a", "slow")]),
+        role("a", "pods", pods, &[("a", "i")]),
+        role("b", "pods", pods, &[("a", "i")]),
+    ]
+    .concat();
+    let m = model(&yaml);
+    assert_eq!(
+        chains_of(&m, SubjectKind::ServiceAccount, "slow"),
+        [vec![StepKind::CreateToken; 3]
+            .into_iter()
+            .chain([StepKind::HoldsAll])
+            .collect::<Vec<_>>()]
+    );
+    let i = chains_of(&m, SubjectKind::ServiceAccount, "i");
+    assert_eq!(
+        i,
+        [
+            vec![StepKind::CreateToken, StepKind::HoldsAll],
+            vec![
+                StepKind::CreatePod,
+                StepKind::CreateToken,
+                StepKind::HoldsAll
+            ],
+        ]
+    );
+    let through = escalations(&m)
+        .into_iter()
+        .find(|c| c.subject.name == "i" && c.steps[0].kind == StepKind::CreatePod)
+        .unwrap();
+    assert!(
+        through.steps[0].how.contains("ServiceAccount b/fast"),
+        "{}",
+        through.steps[0].how
+    );
+}
