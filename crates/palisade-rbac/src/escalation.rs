@@ -26,7 +26,7 @@ use crate::authorize::{
     has_or_star, resource_matches, service_account_of, Grant, Request, User, PRIVILEGED_GROUP,
 };
 use crate::model::Model;
-use crate::record::{PolicyRule, SubjectKind};
+use crate::record::{display_subject, is_system_subject, PolicyRule, SubjectKind};
 
 /// A user, group or service account.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -41,12 +41,7 @@ pub struct Principal {
 impl Principal {
     #[must_use]
     pub fn display(&self) -> String {
-        match self.kind {
-            SubjectKind::ServiceAccount => {
-                format!("ServiceAccount {}/{}", self.namespace, self.name)
-            }
-            k => format!("{} {}", k.as_str(), self.name),
-        }
+        display_subject(self.kind, &self.name, &self.namespace)
     }
 
     /// The identity of a request made as this principal (a group stands for any member).
@@ -67,19 +62,10 @@ impl Principal {
         }
     }
 
-    /// Principals Kubernetes itself runs as, or that the cluster defines.
+    /// Principals Kubernetes itself runs as (see [`is_system_subject`]).
     #[must_use]
     pub fn is_system(&self) -> bool {
-        match self.kind {
-            SubjectKind::ServiceAccount => self.namespace == "kube-system",
-            _ => {
-                self.name.starts_with("system:")
-                    && !matches!(
-                        self.name.as_str(),
-                        "system:anonymous" | "system:unauthenticated" | "system:authenticated"
-                    )
-            }
-        }
+        is_system_subject(self.kind, &self.name, &self.namespace)
     }
 }
 

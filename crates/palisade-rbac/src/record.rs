@@ -175,11 +175,40 @@ impl SubjectDef {
     /// `User alice`, `Group devs`, `ServiceAccount ns/name`.
     #[must_use]
     pub fn display(&self) -> String {
-        match self.kind {
-            SubjectKind::ServiceAccount => {
-                format!("ServiceAccount {}/{}", self.namespace, self.name)
-            }
-            k => format!("{} {}", k.as_str(), self.name),
+        display_subject(self.kind, &self.name, &self.namespace)
+    }
+
+    /// Whether Kubernetes itself runs as this subject (see [`is_system_subject`]).
+    #[must_use]
+    pub fn is_system(&self) -> bool {
+        is_system_subject(self.kind, &self.name, &self.namespace)
+    }
+}
+
+/// `User alice`, `Group devs`, `ServiceAccount ns/name`.
+#[must_use]
+pub fn display_subject(kind: SubjectKind, name: &str, namespace: &str) -> String {
+    match kind {
+        SubjectKind::ServiceAccount => format!("ServiceAccount {namespace}/{name}"),
+        k => format!("{} {name}", k.as_str()),
+    }
+}
+
+/// Subjects Kubernetes itself runs as: `system:*` users and groups and `kube-system`
+/// service accounts. The broad groups (`system:authenticated`, `system:unauthenticated`,
+/// `system:serviceaccounts[:ns]`) and `system:anonymous` are not among them: a grant to
+/// them reaches many.
+#[must_use]
+pub fn is_system_subject(kind: SubjectKind, name: &str, namespace: &str) -> bool {
+    match kind {
+        SubjectKind::ServiceAccount => namespace == "kube-system",
+        _ => {
+            name.starts_with("system:")
+                && !matches!(
+                    name,
+                    "system:anonymous" | "system:unauthenticated" | "system:authenticated"
+                )
+                && !name.starts_with("system:serviceaccounts")
         }
     }
 }

@@ -19,7 +19,7 @@ use palisade_inventory::{Object, PodSpecView};
 use palisade_model::{CheckMeta, Severity};
 use palisade_rbac::{
     escalations, extract, resolve_resource, BindingDef, Chain, Model, Origin, Place, PolicyRule,
-    RbacRecord, Request, RoleId, SubjectDef, SubjectKind,
+    RbacRecord, Request, RoleId, SubjectDef,
 };
 
 mod cluster_admin_binding;
@@ -200,23 +200,6 @@ fn set_key(record: &mut RbacRecord, key: usize) {
     }
 }
 
-/// Subjects Kubernetes itself runs as; the broad groups (`system:authenticated`,
-/// `system:unauthenticated`, `system:serviceaccounts[:ns]`) and `system:anonymous` are
-/// not among them, since a grant to them reaches many.
-fn is_system(s: &SubjectDef) -> bool {
-    match s.kind {
-        SubjectKind::ServiceAccount => s.namespace == "kube-system",
-        _ => {
-            s.name.starts_with("system:")
-                && !matches!(
-                    s.name.as_str(),
-                    "system:anonymous" | "system:unauthenticated" | "system:authenticated"
-                )
-                && !s.name.starts_with("system:serviceaccounts")
-        }
-    }
-}
-
 /// A binding from the input (not a Kubernetes default), its role, and its subjects that
 /// are not Kubernetes' own; bindings with no such subject are skipped.
 struct Bound<'m> {
@@ -233,7 +216,7 @@ fn input_bindings(m: &Model) -> impl Iterator<Item = Bound<'_>> {
             return None;
         }
         let role = m.binding_role[i]?;
-        let subjects: Vec<&SubjectDef> = b.subjects.iter().filter(|s| !is_system(s)).collect();
+        let subjects: Vec<&SubjectDef> = b.subjects.iter().filter(|s| !s.is_system()).collect();
         (!subjects.is_empty()).then_some(Bound {
             binding: b,
             role,
@@ -259,26 +242,33 @@ fn scope(b: &BindingDef) -> String {
     }
 }
 
-/// The first rule of `role` granting `req`, whatever `resourceNames` it is limited to
-/// (a grant on named objects is still a grant).
-fn grant<'m>(m: &'m Model, role: RoleId, req: &Request) -> Option<&'m PolicyRule> {
-    m.rules_of(role).map(|(_, r)| r).find(|rule| {
-        let mut named = req.clone();
-        if let Some(n) = rule.resource_names.first() {
-            named.name.clone_from(n);
+/// The first rule `role` holds that grants `req`, whatever `resourceNames` it is
+/// limited to (a grant on named objects is still a grant), with the role that holds it
+/// (another ClusterRole when `role` aggregates it).
+fn grant<'m>(m: &'m Model, role: RoleId, req: &Request) -> Option<(RoleId, &'m PolicyRule)> {
+    m.rules_of(role).find(|(_, rule)| {
+        if rule.resource_names.is_empty() {
+            return req.allowed_by(rule);
         }
+        let mut named = req.clone();
+        named.name.clone_from(&rule.resource_names[0]);
         named.allowed_by(rule)
     })
 }
 
-/// `verbs=[...] ... (rule 2 of ClusterRole x)`.
-fn rule_text(m: &Model, role: RoleId, rule: &PolicyRule) -> String {
-    format!(
+/// `verbs=[...] ...; rule 2 of ClusterRole x`, naming the role that holds the rule and,
+/// when another aggregates it, the role the binding names.
+fn rule_text(m: &Model, role: RoleId, (rule_role, rule): (RoleId, &PolicyRule)) -> String {
+    let mut text = format!(
         "{}; rule {} of {}",
         rule.describe(),
         rule.index + 1,
-        m.roles[role].display()
-    )
+        m.roles[rule_role].display()
+    );
+    if rule_role != role {
+        text.push_str(&format!(", aggregated into {}", m.roles[role].display()));
+    }
+    text
 }
 
 /// A permission a grant check looks for: (verb, group, resource, subresource).

@@ -422,3 +422,17 @@ fn escalation_paths_are_reported_at_the_first_step() {
         .message
         .contains("becomes ServiceAccount ci/release"));
 }
+
+#[test]
+fn a_rule_aggregated_into_the_bound_role_is_named_where_it_is_written() {
+    let yaml = binding("RoleBinding", "shop", "b", "ClusterRole", "edit", USER);
+    let hits = run(&yaml, &["rbac-secrets-read"]);
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert!(
+        hits[0]
+            .message
+            .contains("of ClusterRole system:aggregate-to-edit, aggregated into ClusterRole edit"),
+        "{}",
+        hits[0].message
+    );
+}
