@@ -113,19 +113,29 @@ pub struct GatherContext<'a> {
     pub document: usize,
 }
 
+/// Why an analysis cannot use an object: where in the object, and what is wrong. The
+/// scan reports it as a load error of the object's file and document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatherError {
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
 /// Checks that need many objects at once (RBAC: a binding means nothing without its
 /// role). The scan calls [`Analysis::gather`] on every object as it streams past and
 /// keeps what it returns; once every object is seen, [`Analysis::report`] gets the kept
 /// items, in input order, and reports findings each naming the item (by index) it is
 /// about, placed in that object. Exceptions and severity overrides apply as for any check.
 pub trait Analysis: Sync + Send + std::fmt::Debug {
-    /// Keeps what the analysis needs of one object; `None` when it needs nothing.
+    /// Keeps what the analysis needs of one object; `None` when it needs nothing, an
+    /// error when the object is one it needs but is malformed.
     fn gather(
         &self,
         at: &GatherContext<'_>,
         object: &Object<'_>,
         pods: &[PodSpecView<'_>],
-    ) -> Option<Gathered>;
+    ) -> Result<Option<Gathered>, GatherError>;
 
     /// Reports on everything gathered, as (item index, finding). Only checks that
     /// `settings.is_active` may report.

@@ -13,7 +13,8 @@ mod pss;
 mod scan;
 
 pub use check::{
-    Analysis, Check, CheckSettings, Findings, GatherContext, Gathered, ObjectContext, RawFinding,
+    Analysis, Check, CheckSettings, Findings, GatherContext, GatherError, Gathered, ObjectContext,
+    RawFinding,
 };
 pub use exceptions::{
     apply_baseline, names_check, parse_inline, Baseline, Exception, Subject, IGNORE_ANNOTATION,

@@ -371,11 +371,17 @@ fn scan_document(
             file: name,
             document: chunk.index,
         };
-        let gathered: Vec<(usize, Gathered)> = analyses
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| a.gather(&at, &object, &pods).map(|g| (i, g)))
-            .collect();
+        let mut gathered: Vec<(usize, Gathered)> = Vec::new();
+        for (i, analysis) in analyses.iter().enumerate() {
+            match analysis.gather(&at, &object, &pods) {
+                Ok(Some(item)) => gathered.push((i, item)),
+                Ok(None) => {}
+                Err(e) => {
+                    out.errors
+                        .push(load_error(name, chunk.index, e.line, e.column, e.message))
+                }
+            }
+        }
         let keep = !gathered.is_empty();
         let eval = evaluate(
             name,

@@ -22,9 +22,7 @@ use rayon::prelude::*;
 
 use serde::Serialize;
 
-use crate::authorize::{
-    has_or_star, resource_matches, service_account_of, Grant, Request, User, PRIVILEGED_GROUP,
-};
+use crate::authorize::{has_or_star, resource_matches, Grant, Request, User, PRIVILEGED_GROUP};
 use crate::model::Model;
 use crate::record::{display_subject, is_system_subject, PolicyRule, SubjectKind};
 
@@ -360,6 +358,8 @@ struct Graph<'m> {
     bound: HashMap<SubjectKey<'m>, Vec<usize>>,
     /// Namespaces that hold service accounts, sorted.
     namespaces: Vec<String>,
+    /// The service accounts of each namespace.
+    accounts: Vec<Vec<usize>>,
     edges: Vec<Vec<Edge>>,
     /// Steps from each node to cluster-admin, and the edge that starts the shortest way.
     dist: Vec<Option<usize>>,
@@ -401,13 +401,30 @@ impl<'m> Graph<'m> {
                 namespace: namespace.to_owned(),
             })
             .collect();
+        let account = |namespace: &str, name: &str| Principal {
+            kind: SubjectKind::ServiceAccount,
+            name: name.to_owned(),
+            namespace: namespace.to_owned(),
+        };
         for w in &model.workloads {
-            principals.push(Principal {
-                kind: SubjectKind::ServiceAccount,
-                name: w.service_account.clone(),
-                namespace: w.namespace.clone(),
-            });
+            principals.push(account(&w.namespace, &w.service_account));
         }
+        for sa in &model.service_accounts {
+            principals.push(account(&sa.namespace, &sa.name));
+        }
+        // Every namespace has a `default` account, which pods naming none run as, and
+        // which groups such as `system:serviceaccounts:<ns>` may empower.
+        let mut known: Vec<&str> = principals
+            .iter()
+            .filter(|p| p.kind == SubjectKind::ServiceAccount)
+            .map(|p| p.namespace.as_str())
+            .chain(model.bindings.iter().map(|b| b.namespace.as_str()))
+            .filter(|ns| !ns.is_empty())
+            .collect();
+        known.sort_unstable();
+        known.dedup();
+        let defaults: Vec<Principal> = known.iter().map(|ns| account(ns, "default")).collect();
+        principals.extend(defaults);
         principals.sort();
         principals.dedup();
         let mut namespaces: Vec<String> = principals
@@ -417,11 +434,20 @@ impl<'m> Graph<'m> {
             .collect();
         namespaces.sort();
         namespaces.dedup();
+        let mut accounts = vec![Vec::new(); namespaces.len()];
+        for (i, p) in principals.iter().enumerate() {
+            if p.kind == SubjectKind::ServiceAccount {
+                if let Ok(ns) = namespaces.binary_search(&p.namespace) {
+                    accounts[ns].push(i);
+                }
+            }
+        }
         Graph {
             model,
             principals,
             bound,
             namespaces,
+            accounts,
             edges: Vec::new(),
             dist: Vec::new(),
             next: Vec::new(),
@@ -711,18 +737,19 @@ impl<'m> Graph<'m> {
             covered.push(ns);
             out.push(Edge::new(Some(self.node_of(hub(ns))), kind, g));
         }
-        let scopes = h.scopes(req);
-        for (t, target) in self.principals.iter().enumerate() {
-            if target.kind != SubjectKind::ServiceAccount
-                || scopes
-                    .as_ref()
-                    .is_some_and(|s| !s.contains(&target.namespace.as_str()))
-                || self
-                    .namespace_index(&target.namespace)
-                    .is_some_and(|ns| covered.contains(&ns))
-            {
-                continue;
-            }
+        let namespaces: Vec<usize> = match h.scopes(req) {
+            None => (0..self.namespaces.len()).collect(),
+            Some(scopes) => scopes
+                .iter()
+                .filter_map(|ns| self.namespace_index(ns))
+                .collect(),
+        };
+        let targets = namespaces
+            .into_iter()
+            .filter(|ns| !covered.contains(ns))
+            .flat_map(|ns| self.accounts[ns].iter().copied());
+        for t in targets {
+            let target = &self.principals[t];
             let mut named = req.clone();
             named.namespace.clone_from(&target.namespace);
             named.name.clone_from(&target.name);
@@ -1064,22 +1091,5 @@ fn one_step_words(kind: StepKind, detail: usize) -> &'static str {
         | StepKind::CreateToken
         | StepKind::ExecPod
         | StepKind::BindInNamespace => "reaches cluster-admin",
-    }
-}
-
-/// Whether a user name is a service account's (for callers that hold a user name).
-#[must_use]
-pub fn principal_of_user(user: &str) -> Principal {
-    match service_account_of(user) {
-        Some((ns, name)) => Principal {
-            kind: SubjectKind::ServiceAccount,
-            name: name.into(),
-            namespace: ns.into(),
-        },
-        None => Principal {
-            kind: SubjectKind::User,
-            name: user.into(),
-            namespace: String::new(),
-        },
     }
 }

@@ -18,7 +18,7 @@ mod record;
 mod resources;
 
 pub use authorize::{Decision, Grant, Reason, Request, User, PRIVILEGED_GROUP};
-pub use escalation::{escalations, principal_of_user, Chain, Principal, Step, StepKind, Target};
+pub use escalation::{escalations, Chain, Principal, Step, StepKind, Target};
 pub use load::{load, Loaded};
 pub use model::{Model, RoleId};
 pub use record::{

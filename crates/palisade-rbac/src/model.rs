@@ -1,6 +1,6 @@
 //! The indexed RBAC model: roles with aggregation resolved, bindings with their roles.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use palisade_inventory::{find_pod_specs, objects_in};
@@ -8,8 +8,7 @@ use palisade_source::{parse_document, split_documents, Limits};
 
 use crate::authorize::Request;
 use crate::record::{
-    extract, BindingDef, PolicyRule, RbacRecord, RoleDef, ServiceAccountDef, SubjectKind,
-    WorkloadDef,
+    extract, BindingDef, PolicyRule, RbacRecord, RoleDef, ServiceAccountDef, WorkloadDef,
 };
 
 /// Index of a role in [`Model::roles`].
@@ -26,6 +25,9 @@ pub struct Model {
     pub binding_role: Vec<Option<RoleId>>,
     /// For an aggregated ClusterRole, the rules it holds: (role, rule index) pairs.
     aggregated: HashMap<RoleId, Vec<(RoleId, usize)>>,
+    /// ClusterRoles some aggregated role's selectors pick (whether or not their rules
+    /// added anything new).
+    aggregated_members: HashSet<RoleId>,
     cluster_roles: HashMap<String, RoleId>,
     namespaced_roles: HashMap<(String, String), RoleId>,
     /// ClusterRoleBindings, then RoleBindings by namespace.
@@ -254,6 +256,7 @@ impl Model {
         let mut result: HashMap<RoleId, Vec<(RoleId, usize)>> = HashMap::new();
         for &a in &aggregated {
             let mut rules: Vec<(RoleId, usize)> = Vec::new();
+            let mut seen_rules = HashSet::new();
             let mut stack = vec![a];
             let mut seen = vec![a];
             while let Some(r) = stack.pop() {
@@ -266,10 +269,7 @@ impl Model {
                         stack.push(m);
                     } else {
                         for rule in &self.roles[m].rules {
-                            if !rules
-                                .iter()
-                                .any(|(ri, ix)| self.roles[*ri].rules[*ix].same_grant(rule))
-                            {
+                            if seen_rules.insert(rule.grant_key()) {
                                 rules.push((m, rule.index));
                             }
                         }
@@ -278,6 +278,7 @@ impl Model {
             }
             result.insert(a, rules);
         }
+        self.aggregated_members = members.into_values().flatten().collect();
         self.aggregated = result;
     }
 
@@ -294,18 +295,10 @@ impl Model {
             .chain(aggregated.map(|&(ri, ix)| (ri, &self.roles[ri].rules[ix])))
     }
 
-    /// Whether a role takes its rules from other ClusterRoles.
-    #[must_use]
-    pub fn is_aggregated(&self, role: RoleId) -> bool {
-        self.aggregated.contains_key(&role)
-    }
-
     /// Whether a ClusterRole's labels make it part of some aggregated role.
     #[must_use]
     pub fn is_aggregated_into(&self, role: RoleId) -> bool {
-        self.aggregated
-            .values()
-            .any(|rules| rules.iter().any(|(r, _)| *r == role))
+        self.aggregated_members.contains(&role)
     }
 
     /// Bindings that name this role.
@@ -329,42 +322,5 @@ impl Model {
             .iter()
             .copied()
             .chain(local.into_iter().flatten().copied())
-    }
-
-    /// Namespaces that have RoleBindings, sorted.
-    #[must_use]
-    pub fn binding_namespaces(&self) -> Vec<&str> {
-        let mut v: Vec<&str> = self.namespace_bindings.keys().map(String::as_str).collect();
-        v.sort_unstable();
-        v
-    }
-
-    /// Service accounts known in a namespace: ServiceAccount objects, accounts bindings
-    /// name, accounts workloads run as, and `default`.
-    #[must_use]
-    pub fn service_accounts_in(&self, namespace: &str) -> Vec<String> {
-        let mut v: Vec<String> = vec!["default".to_owned()];
-        v.extend(
-            self.service_accounts
-                .iter()
-                .filter(|s| s.namespace == namespace)
-                .map(|s| s.name.clone()),
-        );
-        v.extend(
-            self.workloads
-                .iter()
-                .filter(|w| w.namespace == namespace)
-                .map(|w| w.service_account.clone()),
-        );
-        v.extend(
-            self.bindings
-                .iter()
-                .flat_map(|b| &b.subjects)
-                .filter(|s| s.kind == SubjectKind::ServiceAccount && s.namespace == namespace)
-                .map(|s| s.name.clone()),
-        );
-        v.sort();
-        v.dedup();
-        v
     }
 }

@@ -52,11 +52,19 @@ impl PolicyRule {
     /// Rules compare by what they grant, not by where they are written.
     #[must_use]
     pub fn same_grant(&self, other: &Self) -> bool {
-        self.verbs == other.verbs
-            && self.api_groups == other.api_groups
-            && self.resources == other.resources
-            && self.resource_names == other.resource_names
-            && self.non_resource_urls == other.non_resource_urls
+        self.grant_key() == other.grant_key()
+    }
+
+    /// What the rule grants, for comparing and hashing rules.
+    #[must_use]
+    pub fn grant_key(&self) -> [&[String]; 5] {
+        [
+            &self.verbs,
+            &self.api_groups,
+            &self.resources,
+            &self.resource_names,
+            &self.non_resource_urls,
+        ]
     }
 
     /// `verbs=[get list] resources=[secrets]`-style summary for messages.

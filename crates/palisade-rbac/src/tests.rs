@@ -1136,3 +1136,83 @@ roleRef: {kind: ClusterRole, name: cluster-admin}
         through.steps[0].how
     );
 }
+
+#[test]
+fn pods_can_run_as_the_default_account_a_group_empowers() {
+    let m = model(
+        "
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: ci-accounts-admin}
+subjects: [{kind: Group, name: \"system:serviceaccounts:ci\"}]
+roleRef: {kind: ClusterRole, name: cluster-admin}
+---
+kind: Role
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: pods, namespace: ci}
+rules: [{apiGroups: [\"\"], resources: [pods], verbs: [create]}]
+---
+kind: RoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: dev-pods, namespace: ci}
+subjects: [{kind: User, name: dev}]
+roleRef: {kind: Role, name: pods}
+",
+    );
+    assert_eq!(
+        chains_of(&m, SubjectKind::User, "dev"),
+        [vec![StepKind::CreatePod, StepKind::HoldsAll]]
+    );
+    let chain = escalations(&m)
+        .into_iter()
+        .find(|c| c.subject.name == "dev")
+        .unwrap();
+    assert!(
+        chain.steps[0].how.ends_with("ServiceAccount ci/default"),
+        "{}",
+        chain.steps[0].how
+    );
+    // The group is not one of Kubernetes' own: its grant is reported too.
+    assert_eq!(
+        chains_of(&m, SubjectKind::Group, "system:serviceaccounts:ci"),
+        [vec![StepKind::HoldsAll]]
+    );
+}
+
+#[test]
+fn a_role_selected_for_aggregation_counts_as_used_even_when_it_adds_nothing() {
+    let m = model(
+        "
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: parent}
+aggregationRule: {clusterRoleSelectors: [{matchLabels: {part: \"yes\"}}]}
+---
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: first, labels: {part: \"yes\"}}
+rules: [{apiGroups: [\"\"], resources: [pods], verbs: [get]}]
+---
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: repeat, labels: {part: \"yes\"}}
+rules: [{apiGroups: [\"\"], resources: [pods], verbs: [get]}]
+---
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: empty, labels: {part: \"yes\"}}
+---
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: lonely}
+",
+    );
+    let id = |name: &str| m.find_role(true, "", name).unwrap();
+    for name in ["first", "repeat", "empty"] {
+        assert!(m.is_aggregated_into(id(name)), "{name}");
+    }
+    assert!(!m.is_aggregated_into(id("lonely")));
+    assert!(!m.is_aggregated_into(id("parent")));
+    // The repeated rule is held once.
+    assert_eq!(m.rules_of(id("parent")).count(), 1);
+}

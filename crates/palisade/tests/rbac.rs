@@ -515,3 +515,26 @@ fn cluster_scoped_requests_ignore_role_bindings() {
     assert_eq!(text(&out), "no\n");
     assert!(String::from_utf8_lossy(&out.stderr).contains("not namespace scoped"));
 }
+
+#[test]
+fn scan_reports_a_malformed_binding_and_checks_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rbac.yaml"),
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: typo}\nsubjects: [{kind: Usr, name: mallory}]\nroleRef: {kind: ClusterRole, name: cluster-admin}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: oncall}\nsubjects: [{kind: User, name: oncall}]\nroleRef: {kind: ClusterRole, name: cluster-admin}\n",
+    )
+    .unwrap();
+    let path = dir.path().join("rbac.yaml");
+    let out = palisade(&["scan", path.to_str().unwrap(), "--no-config", "--format", "json", "--select", "rbac"]);
+    assert_eq!(out.status.code(), Some(2), "an input error wins over findings");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!((errors[0]["line"].as_u64(), errors[0]["document"].as_u64()), (Some(4), Some(0)));
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(message.contains("typo") && message.contains("Usr"), "{message}");
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0]["check"], "rbac-cluster-admin-binding");
+    assert_eq!(findings[0]["object"]["name"], "oncall");
+}

@@ -13,7 +13,8 @@
 use std::sync::OnceLock;
 
 use palisade_engine::{
-    Analysis, Check, CheckSettings, Findings, GatherContext, Gathered, ObjectContext, RawFinding,
+    Analysis, Check, CheckSettings, Findings, GatherContext, GatherError, Gathered, ObjectContext,
+    RawFinding,
 };
 use palisade_inventory::{Object, PodSpecView};
 use palisade_model::{CheckMeta, Severity};
@@ -141,16 +142,22 @@ impl Analysis for RbacAnalysis {
         at: &GatherContext<'_>,
         object: &Object<'_>,
         pods: &[PodSpecView<'_>],
-    ) -> Option<Gathered> {
+    ) -> Result<Option<Gathered>, GatherError> {
         let origin = Origin {
             file: at.file.clone(),
             document: at.document,
             key: 0,
         };
-        // Malformed RBAC objects are left to the API server's own validation errors;
-        // the scan reports what it can.
-        let record = extract(object, pods, Some(origin)).ok()??;
-        Some(Box::new(record))
+        // A malformed role or binding is an error, as the API server would refuse it:
+        // skipping it quietly would hide its grants.
+        match extract(object, pods, Some(origin)) {
+            Ok(record) => Ok(record.map(|r| Box::new(r) as Gathered)),
+            Err((at, message)) => Err(GatherError {
+                line: at.line,
+                column: at.column,
+                message: format!("{}: {message}", object.identity),
+            }),
+        }
     }
 
     fn report(&self, items: Vec<Gathered>, settings: &CheckSettings) -> Vec<(usize, RawFinding)> {

@@ -32,7 +32,7 @@ fn run(yaml: &str, ids: &[&'static str]) -> Vec<Hit> {
                 file: &file,
                 document: chunk.index,
             };
-            items.extend(ANALYSIS.gather(&at, &object, &pods));
+            items.extend(ANALYSIS.gather(&at, &object, &pods).unwrap());
         }
     }
     for id in ids {
