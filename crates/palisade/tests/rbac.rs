@@ -525,14 +525,32 @@ fn scan_reports_a_malformed_binding_and_checks_the_rest() {
     )
     .unwrap();
     let path = dir.path().join("rbac.yaml");
-    let out = palisade(&["scan", path.to_str().unwrap(), "--no-config", "--format", "json", "--select", "rbac"]);
-    assert_eq!(out.status.code(), Some(2), "an input error wins over findings");
+    let out = palisade(&[
+        "scan",
+        path.to_str().unwrap(),
+        "--no-config",
+        "--format",
+        "json",
+        "--select",
+        "rbac",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an input error wins over findings"
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let errors = report["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "{errors:#?}");
-    assert_eq!((errors[0]["line"].as_u64(), errors[0]["document"].as_u64()), (Some(4), Some(0)));
+    assert_eq!(
+        (errors[0]["line"].as_u64(), errors[0]["document"].as_u64()),
+        (Some(4), Some(0))
+    );
     let message = errors[0]["message"].as_str().unwrap();
-    assert!(message.contains("typo") && message.contains("Usr"), "{message}");
+    assert!(
+        message.contains("typo") && message.contains("Usr"),
+        "{message}"
+    );
     let findings = report["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 1, "{findings:#?}");
     assert_eq!(findings[0]["check"], "rbac-cluster-admin-binding");
