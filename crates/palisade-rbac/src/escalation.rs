@@ -116,7 +116,7 @@ pub struct Chain {
 
 /// Ways into a running pod: exec and attach (`get` is how a WebSocket exec was
 /// authorized until v1.35), and a debug container.
-const POD_ENTRY: &[(&str, &str)] = &[
+pub const POD_ENTRY: &[(&str, &str)] = &[
     ("create", "exec"),
     ("get", "exec"),
     ("create", "attach"),
@@ -127,12 +127,13 @@ const POD_ENTRY: &[(&str, &str)] = &[
 
 /// Verbs that set a pod template's service account: creating, or changing a
 /// controller's template (not a pod's or a Job's: those are immutable).
-const TEMPLATE_VERBS: &[&str] = &["create", "update", "patch"];
+pub const TEMPLATE_VERBS: &[&str] = &["create", "update", "patch"];
 
 /// ClusterRoles whose rules include creating pods, worth binding in a namespace.
 const POWERFUL_ROLES: &[&str] = &["cluster-admin", "admin", "edit"];
 
-const POD_CONTROLLERS: &[(&str, &str)] = &[
+/// Pods and the controllers that create them: (API group, resource).
+pub const POD_CONTROLLERS: &[(&str, &str)] = &[
     ("", "pods"),
     ("apps", "deployments"),
     ("apps", "daemonsets"),
@@ -238,6 +239,13 @@ impl<'m> Holdings<'m> {
     }
 }
 
+/// Whether `verb` on `resource` (one of [`POD_CONTROLLERS`]) can set the service
+/// account pods run as: a pod's and a Job's template cannot change after creation.
+#[must_use]
+pub fn sets_service_account(verb: &str, resource: &str) -> bool {
+    verb == "create" || !matches!(resource, "pods" | "jobs")
+}
+
 /// The requests every principal is asked about, built once rather than per principal.
 struct Probes {
     /// Creating a pod or controller, or changing a controller's template, with the
@@ -257,8 +265,7 @@ fn probes() -> &'static Probes {
         let mut templates = Vec::new();
         for (c, (group, resource)) in POD_CONTROLLERS.iter().enumerate() {
             for (v, verb) in TEMPLATE_VERBS.iter().enumerate() {
-                // A pod's service account and a Job's template cannot change.
-                if matches!(*resource, "pods" | "jobs") && *verb != "create" {
+                if !sets_service_account(verb, resource) {
                     continue;
                 }
                 let req = Request::resource(verb, group, resource, "");

@@ -18,7 +18,9 @@ mod record;
 mod resources;
 
 pub use authorize::{Decision, Grant, Reason, Request, User, PRIVILEGED_GROUP};
-pub use escalation::{escalations, Chain, Principal, Step, StepKind, Target};
+pub use escalation::{
+    escalations, Chain, Principal, Step, StepKind, Target, POD_CONTROLLERS, POD_ENTRY,
+};
 pub use load::{load, Loaded};
 pub use model::{Model, RoleId};
 pub use record::{

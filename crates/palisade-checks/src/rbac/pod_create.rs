@@ -2,7 +2,9 @@
 
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::{grant_check, ModelRule, Out, View, NSA_RBAC, RBAC_GOOD_PRACTICES};
+use palisade_rbac::POD_CONTROLLERS;
+
+use super::{grant_check, ModelRule, Out, View, Wanted, NSA_RBAC, RBAC_GOOD_PRACTICES};
 use crate::pss::helpers::{cis, mitre, nsa, peer};
 
 pub static CHECK: ModelRule = ModelRule {
@@ -11,7 +13,7 @@ pub static CHECK: ModelRule = ModelRule {
         title: "Subject can create pods or pod controllers",
         severity: Severity::High,
         category: Category::Rbac,
-        description: "A binding whose role grants `create` on pods, Deployments, DaemonSets, StatefulSets, ReplicaSets, Jobs, CronJobs or ReplicationControllers. Cluster-wide is High; in one namespace Medium.",
+        description: "A binding whose role grants `create` on pods, Deployments, DaemonSets, StatefulSets, ReplicaSets, Jobs, CronJobs or ReplicationControllers. Cluster-wide is High; in one namespace Medium. Updating a controller's template (its service account included) is as strong but is what every deployer holds; `rbac-escalation-path` reports it where it reaches a privileged account.",
         rationale: "A pod can run as any service account of its namespace and mount any Secret or ConfigMap there, so creating pods means holding every permission of every account in the namespace. Without Pod Security admission it also means privileged pods and the node.",
         remediation: "Deploy through a pipeline or GitOps controller instead of granting people `create` on workloads; keep the grant to the namespaces that need it, and enforce Pod Security `restricted` there.",
         references: &[RBAC_GOOD_PRACTICES, "https://kubernetes.io/docs/concepts/security/rbac-good-practices/#workload-creation"],
@@ -27,20 +29,17 @@ pub static CHECK: ModelRule = ModelRule {
 };
 
 fn eval(meta: &'static CheckMeta, view: &View<'_>, out: &mut Out) {
+    // `create` only: every deployer may update its controllers, and that risk is
+    // reported where it leads somewhere, by `rbac-escalation-path`.
+    let wanted: Vec<Wanted> = POD_CONTROLLERS
+        .iter()
+        .map(|&(group, resource)| ("create", group, resource, ""))
+        .collect();
     grant_check(
         meta,
         view,
         out,
-        &[
-            ("create", "", "pods", ""),
-            ("create", "apps", "deployments", ""),
-            ("create", "apps", "daemonsets", ""),
-            ("create", "apps", "statefulsets", ""),
-            ("create", "apps", "replicasets", ""),
-            ("create", "batch", "jobs", ""),
-            ("create", "batch", "cronjobs", ""),
-            ("create", "", "replicationcontrollers", ""),
-        ],
+        &wanted,
         "a new pod can run as any service account of the namespace and mount its Secrets",
         Severity::Medium,
     );

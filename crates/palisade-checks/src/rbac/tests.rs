@@ -240,13 +240,15 @@ fn grant_checks_fire_on_their_permissions_only() {
     let cases: &[(&str, &str, &str, Option<Severity>)] = &[
         ("rbac-pod-create", "- {apiGroups: [apps], resources: [deployments], verbs: [create]}\n", "RoleBinding", Some(Severity::Medium)),
         ("rbac-pod-create", "- {apiGroups: [batch], resources: [cronjobs], verbs: [create]}\n", "ClusterRoleBinding", Some(Severity::High)),
-        ("rbac-pod-create", "- {apiGroups: [apps], resources: [deployments], verbs: [get, update]}\n", "ClusterRoleBinding", None),
+        // Updating a template is left to rbac-escalation-path.
+        ("rbac-pod-create", "- {apiGroups: [apps], resources: [deployments], verbs: [get, update, patch]}\n", "ClusterRoleBinding", None),
         ("rbac-pod-exec", "- {apiGroups: [\"\"], resources: [pods/exec], verbs: [create]}\n", "RoleBinding", Some(Severity::Medium)),
         ("rbac-pod-exec", "- {apiGroups: [\"\"], resources: [\"*/portforward\"], verbs: [create]}\n", "ClusterRoleBinding", Some(Severity::High)),
         ("rbac-pod-exec", "- {apiGroups: [\"\"], resources: [nodes/proxy], verbs: [get]}\n", "ClusterRoleBinding", Some(Severity::High)),
         // nodes are cluster-scoped: a RoleBinding cannot grant nodes/proxy.
         ("rbac-pod-exec", "- {apiGroups: [\"\"], resources: [nodes/proxy], verbs: [get]}\n", "RoleBinding", None),
         ("rbac-pod-exec", "- {apiGroups: [\"\"], resources: [pods, pods/log], verbs: [get]}\n", "ClusterRoleBinding", None),
+        ("rbac-pod-exec", "- {apiGroups: [\"\"], resources: [pods/ephemeralcontainers], verbs: [patch]}\n", "RoleBinding", Some(Severity::Medium)),
         ("rbac-escalate-bind", "- {apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind]}\n", "ClusterRoleBinding", Some(Severity::High)),
         ("rbac-escalate-bind", "- {apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: [escalate]}\n", "RoleBinding", Some(Severity::Medium)),
         ("rbac-escalate-bind", "- {apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: [create, update]}\n", "ClusterRoleBinding", None),
