@@ -40,7 +40,7 @@ pub struct Model {
     rules_by_resource: HashMap<String, Vec<(RoleId, usize)>>,
 }
 
-const BOOTSTRAP: &str = include_str!("../data/bootstrap.yaml");
+pub(crate) const BOOTSTRAP: &str = include_str!("../data/bootstrap.yaml");
 
 /// The default ClusterRoles and ClusterRoleBindings of a cluster, parsed once.
 fn bootstrap() -> &'static [RbacRecord] {

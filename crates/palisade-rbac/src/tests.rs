@@ -1216,3 +1216,26 @@ metadata: {name: lonely}
     // The repeated rule is held once.
     assert_eq!(m.rules_of(id("parent")).count(), 1);
 }
+
+#[test]
+fn every_default_object_is_read() {
+    let text = crate::model::BOOTSTRAP;
+    let items = text.lines().filter(|l| l.starts_with("- ")).count();
+    let mut read = 0;
+    for chunk in split_documents(text) {
+        let doc = parse_document(&text[chunk.range.clone()], &chunk, &Limits::default()).unwrap();
+        let (objects, problems) = objects_in(&doc);
+        assert!(problems.is_empty(), "{problems:?}");
+        for object in objects {
+            let record = extract(&object, &[], None)
+                .unwrap_or_else(|(at, e)| panic!("{} at line {}: {e}", object.identity, at.line));
+            assert!(record.is_some(), "{}", object.identity);
+            read += 1;
+        }
+    }
+    assert!(items > 100, "{items}");
+    assert_eq!(read, items);
+    // And the model holds them all.
+    let m = model("");
+    assert_eq!(m.roles.len() + m.bindings.len(), items);
+}
