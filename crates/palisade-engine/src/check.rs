@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use palisade_inventory::{Object, PodSpecView};
+use palisade_inventory::{Object, ObjectAt, ObjectError, PodSpecView};
 use palisade_model::{CheckMeta, PssInfo, Severity};
 use palisade_source::{DuplicateKey, Node, Pos};
 
@@ -106,22 +106,6 @@ impl Findings {
 /// What an [`Analysis`] keeps of one object while the scan streams past.
 pub type Gathered = Box<dyn std::any::Any + Send + Sync>;
 
-/// Where a gathered object came from, so an analysis can name it in messages.
-#[derive(Debug, Clone)]
-pub struct GatherContext<'a> {
-    pub file: &'a std::sync::Arc<str>,
-    pub document: usize,
-}
-
-/// Why an analysis cannot use an object: where in the object, and what is wrong. The
-/// scan reports it as a load error of the object's file and document.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GatherError {
-    pub line: u32,
-    pub column: u32,
-    pub message: String,
-}
-
 /// Checks that need many objects at once (RBAC: a binding means nothing without its
 /// role). The scan calls [`Analysis::gather`] on every object as it streams past and
 /// keeps what it returns; once every object is seen, [`Analysis::report`] gets the kept
@@ -129,13 +113,9 @@ pub struct GatherError {
 /// about, placed in that object. Exceptions and severity overrides apply as for any check.
 pub trait Analysis: Sync + Send + std::fmt::Debug {
     /// Keeps what the analysis needs of one object; `None` when it needs nothing, an
-    /// error when the object is one it needs but is malformed.
-    fn gather(
-        &self,
-        at: &GatherContext<'_>,
-        object: &Object<'_>,
-        pods: &[PodSpecView<'_>],
-    ) -> Result<Option<Gathered>, GatherError>;
+    /// error when the object is one it needs but is malformed (the scan reports it as a
+    /// load error of the object's file and document).
+    fn gather(&self, at: &ObjectAt<'_, '_>) -> Result<Option<Gathered>, ObjectError>;
 
     /// Reports on everything gathered, as (item index, finding). Only checks that
     /// `settings.is_active` may report.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use palisade_inventory::{
-    find_pod_specs, objects_in, read_input, InputKind, InputSpec, Object, PodSpecView,
+    find_pod_specs, objects_in, read_input, InputKind, InputSpec, Object, ObjectAt, PodSpecView,
 };
 use palisade_model::{
     fingerprint, Category, CheckMeta, Finding, LoadError, Location, Notice, NoticeKind, ObjectRef,
@@ -15,9 +15,7 @@ use palisade_source::{
 };
 use rayon::prelude::*;
 
-use crate::check::{
-    Analysis, Check, CheckSettings, Findings, GatherContext, Gathered, ObjectContext, RawFinding,
-};
+use crate::check::{Analysis, Check, CheckSettings, Findings, Gathered, ObjectContext, RawFinding};
 use crate::exceptions::{names_check, parse_inline, Exception, Subject, IGNORE_ANNOTATION};
 use crate::pss::Profile;
 
@@ -367,13 +365,15 @@ fn scan_document(
             out.namespaces.push((identity.name.clone(), profile));
         }
         let pods = find_pod_specs(&object);
-        let at = GatherContext {
+        let at = ObjectAt {
             file: name,
             document: chunk.index,
+            object: &object,
+            pods: &pods,
         };
         let mut gathered: Vec<(usize, Gathered)> = Vec::new();
         for (i, analysis) in analyses.iter().enumerate() {
-            match analysis.gather(&at, &object, &pods) {
+            match analysis.gather(&at) {
                 Ok(Some(item)) => gathered.push((i, item)),
                 Ok(None) => {}
                 Err(e) => {

@@ -21,7 +21,7 @@ pub use authorize::{Decision, Grant, Reason, Request, User, PRIVILEGED_GROUP};
 pub use escalation::{
     escalations, Chain, Principal, Step, StepKind, Target, POD_CONTROLLERS, POD_ENTRY,
 };
-pub use load::{load, Loaded};
+pub use load::{load, record_of, Loaded};
 pub use model::{Model, RoleId};
 pub use record::{
     extract, BindingDef, Origin, Place, PolicyRule, RbacRecord, RoleDef, RoleRef,

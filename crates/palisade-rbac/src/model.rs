@@ -1,10 +1,10 @@
 //! The indexed RBAC model: roles with aggregation resolved, bindings with their roles.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use palisade_inventory::{find_pod_specs, objects_in};
-use palisade_source::{parse_document, split_documents, Limits};
+use palisade_inventory::{map_objects_in_text, ObjectAt, ObjectError};
+use palisade_source::Limits;
 
 use crate::authorize::Request;
 use crate::record::{
@@ -42,25 +42,20 @@ pub struct Model {
 
 pub(crate) const BOOTSTRAP: &str = include_str!("../data/bootstrap.yaml");
 
-/// The default ClusterRoles and ClusterRoleBindings of a cluster, parsed once.
+/// The default roles and bindings of a cluster, read once (a test checks that every
+/// object in the file is read without error).
 fn bootstrap() -> &'static [RbacRecord] {
     static RECORDS: OnceLock<Vec<RbacRecord>> = OnceLock::new();
     RECORDS.get_or_init(|| {
-        let mut out = Vec::new();
-        for chunk in split_documents(BOOTSTRAP) {
-            let Ok(doc) =
-                parse_document(&BOOTSTRAP[chunk.range.clone()], &chunk, &Limits::default())
-            else {
-                continue;
-            };
-            for object in objects_in(&doc).0 {
-                let pods = find_pod_specs(&object);
-                if let Ok(Some(r)) = extract(&object, &pods, None) {
-                    out.push(r);
-                }
-            }
-        }
-        out
+        let file: Arc<str> = Arc::from("bootstrap.yaml");
+        let visit = |at: &ObjectAt<'_, '_>| {
+            extract(at.object, at.pods, None).map_err(|(place, message)| ObjectError {
+                line: place.line,
+                column: place.column,
+                message,
+            })
+        };
+        map_objects_in_text(&file, BOOTSTRAP, &Limits::default(), &visit).0
     })
 }
 

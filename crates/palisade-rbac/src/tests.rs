@@ -3,28 +3,20 @@
 
 use std::sync::Arc;
 
-use palisade_inventory::{find_pod_specs, objects_in};
+use palisade_inventory::{map_objects_in_text, objects_in};
 use palisade_source::{parse_document, split_documents, Limits};
 
 use crate::*;
 
 pub(crate) fn records(yaml: &str) -> Vec<RbacRecord> {
-    let mut out = Vec::new();
-    for chunk in split_documents(yaml) {
-        let doc = parse_document(&yaml[chunk.range.clone()], &chunk, &Limits::default()).unwrap();
-        for object in objects_in(&doc).0 {
-            let pods = find_pod_specs(&object);
-            let origin = Origin {
-                file: Arc::from("test.yaml"),
-                document: chunk.index,
-                key: 0,
-            };
-            if let Some(r) = extract(&object, &pods, Some(origin)).unwrap() {
-                out.push(r);
-            }
-        }
-    }
-    out
+    let (records, errors) = map_objects_in_text(
+        &Arc::from("test.yaml"),
+        yaml,
+        &Limits::default(),
+        &record_of,
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    records
 }
 
 pub(crate) fn model(yaml: &str) -> Model {

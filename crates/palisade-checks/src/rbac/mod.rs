@@ -13,13 +13,12 @@
 use std::sync::OnceLock;
 
 use palisade_engine::{
-    Analysis, Check, CheckSettings, Findings, GatherContext, GatherError, Gathered, ObjectContext,
-    RawFinding,
+    Analysis, Check, CheckSettings, Findings, Gathered, ObjectContext, RawFinding,
 };
-use palisade_inventory::{Object, PodSpecView};
+use palisade_inventory::{ObjectAt, ObjectError};
 use palisade_model::{CheckMeta, Severity};
 use palisade_rbac::{
-    escalations, extract, resolve_resource, BindingDef, Chain, Model, Origin, Place, PolicyRule,
+    escalations, record_of, resolve_resource, BindingDef, Chain, Model, Origin, Place, PolicyRule,
     RbacRecord, Request, RoleId, SubjectDef,
 };
 
@@ -137,27 +136,10 @@ pub struct RbacAnalysis;
 pub static ANALYSIS: RbacAnalysis = RbacAnalysis;
 
 impl Analysis for RbacAnalysis {
-    fn gather(
-        &self,
-        at: &GatherContext<'_>,
-        object: &Object<'_>,
-        pods: &[PodSpecView<'_>],
-    ) -> Result<Option<Gathered>, GatherError> {
-        let origin = Origin {
-            file: at.file.clone(),
-            document: at.document,
-            key: 0,
-        };
+    fn gather(&self, at: &ObjectAt<'_, '_>) -> Result<Option<Gathered>, ObjectError> {
         // A malformed role or binding is an error, as the API server would refuse it:
         // skipping it quietly would hide its grants.
-        match extract(object, pods, Some(origin)) {
-            Ok(record) => Ok(record.map(|r| Box::new(r) as Gathered)),
-            Err((at, message)) => Err(GatherError {
-                line: at.line,
-                column: at.column,
-                message: format!("{}: {message}", object.identity),
-            }),
-        }
+        Ok(record_of(at)?.map(|r| Box::new(r) as Gathered))
     }
 
     fn report(&self, items: Vec<Gathered>, settings: &CheckSettings) -> Vec<(usize, RawFinding)> {

@@ -3,10 +3,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use palisade_engine::{Analysis, CheckSettings, GatherContext};
-use palisade_inventory::{find_pod_specs, objects_in};
+use palisade_engine::{Analysis, CheckSettings};
+use palisade_inventory::map_objects_in_text;
 use palisade_model::Severity;
-use palisade_source::{parse_document, split_documents, Limits};
+use palisade_source::Limits;
 
 use super::{ANALYSIS, RULES};
 
@@ -23,18 +23,9 @@ struct Hit {
 
 fn run(yaml: &str, ids: &[&'static str]) -> Vec<Hit> {
     let file: Arc<str> = Arc::from("rbac.yaml");
-    let mut items = Vec::new();
-    for chunk in split_documents(yaml) {
-        let doc = parse_document(&yaml[chunk.range.clone()], &chunk, &Limits::default()).unwrap();
-        for object in objects_in(&doc).0 {
-            let pods = find_pod_specs(&object);
-            let at = GatherContext {
-                file: &file,
-                document: chunk.index,
-            };
-            items.extend(ANALYSIS.gather(&at, &object, &pods).unwrap());
-        }
-    }
+    let (items, errors) =
+        map_objects_in_text(&file, yaml, &Limits::default(), &|at| ANALYSIS.gather(at));
+    assert!(errors.is_empty(), "{errors:?}");
     for id in ids {
         assert!(RULES.iter().any(|r| r.meta.id == *id), "unknown check {id}");
     }
