@@ -5,7 +5,7 @@ use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 use palisade_rbac::Request;
 
 use super::{
-    input_bindings, report, scope, subjects_text, ModelRule, Out, View, NSA_RBAC, RBAC_DOC,
+    input_bindings, report, scope, subjects_text, Eval, ModelRule, Out, View, NSA_RBAC, RBAC_DOC,
     RBAC_GOOD_PRACTICES,
 };
 use crate::pss::helpers::{cis, mitre, nsa, peer};
@@ -29,7 +29,7 @@ pub static CHECK: ModelRule = ModelRule {
         peer_notes: "kube-linter and kubescape look for the name `cluster-admin`; Palisade also catches a custom role that grants `*` on `*` in `*` (aggregated roles included), and skips the cluster's own bindings such as `system:masters`.",
         source: file!(),
     },
-    eval,
+    eval: Eval::Custom(eval),
 };
 
 fn eval(meta: &'static CheckMeta, view: &View<'_>, out: &mut Out) {

@@ -2,7 +2,7 @@
 
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::{grant_check_graded, ModelRule, Out, View, NSA_RBAC, RBAC_GOOD_PRACTICES};
+use super::{grant_check_graded, Eval, ModelRule, Out, View, NSA_RBAC, RBAC_GOOD_PRACTICES};
 use crate::pss::helpers::{cis, mitre, nsa, peer};
 
 pub static CHECK: ModelRule = ModelRule {
@@ -20,7 +20,7 @@ pub static CHECK: ModelRule = ModelRule {
         peer_notes: "Checkov CKV_K8S_156 looks at ClusterRoles; Palisade reports bound grants and names the subject.",
         source: file!(),
     },
-    eval,
+    eval: Eval::Custom(eval),
 };
 
 fn eval(meta: &'static CheckMeta, view: &View<'_>, out: &mut Out) {

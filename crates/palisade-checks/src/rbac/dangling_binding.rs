@@ -2,7 +2,7 @@
 
 use palisade_model::{Category, CheckMeta, Severity};
 
-use super::{report, ModelRule, Out, View, RBAC_DOC};
+use super::{report, Eval, ModelRule, Out, View, RBAC_DOC};
 use crate::pss::helpers::nsa;
 
 pub static CHECK: ModelRule = ModelRule {
@@ -20,7 +20,7 @@ pub static CHECK: ModelRule = ModelRule {
         peer_notes: "Judged over the whole input plus the cluster's default roles; scanning one file of a larger set can report roles defined elsewhere.",
         source: file!(),
     },
-    eval,
+    eval: Eval::Custom(eval),
 };
 
 fn eval(meta: &'static CheckMeta, view: &View<'_>, out: &mut Out) {

@@ -3,7 +3,7 @@
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 use palisade_rbac::SubjectKind;
 
-use super::{report, scope, ModelRule, Out, View, NSA_RBAC, RBAC_GOOD_PRACTICES};
+use super::{report, scope, Eval, ModelRule, Out, View, NSA_RBAC, RBAC_GOOD_PRACTICES};
 use crate::pss::helpers::{cis, mitre, nsa, peer};
 
 pub static CHECK: ModelRule = ModelRule {
@@ -21,7 +21,7 @@ pub static CHECK: ModelRule = ModelRule {
         peer_notes: "Kubescape C-0189 also asks for automounting to be off on `default`; Palisade leaves that to `service-account-token-automount` on workloads and reports bindings here.",
         source: file!(),
     },
-    eval,
+    eval: Eval::Custom(eval),
 };
 
 fn eval(meta: &'static CheckMeta, view: &View<'_>, out: &mut Out) {

@@ -2,8 +2,10 @@
 
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::{grant_check, ModelRule, Out, View, NSA_RBAC, RBAC_GOOD_PRACTICES};
+use super::{Eval, GrantRule, ModelRule, NSA_RBAC, RBAC_GOOD_PRACTICES};
 use crate::pss::helpers::{cis, mitre, nsa, peer};
+
+const RBAC: &str = "rbac.authorization.k8s.io";
 
 pub static CHECK: ModelRule = ModelRule {
     meta: CheckMeta {
@@ -24,22 +26,14 @@ pub static CHECK: ModelRule = ModelRule {
         peer_notes: "Checkov reports bind and escalate on ClusterRoles separately (CKV_K8S_157, CKV_K8S_158); Palisade reports bound grants of either, on Roles too, naming the subject.",
         source: file!(),
     },
-    eval,
-};
-
-fn eval(meta: &'static CheckMeta, view: &View<'_>, out: &mut Out) {
-    const RBAC: &str = "rbac.authorization.k8s.io";
-    grant_check(
-        meta,
-        view,
-        out,
-        &[
+    eval: Eval::Grant(GrantRule {
+        wanted: &[
             ("escalate", RBAC, "clusterroles", ""),
             ("bind", RBAC, "clusterroles", ""),
             ("escalate", RBAC, "roles", ""),
             ("bind", RBAC, "roles", ""),
         ],
-        "it lifts RBAC's guard against granting permissions one does not hold",
-        Severity::Medium,
-    );
-}
+        why: "it lifts RBAC's guard against granting permissions one does not hold",
+        namespaced: Severity::Medium,
+    }),
+};

@@ -3,7 +3,7 @@
 use palisade_model::{Category, CheckMeta, Severity};
 use palisade_rbac::Target;
 
-use super::{report, ModelRule, Out, View, NSA_RBAC, RBAC_GOOD_PRACTICES};
+use super::{report, Eval, ModelRule, Out, View, NSA_RBAC, RBAC_GOOD_PRACTICES};
 use crate::pss::helpers::{mitre, nsa};
 
 pub static CHECK: ModelRule = ModelRule {
@@ -21,7 +21,7 @@ pub static CHECK: ModelRule = ModelRule {
         peer_notes: "None of the listed peers follows chains across bindings; graph tools such as KubeHound and rbac-police do, against a live cluster.",
         source: file!(),
     },
-    eval,
+    eval: Eval::Custom(eval),
 };
 
 fn eval(meta: &'static CheckMeta, view: &View<'_>, out: &mut Out) {

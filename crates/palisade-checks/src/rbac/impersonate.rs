@@ -2,7 +2,7 @@
 
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::{grant_check, ModelRule, Out, View, NSA_RBAC, RBAC_GOOD_PRACTICES};
+use super::{Eval, GrantRule, ModelRule, NSA_RBAC, RBAC_GOOD_PRACTICES};
 use crate::pss::helpers::{cis, mitre, nsa, peer};
 
 pub static CHECK: ModelRule = ModelRule {
@@ -23,21 +23,14 @@ pub static CHECK: ModelRule = ModelRule {
         peer_notes: "Like kubescape C-0065, any impersonate grant counts; `rbac-escalation-path` shows where an impersonation leads.",
         source: file!(),
     },
-    eval,
-};
-
-fn eval(meta: &'static CheckMeta, view: &View<'_>, out: &mut Out) {
-    grant_check(
-        meta,
-        view,
-        out,
-        &[
+    eval: Eval::Grant(GrantRule {
+        wanted: &[
             ("impersonate", "", "users", ""),
             ("impersonate", "", "groups", ""),
             ("impersonate", "", "serviceaccounts", ""),
             ("impersonate", "authentication.k8s.io", "userextras", ""),
         ],
-        "every request can be made as another identity, up to system:masters",
-        Severity::Medium,
-    );
-}
+        why: "every request can be made as another identity, up to system:masters",
+        namespaced: Severity::Medium,
+    }),
+};

@@ -68,10 +68,27 @@ const RBAC_DOC: &str = "https://kubernetes.io/docs/reference/access-authn-authz/
 const RBAC_GOOD_PRACTICES: &str =
     "https://kubernetes.io/docs/concepts/security/rbac-good-practices/";
 
-/// A check over the whole RBAC model: metadata plus one function.
+/// A check over the whole RBAC model: metadata plus how it is evaluated.
 pub struct ModelRule {
     pub meta: CheckMeta,
-    pub eval: fn(&'static CheckMeta, &View<'_>, &mut Out),
+    pub eval: Eval,
+}
+
+/// How a model rule finds its findings.
+pub enum Eval {
+    /// Any function of the model.
+    Custom(fn(&'static CheckMeta, &View<'_>, &mut Out)),
+    /// The common shape: bindings whose role grants one of some permissions.
+    Grant(GrantRule),
+}
+
+/// For each input binding whose role grants any of `wanted`, one finding at its roleRef
+/// naming the subjects, the grant and `why`; at the check's severity for a
+/// ClusterRoleBinding and `namespaced` for a RoleBinding.
+pub struct GrantRule {
+    pub wanted: &'static [Wanted],
+    pub why: &'static str,
+    pub namespaced: Severity,
 }
 
 /// As a [`Check`] a model rule reports nothing per object; [`ANALYSIS`] runs it. It is
@@ -156,8 +173,14 @@ impl Analysis for RbacAnalysis {
         };
         let mut out = Vec::new();
         for rule in RULES {
-            if settings.is_active(rule.meta.id) {
-                (rule.eval)(&rule.meta, &view, &mut out);
+            if !settings.is_active(rule.meta.id) {
+                continue;
+            }
+            match &rule.eval {
+                Eval::Custom(eval) => eval(&rule.meta, &view, &mut out),
+                Eval::Grant(g) => {
+                    grant_check(&rule.meta, &view, &mut out, g.wanted, g.why, g.namespaced)
+                }
             }
         }
         out
@@ -261,11 +284,9 @@ fn rule_text(m: &Model, role: RoleId, (rule_role, rule): (RoleId, &PolicyRule)) 
 }
 
 /// A permission a grant check looks for: (verb, group, resource, subresource).
-type Wanted = (&'static str, &'static str, &'static str, &'static str);
+pub type Wanted = (&'static str, &'static str, &'static str, &'static str);
 
-/// The shape of most grant checks: for each input binding whose role grants any of
-/// `wanted`, one finding at its roleRef naming the subjects, the grant and why; graded
-/// `cluster` for a ClusterRoleBinding and `namespaced` for a RoleBinding.
+/// Evaluates a [`GrantRule`].
 fn grant_check(
     meta: &'static CheckMeta,
     view: &View<'_>,

@@ -2,9 +2,7 @@
 
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use palisade_rbac::POD_CONTROLLERS;
-
-use super::{grant_check, ModelRule, Out, View, Wanted, NSA_RBAC, RBAC_GOOD_PRACTICES};
+use super::{Eval, GrantRule, ModelRule, NSA_RBAC, RBAC_GOOD_PRACTICES};
 use crate::pss::helpers::{cis, mitre, nsa, peer};
 
 pub static CHECK: ModelRule = ModelRule {
@@ -25,22 +23,20 @@ pub static CHECK: ModelRule = ModelRule {
         peer_notes: "Covers the pod controllers as well as pods, like kube-linter `access-to-create-pods`; reported on the binding with the subject named.",
         source: file!(),
     },
-    eval,
+    eval: Eval::Grant(GrantRule {
+        // `create` only: every deployer may update its controllers, and that risk is
+        // reported where it leads somewhere, by `rbac-escalation-path`.
+        wanted: &[
+            ("create", "", "pods", ""),
+            ("create", "apps", "deployments", ""),
+            ("create", "apps", "daemonsets", ""),
+            ("create", "apps", "statefulsets", ""),
+            ("create", "apps", "replicasets", ""),
+            ("create", "batch", "jobs", ""),
+            ("create", "batch", "cronjobs", ""),
+            ("create", "", "replicationcontrollers", ""),
+        ],
+        why: "a new pod can run as any service account of the namespace and mount its Secrets",
+        namespaced: Severity::Medium,
+    }),
 };
-
-fn eval(meta: &'static CheckMeta, view: &View<'_>, out: &mut Out) {
-    // `create` only: every deployer may update its controllers, and that risk is
-    // reported where it leads somewhere, by `rbac-escalation-path`.
-    let wanted: Vec<Wanted> = POD_CONTROLLERS
-        .iter()
-        .map(|&(group, resource)| ("create", group, resource, ""))
-        .collect();
-    grant_check(
-        meta,
-        view,
-        out,
-        &wanted,
-        "a new pod can run as any service account of the namespace and mount its Secrets",
-        Severity::Medium,
-    );
-}

@@ -4,7 +4,7 @@ use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
 use palisade_rbac::POD_ENTRY;
 
-use super::{grant_check, ModelRule, Out, View, Wanted, NSA_RBAC, RBAC_GOOD_PRACTICES};
+use super::{grant_check, Eval, ModelRule, Out, View, Wanted, NSA_RBAC, RBAC_GOOD_PRACTICES};
 use crate::pss::helpers::{cis, mitre, nsa, peer};
 
 pub static CHECK: ModelRule = ModelRule {
@@ -25,7 +25,7 @@ pub static CHECK: ModelRule = ModelRule {
         peer_notes: "One check for the four subresources (kubescape splits exec and port-forward into C-0002 and C-0063); `*` resources and `*/exec` count.",
         source: file!(),
     },
-    eval,
+    eval: Eval::Custom(eval),
 };
 
 fn eval(meta: &'static CheckMeta, view: &View<'_>, out: &mut Out) {

@@ -3,7 +3,7 @@
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 use palisade_rbac::SubjectKind;
 
-use super::{report, ModelRule, Out, View, NSA_RBAC, RBAC_GOOD_PRACTICES};
+use super::{report, Eval, ModelRule, Out, View, NSA_RBAC, RBAC_GOOD_PRACTICES};
 use crate::pss::helpers::{cis, mitre, nsa, peer};
 
 pub static CHECK: ModelRule = ModelRule {
@@ -21,7 +21,7 @@ pub static CHECK: ModelRule = ModelRule {
         peer_notes: "Kubescape C-0262 looks at anonymous and unauthenticated bindings; Palisade also reports `system:authenticated`, which includes every pod's token. Kubernetes' own discovery bindings are not reported.",
         source: file!(),
     },
-    eval,
+    eval: Eval::Custom(eval),
 };
 
 fn eval(meta: &'static CheckMeta, view: &View<'_>, out: &mut Out) {

@@ -2,7 +2,7 @@
 
 use palisade_model::{Category, CheckMeta, Severity};
 
-use super::{grant_check, ModelRule, Out, View, NSA_RBAC, RBAC_GOOD_PRACTICES};
+use super::{Eval, GrantRule, ModelRule, NSA_RBAC, RBAC_GOOD_PRACTICES};
 use crate::pss::helpers::{cis, mitre, nsa};
 
 pub static CHECK: ModelRule = ModelRule {
@@ -20,16 +20,9 @@ pub static CHECK: ModelRule = ModelRule {
         peer_notes: "No listed peer has a dedicated check; CIS 5.1.9 asks for it.",
         source: file!(),
     },
-    eval,
+    eval: Eval::Grant(GrantRule {
+        wanted: &[("create", "", "persistentvolumes", "")],
+        why: "a hostPath PersistentVolume mounts a node directory into any pod that claims it",
+        namespaced: Severity::High,
+    }),
 };
-
-fn eval(meta: &'static CheckMeta, view: &View<'_>, out: &mut Out) {
-    grant_check(
-        meta,
-        view,
-        out,
-        &[("create", "", "persistentvolumes", "")],
-        "a hostPath PersistentVolume mounts a node directory into any pod that claims it",
-        Severity::High,
-    );
-}

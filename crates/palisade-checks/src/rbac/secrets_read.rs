@@ -2,7 +2,7 @@
 
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::{grant_check, ModelRule, Out, View, NSA_RBAC, RBAC_GOOD_PRACTICES};
+use super::{Eval, GrantRule, ModelRule, NSA_RBAC, RBAC_GOOD_PRACTICES};
 use crate::pss::helpers::{cis, mitre, nsa, peer};
 
 pub static CHECK: ModelRule = ModelRule {
@@ -24,20 +24,13 @@ pub static CHECK: ModelRule = ModelRule {
         peer_notes: "Reported on the binding rather than the role, so the subject is named and an unbound role is not a finding; grants limited by `resourceNames` still count.",
         source: file!(),
     },
-    eval,
-};
-
-fn eval(meta: &'static CheckMeta, view: &View<'_>, out: &mut Out) {
-    grant_check(
-        meta,
-        view,
-        out,
-        &[
+    eval: Eval::Grant(GrantRule {
+        wanted: &[
             ("get", "", "secrets", ""),
             ("list", "", "secrets", ""),
             ("watch", "", "secrets", ""),
         ],
-        "Secrets hold credentials and tokens for other systems and accounts",
-        Severity::Medium,
-    );
-}
+        why: "Secrets hold credentials and tokens for other systems and accounts",
+        namespaced: Severity::Medium,
+    }),
+};

@@ -2,7 +2,7 @@
 
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::{grant_check, ModelRule, Out, View, NSA_RBAC, RBAC_GOOD_PRACTICES};
+use super::{Eval, GrantRule, ModelRule, NSA_RBAC, RBAC_GOOD_PRACTICES};
 use crate::pss::helpers::{cis, mitre, nsa, peer};
 
 pub static CHECK: ModelRule = ModelRule {
@@ -20,16 +20,9 @@ pub static CHECK: ModelRule = ModelRule {
         peer_notes: "Reported on the binding; the accounts a token could be minted for, and whether one of them is privileged, show in `palisade rbac escalations`.",
         source: file!(),
     },
-    eval,
+    eval: Eval::Grant(GrantRule {
+        wanted: &[("create", "", "serviceaccounts", "token")],
+        why: "a minted token acts as that service account, with all its permissions",
+        namespaced: Severity::Medium,
+    }),
 };
-
-fn eval(meta: &'static CheckMeta, view: &View<'_>, out: &mut Out) {
-    grant_check(
-        meta,
-        view,
-        out,
-        &[("create", "", "serviceaccounts", "token")],
-        "a minted token acts as that service account, with all its permissions",
-        Severity::Medium,
-    );
-}

@@ -2,7 +2,7 @@
 
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::{report, ModelRule, Out, View, RBAC_DOC, RBAC_GOOD_PRACTICES};
+use super::{report, Eval, ModelRule, Out, View, RBAC_DOC, RBAC_GOOD_PRACTICES};
 use crate::pss::helpers::{nsa, peer};
 
 pub static CHECK: ModelRule = ModelRule {
@@ -20,7 +20,7 @@ pub static CHECK: ModelRule = ModelRule {
         peer_notes: "Judged over the whole input: a role bound in another file counts as used. Scanning one file of a larger set can report roles bound elsewhere.",
         source: file!(),
     },
-    eval,
+    eval: Eval::Custom(eval),
 };
 
 fn eval(meta: &'static CheckMeta, view: &View<'_>, out: &mut Out) {

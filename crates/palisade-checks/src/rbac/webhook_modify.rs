@@ -2,8 +2,10 @@
 
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::{grant_check, ModelRule, Out, View, NSA_RBAC, RBAC_GOOD_PRACTICES};
+use super::{Eval, GrantRule, ModelRule, NSA_RBAC, RBAC_GOOD_PRACTICES};
 use crate::pss::helpers::{cis, mitre, nsa, peer};
+
+const ADM: &str = "admissionregistration.k8s.io";
 
 pub static CHECK: ModelRule = ModelRule {
     meta: CheckMeta {
@@ -20,26 +22,18 @@ pub static CHECK: ModelRule = ModelRule {
         peer_notes: "Checkov CKV_K8S_155 looks at ClusterRoles; Palisade reports bound grants and names the subject.",
         source: file!(),
     },
-    eval,
+    eval: Eval::Grant(GrantRule {
+        wanted: &[
+            ("create", ADM, "mutatingwebhookconfigurations", ""),
+            ("update", ADM, "mutatingwebhookconfigurations", ""),
+            ("patch", ADM, "mutatingwebhookconfigurations", ""),
+            ("delete", ADM, "mutatingwebhookconfigurations", ""),
+            ("create", ADM, "validatingwebhookconfigurations", ""),
+            ("update", ADM, "validatingwebhookconfigurations", ""),
+            ("patch", ADM, "validatingwebhookconfigurations", ""),
+            ("delete", ADM, "validatingwebhookconfigurations", ""),
+        ],
+        why: "admission webhooks see and rewrite every object, and enforce policy",
+        namespaced: Severity::High,
+    }),
 };
-
-fn eval(meta: &'static CheckMeta, view: &View<'_>, out: &mut Out) {
-    const ADM: &str = "admissionregistration.k8s.io";
-    let mut wanted = Vec::new();
-    for resource in [
-        "mutatingwebhookconfigurations",
-        "validatingwebhookconfigurations",
-    ] {
-        for verb in ["create", "update", "patch", "delete"] {
-            wanted.push((verb, ADM, resource, ""));
-        }
-    }
-    grant_check(
-        meta,
-        view,
-        out,
-        &wanted,
-        "admission webhooks see and rewrite every object, and enforce policy",
-        Severity::High,
-    );
-}

@@ -2,7 +2,7 @@
 
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::{report, ModelRule, Out, View, NSA_RBAC, RBAC_GOOD_PRACTICES};
+use super::{report, Eval, ModelRule, Out, View, NSA_RBAC, RBAC_GOOD_PRACTICES};
 use crate::pss::helpers::{cis, nsa, peer};
 
 pub static CHECK: ModelRule = ModelRule {
@@ -25,7 +25,7 @@ pub static CHECK: ModelRule = ModelRule {
         peer_notes: "Like Checkov CKV_K8S_49 and kube-linter `wildcard-in-rules`, reported on the role whether or not it is bound; the finding points at the `*` itself and names every wildcard field of the rule.",
         source: file!(),
     },
-    eval,
+    eval: Eval::Custom(eval),
 };
 
 fn eval(meta: &'static CheckMeta, view: &View<'_>, out: &mut Out) {
