@@ -82,9 +82,23 @@ pub struct ScopeArgs {
     /// The namespace of the request [default: default].
     #[arg(long, short = 'n', value_name = "NS")]
     pub namespace: Option<String>,
-    /// Ask cluster-wide (every namespace at once), not in one namespace.
+    /// Every namespace at once: can-i asks cluster-wide; who-can lists grants in any
+    /// namespace, each with the namespace it holds in.
     #[arg(long, short = 'A', conflicts_with = "namespace")]
     pub all_namespaces: bool,
+}
+
+impl ScopeArgs {
+    /// The request's namespace: empty with `-A`, else the one given or `default`, as
+    /// kubectl assumes.
+    #[must_use]
+    pub fn request_namespace(&self) -> String {
+        if self.all_namespaces {
+            String::new()
+        } else {
+            self.namespace.clone().unwrap_or_else(|| "default".into())
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -101,12 +115,8 @@ pub struct WhoCanArgs {
     pub name: Option<String>,
     #[arg(long, value_name = "SUBRESOURCE")]
     pub subresource: Option<String>,
-    /// The namespace [default: default]. With `-A`, grants in any namespace are listed,
-    /// each with the namespace it holds in.
-    #[arg(long, short = 'n', value_name = "NS")]
-    pub namespace: Option<String>,
-    #[arg(long, short = 'A', conflicts_with = "namespace")]
-    pub all_namespaces: bool,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
 }

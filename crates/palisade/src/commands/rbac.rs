@@ -4,7 +4,6 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
-use palisade_inventory::{discover, InputKind};
 use palisade_model::LoadError;
 use palisade_rbac::{
     escalations, load, resolve_resource, Chain, Grant, Model, Origin, Place, Reason, Request,
@@ -27,10 +26,7 @@ pub fn run(command: RbacCommand) -> anyhow::Result<ExitStatus> {
 /// Reads the RBAC objects of `paths`; unreadable parts are reported on stderr and the
 /// rest is used.
 fn model(paths: &[PathBuf]) -> anyhow::Result<(Model, Vec<LoadError>)> {
-    let (inputs, mut errors) = discover(paths);
-    if inputs.iter().filter(|i| i.kind == InputKind::Stdin).count() > 1 {
-        anyhow::bail!("`-` (stdin) may be given only once");
-    }
+    let (inputs, mut errors) = super::inputs(paths)?;
     let loaded = load(&inputs, &Limits::default());
     errors.extend(loaded.errors);
     for e in &errors {
@@ -126,14 +122,7 @@ fn finish(answer: bool, errors: &[LoadError]) -> ExitStatus {
 }
 
 fn can_i(args: &CanIArgs) -> anyhow::Result<ExitStatus> {
-    let namespace = if args.scope.all_namespaces {
-        String::new()
-    } else {
-        args.scope
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into())
-    };
+    let namespace = args.scope.request_namespace();
     let (req, warning) = request(
         &args.verb,
         &args.resource,
@@ -183,11 +172,7 @@ fn can_i(args: &CanIArgs) -> anyhow::Result<ExitStatus> {
 }
 
 fn who_can(args: &WhoCanArgs) -> anyhow::Result<ExitStatus> {
-    let namespace = if args.all_namespaces {
-        String::new()
-    } else {
-        args.namespace.clone().unwrap_or_else(|| "default".into())
-    };
+    let namespace = args.scope.request_namespace();
     let (req, warning) = request(
         &args.verb,
         &args.resource,
@@ -205,7 +190,7 @@ fn who_can(args: &WhoCanArgs) -> anyhow::Result<ExitStatus> {
         req.path.is_none() && resolve_resource(kind).namespaced != Some(false);
     let (m, errors) = model(&args.paths)?;
     let mut rows: Vec<(String, String, String, String, String, String)> = m
-        .who_can(&req, args.all_namespaces && grantable_in_namespaces)
+        .who_can(&req, args.scope.all_namespaces && grantable_in_namespaces)
         .into_iter()
         .map(|(s, g)| {
             let b = &m.bindings[g.binding];

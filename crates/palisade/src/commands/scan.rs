@@ -7,7 +7,6 @@ use anyhow::Context;
 use palisade_checks::{registry, select, Selection};
 use palisade_config::{find_config, load_config, read_baseline, write_baseline, Config};
 use palisade_engine::{apply_baseline, scan, CheckSettings, ScanOptions};
-use palisade_inventory::{discover, InputKind};
 use palisade_model::Severity;
 use palisade_report::{write_report, Format, ReportContext};
 
@@ -48,10 +47,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         ignore: config.ignore.iter().chain(&args.ignore).cloned().collect(),
     })
     .map_err(anyhow::Error::msg)?;
-    let (inputs, discover_errors) = discover(&args.paths);
-    if inputs.iter().filter(|i| i.kind == InputKind::Stdin).count() > 1 {
-        anyhow::bail!("`-` (stdin) may be given only once");
-    }
+    let (inputs, discover_errors) = super::inputs(&args.paths)?;
     let mut allowed_registries = config.allowed_registries.clone();
     allowed_registries.extend(args.allowed_registry.iter().cloned());
     let opts = ScanOptions {
