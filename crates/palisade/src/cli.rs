@@ -108,11 +108,13 @@ pub struct WhoCanArgs {
     /// TYPE (`pods`, `secrets`, `deployments.apps`, `*`) or a non-resource URL.
     #[arg(value_name = "RESOURCE|URL")]
     pub resource: String,
+    /// Manifests, directories or snapshots holding the RBAC objects (`-` for stdin).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Only grants that cover this object name.
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+    /// The subresource (`log`, `exec`, `status`, `scale`, ...).
     #[arg(long, value_name = "SUBRESOURCE")]
     pub subresource: Option<String>,
     #[command(flatten)]
@@ -131,6 +133,7 @@ pub enum GraphFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct EscalationArgs {
+    /// Manifests, directories or snapshots holding the RBAC objects (`-` for stdin).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     #[arg(long, short = 'f', value_enum, default_value_t = GraphFormat::Text)]
