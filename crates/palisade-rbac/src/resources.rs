@@ -188,6 +188,8 @@ const BUILTIN: &[(&str, &str, &[&str], &str, bool)] = &[
     ),
     ("leases", "lease", &[], "coordination.k8s.io", true),
     ("runtimeclasses", "runtimeclass", &[], "node.k8s.io", false),
+    // The same Events through the events.k8s.io API (`events` alone means the core group).
+    ("events", "event", &["ev"], "events.k8s.io", true),
     (
         "endpointslices",
         "endpointslice",

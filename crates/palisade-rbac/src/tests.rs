@@ -1231,3 +1231,72 @@ fn every_default_object_is_read() {
     let m = model("");
     assert_eq!(m.roles.len() + m.bindings.len(), items);
 }
+
+#[test]
+fn the_resource_table_agrees_with_a_real_api_servers_discovery() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/apiserver-recordings");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!(
+            "skipping: {} is absent (the shared folder is not beside the project)",
+            dir.display()
+        );
+        return;
+    };
+    // Built-in groups only: custom and aggregated APIs are not in the table.
+    let third_party = ["monitoring.coreos.com", "argoproj.io", "metrics.k8s.io"];
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.contains("-discovery-") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let body = &body["response"]["body"];
+        // One APIResourceList per group version (not the aggregated form).
+        let Some(group_version) = body["groupVersion"].as_str() else {
+            continue;
+        };
+        let group = group_version.rsplit_once('/').map_or("", |(g, _)| g);
+        if third_party.contains(&group) {
+            continue;
+        }
+        for resource in body["resources"].as_array().unwrap() {
+            let plural = resource["name"].as_str().unwrap();
+            if plural.contains('/') {
+                continue; // subresources
+            }
+            let namespaced = resource["namespaced"].as_bool().unwrap();
+            let typed = if group.is_empty() {
+                plural.to_owned()
+            } else {
+                format!("{plural}.{group}")
+            };
+            let mut spellings = vec![typed];
+            for short in resource["shortNames"].as_array().into_iter().flatten() {
+                let short = short.as_str().unwrap();
+                spellings.push(if group.is_empty() {
+                    short.to_owned()
+                } else {
+                    format!("{short}.{group}")
+                });
+            }
+            for spelling in spellings {
+                let r = resolve_resource(&spelling);
+                if (r.group.as_str(), r.resource.as_str(), r.namespaced)
+                    != (group, plural, Some(namespaced))
+                {
+                    wrong.push(format!(
+                        "{spelling} ({name}): {r:?}, discovery says namespaced={namespaced}"
+                    ));
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert!(checked > 60, "only {checked} resources checked");
+}
