@@ -24,6 +24,7 @@ pub static CHECK: ModelRule = ModelRule {
         peers: &[
             peer(PeerTool::KubeLinter, "cluster-admin-role-binding"),
             peer(PeerTool::Kubescape, "C-0035"),
+            peer(PeerTool::Kubescape, "C-0185"),
             peer(PeerTool::Trivy, "KSV111"),
         ],
         peer_notes: "kube-linter and kubescape look for the name `cluster-admin`; Palisade also catches a custom role that grants `*` on `*` in `*` (aggregated roles included), and skips the cluster's own bindings such as `system:masters`.",

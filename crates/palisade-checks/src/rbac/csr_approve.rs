@@ -16,8 +16,11 @@ pub static CHECK: ModelRule = ModelRule {
         remediation: "Leave approval to the controller-manager's built-in approvers; limit `approve` on `signers` with `resourceNames` to the signer a tool handles.",
         references: &[RBAC_GOOD_PRACTICES, "https://kubernetes.io/docs/reference/access-authn-authz/certificate-signing-requests/#authorization"],
         mappings: &[cis("5.1.11"), nsa(NSA_RBAC), mitre("T1649")],
-        peers: &[peer(PeerTool::Checkov, "CKV_K8S_156")],
-        peer_notes: "Checkov CKV_K8S_156 looks at ClusterRoles; Palisade reports bound grants and names the subject.",
+        peers: &[
+            peer(PeerTool::Checkov, "CKV_K8S_156"),
+            peer(PeerTool::Kubescape, "C-0280"),
+        ],
+        peer_notes: "Checkov CKV_K8S_156 and kubescape C-0280 look at roles; Palisade reports bound grants and names the subject.",
         source: file!(),
     },
     eval: Eval::Custom(eval),

@@ -21,8 +21,9 @@ pub static CHECK: ModelRule = ModelRule {
         peers: &[
             peer(PeerTool::Kubescape, "C-0002"),
             peer(PeerTool::Kubescape, "C-0063"),
+            peer(PeerTool::Kubescape, "C-0279"),
         ],
-        peer_notes: "One check for the four subresources (kubescape splits exec and port-forward into C-0002 and C-0063); `*` resources and `*/exec` count.",
+        peer_notes: "One check for the four subresources (kubescape splits exec, port-forward and nodes/proxy into C-0002, C-0063 and C-0279); `*` resources and `*/exec` count.",
         source: file!(),
     },
     eval: Eval::Custom(eval),

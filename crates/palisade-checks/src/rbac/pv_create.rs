@@ -1,9 +1,9 @@
 //! `rbac-pv-create`: creating PersistentVolumes.
 
-use palisade_model::{Category, CheckMeta, Severity};
+use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
 use super::{Eval, GrantRule, ModelRule, NSA_RBAC, RBAC_GOOD_PRACTICES};
-use crate::pss::helpers::{cis, mitre, nsa};
+use crate::pss::helpers::{cis, mitre, nsa, peer};
 
 pub static CHECK: ModelRule = ModelRule {
     meta: CheckMeta {
@@ -16,8 +16,8 @@ pub static CHECK: ModelRule = ModelRule {
         remediation: "Provision volumes through StorageClasses; grant `create` on PersistentVolumes only to storage controllers.",
         references: &[RBAC_GOOD_PRACTICES, "https://kubernetes.io/docs/concepts/security/rbac-good-practices/#persistent-volume-creation"],
         mappings: &[cis("5.1.9"), nsa(NSA_RBAC), mitre("T1611")],
-        peers: &[],
-        peer_notes: "No listed peer has a dedicated check; CIS 5.1.9 asks for it.",
+        peers: &[peer(PeerTool::Kubescape, "C-0278")],
+        peer_notes: "kubescape C-0278 (CIS 5.1.9) flags the role; Palisade reports the bound grant and names the subject.",
         source: file!(),
     },
     eval: Eval::Grant(GrantRule {

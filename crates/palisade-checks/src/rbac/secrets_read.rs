@@ -19,6 +19,7 @@ pub static CHECK: ModelRule = ModelRule {
         peers: &[
             peer(PeerTool::KubeLinter, "access-to-secrets"),
             peer(PeerTool::Kubescape, "C-0015"),
+            peer(PeerTool::Kubescape, "C-0186"),
             peer(PeerTool::Trivy, "KSV041"),
         ],
         peer_notes: "Reported on the binding rather than the role, so the subject is named and an unbound role is not a finding; grants limited by `resourceNames` still count.",

@@ -1,9 +1,9 @@
 //! `rbac-token-create`: minting service account tokens.
 
-use palisade_model::{Category, CheckMeta, PeerTool, Severity};
+use palisade_model::{Category, CheckMeta, Severity};
 
 use super::{Eval, GrantRule, ModelRule, NSA_RBAC, RBAC_GOOD_PRACTICES};
-use crate::pss::helpers::{cis, mitre, nsa, peer};
+use crate::pss::helpers::{cis, mitre, nsa};
 
 pub static CHECK: ModelRule = ModelRule {
     meta: CheckMeta {
@@ -16,8 +16,8 @@ pub static CHECK: ModelRule = ModelRule {
         remediation: "Let the kubelet mount tokens into pods instead; where a tool must request tokens, limit the rule with `resourceNames` to its own accounts.",
         references: &[RBAC_GOOD_PRACTICES, "https://kubernetes.io/docs/reference/kubernetes-api/authentication-resources/token-request-v1/"],
         mappings: &[cis("5.1.13"), nsa(NSA_RBAC), mitre("T1528")],
-        peers: &[peer(PeerTool::Kubescape, "C-0279")],
-        peer_notes: "Reported on the binding; the accounts a token could be minted for, and whether one of them is privileged, show in `palisade rbac escalations`.",
+        peers: &[],
+        peer_notes: "No listed peer has a dedicated check (Trivy and kubescape fold it into broader service-account rules). Reported on the binding; the accounts a token could be minted for, and whether one of them is privileged, show in `palisade rbac escalations`.",
         source: file!(),
     },
     eval: Eval::Grant(GrantRule {

@@ -1,9 +1,9 @@
 //! `rbac-unused-role`: a Role or ClusterRole nothing binds.
 
-use palisade_model::{Category, CheckMeta, PeerTool, Severity};
+use palisade_model::{Category, CheckMeta, Severity};
 
 use super::{report, Eval, ModelRule, Out, View, RBAC_DOC, RBAC_GOOD_PRACTICES};
-use crate::pss::helpers::{nsa, peer};
+use crate::pss::helpers::nsa;
 
 pub static CHECK: ModelRule = ModelRule {
     meta: CheckMeta {
@@ -16,8 +16,8 @@ pub static CHECK: ModelRule = ModelRule {
         remediation: "Delete the role, or bind it where it is meant to be used. A ClusterRole meant for aggregation needs the labels its aggregating role selects.",
         references: &[RBAC_DOC, RBAC_GOOD_PRACTICES],
         mappings: &[nsa("Authentication and authorization")],
-        peers: &[peer(PeerTool::Kubescape, "C-0272")],
-        peer_notes: "Judged over the whole input: a role bound in another file counts as used. Scanning one file of a larger set can report roles bound elsewhere.",
+        peers: &[],
+        peer_notes: "No listed peer reports unbound roles. Judged over the whole input: a role bound in another file counts as used. Scanning one file of a larger set can report roles bound elsewhere.",
         source: file!(),
     },
     eval: Eval::Custom(eval),

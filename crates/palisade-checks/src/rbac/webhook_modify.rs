@@ -18,8 +18,11 @@ pub static CHECK: ModelRule = ModelRule {
         remediation: "Grant webhook configuration writes only to the controller that owns its webhook, with `resourceNames`.",
         references: &[RBAC_GOOD_PRACTICES, "https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/"],
         mappings: &[cis("5.1.12"), nsa(NSA_RBAC), mitre("T1562")],
-        peers: &[peer(PeerTool::Checkov, "CKV_K8S_155")],
-        peer_notes: "Checkov CKV_K8S_155 looks at ClusterRoles; Palisade reports bound grants and names the subject.",
+        peers: &[
+            peer(PeerTool::Checkov, "CKV_K8S_155"),
+            peer(PeerTool::Kubescape, "C-0281"),
+        ],
+        peer_notes: "Checkov CKV_K8S_155 and kubescape C-0281 look at roles; Palisade reports bound grants and names the subject.",
         source: file!(),
     },
     eval: Eval::Grant(GrantRule {
