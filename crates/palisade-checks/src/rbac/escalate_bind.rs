@@ -21,7 +21,7 @@ pub static CHECK: ModelRule = ModelRule {
         peers: &[
             peer(PeerTool::Checkov, "CKV_K8S_157"),
             peer(PeerTool::Checkov, "CKV_K8S_158"),
-            peer(PeerTool::Trivy, "KSV056"),
+            peer(PeerTool::Trivy, "KSV051"),
         ],
         peer_notes: "Checkov reports bind and escalate on ClusterRoles separately (CKV_K8S_157, CKV_K8S_158); Palisade reports bound grants of either, on Roles too, naming the subject.",
         source: file!(),
