@@ -5,6 +5,46 @@ use std::sync::Arc;
 use palisade_model::ObjectRef;
 use palisade_source::{Document, Node, Pos};
 
+/// Where an object came from: its input and document. Built-in objects have none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: Arc<str>,
+    pub document: usize,
+    /// The caller's handle on the object (the scan's item index); 0 when unused.
+    pub key: usize,
+}
+
+/// A node's place: line, column and field path inside its object, for records that
+/// outlive the parsed document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Place {
+    pub line: u32,
+    pub column: u32,
+    pub path: String,
+}
+
+impl Place {
+    /// The place of `node`, at field path `rest` below `object`.
+    #[must_use]
+    pub fn of(object: &Object<'_>, node: Node<'_>, rest: &str) -> Self {
+        let pos = node.pos();
+        Self {
+            line: pos.line,
+            column: pos.column,
+            path: object.path(rest),
+        }
+    }
+
+    /// The place of the object's `metadata.name`, or of the object when it has none.
+    #[must_use]
+    pub fn of_name(object: &Object<'_>) -> Self {
+        match object.root.get_path("metadata.name") {
+            Some(n) => Self::of(object, n, "metadata.name"),
+            None => Self::of(object, object.root, ""),
+        }
+    }
+}
+
 /// One Kubernetes object inside a document (a List item is an object of its own).
 #[derive(Debug, Clone)]
 pub struct Object<'d> {

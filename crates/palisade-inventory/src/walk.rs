@@ -7,7 +7,9 @@ use palisade_model::LoadError;
 use palisade_source::{parse_document, split_documents, Limits};
 use rayon::prelude::*;
 
-use crate::{find_pod_specs, objects_in, read_input, InputSpec, Object, PodSpecView};
+use crate::{
+    find_pod_specs, objects_in, read_input, InputSpec, Object, Origin, Place, PodSpecView,
+};
 
 /// An object as a visitor sees it: its file and document, and its pod specs.
 pub struct ObjectAt<'a, 'd> {
@@ -15,6 +17,28 @@ pub struct ObjectAt<'a, 'd> {
     pub document: usize,
     pub object: &'a Object<'d>,
     pub pods: &'a [PodSpecView<'d>],
+}
+
+impl ObjectAt<'_, '_> {
+    /// Where the object came from, for records that outlive the document.
+    #[must_use]
+    pub fn origin(&self) -> Origin {
+        Origin {
+            file: self.file.clone(),
+            document: self.document,
+            key: 0,
+        }
+    }
+
+    /// An error at `place` in this object, naming it.
+    #[must_use]
+    pub fn error(&self, place: &Place, message: &str) -> ObjectError {
+        ObjectError {
+            line: place.line,
+            column: place.column,
+            message: format!("{}: {message}", self.object.identity),
+        }
+    }
 }
 
 /// Why a visitor cannot use an object: where in its file, and what is wrong. It is

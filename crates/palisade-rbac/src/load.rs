@@ -4,7 +4,7 @@ use palisade_inventory::{map_objects, InputSpec, ObjectAt, ObjectError};
 use palisade_model::LoadError;
 use palisade_source::Limits;
 
-use crate::record::{extract, Origin, RbacRecord};
+use crate::record::{extract, RbacRecord};
 
 /// Records read from the inputs, and what could not be read.
 #[derive(Debug, Default)]
@@ -23,14 +23,6 @@ pub fn load(inputs: &[InputSpec], limits: &Limits) -> Loaded {
 
 /// The record of one object, its origin named; a malformed object is an error naming it.
 pub fn record_of(at: &ObjectAt<'_, '_>) -> Result<Option<RbacRecord>, ObjectError> {
-    let origin = Origin {
-        file: at.file.clone(),
-        document: at.document,
-        key: 0,
-    };
-    extract(at.object, at.pods, Some(origin)).map_err(|(place, message)| ObjectError {
-        line: place.line,
-        column: place.column,
-        message: format!("{}: {message}", at.object.identity),
-    })
+    extract(at.object, at.pods, Some(at.origin()))
+        .map_err(|(place, message)| at.error(&place, &message))
 }

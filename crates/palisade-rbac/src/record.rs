@@ -1,37 +1,8 @@
 //! RBAC objects read from positioned YAML into owned records.
 
-use std::sync::Arc;
-
 use palisade_inventory::{LabelSelector, Object, PodSpecView};
+pub use palisade_inventory::{Origin, Place};
 use palisade_source::Node;
-
-/// Where an object came from: its input and document. Built-in objects have none.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    pub file: Arc<str>,
-    pub document: usize,
-    /// The caller's handle on the object (the scan's item index); 0 when unused.
-    pub key: usize,
-}
-
-/// A node's place: line, column and field path inside the object.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Place {
-    pub line: u32,
-    pub column: u32,
-    pub path: String,
-}
-
-impl Place {
-    fn of(object: &Object<'_>, node: Node<'_>, rest: &str) -> Self {
-        let pos = node.pos();
-        Self {
-            line: pos.line,
-            column: pos.column,
-            path: object.path(rest),
-        }
-    }
-}
 
 /// One rule of a Role or ClusterRole.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -303,13 +274,6 @@ fn labels(object: &Object<'_>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn name_place(object: &Object<'_>) -> Place {
-    match object.root.get_path("metadata.name") {
-        Some(n) => Place::of(object, n, "metadata.name"),
-        None => Place::of(object, object.root, ""),
-    }
-}
-
 fn is_rbac_group(api_version: &str) -> bool {
     api_version
         .split_once('/')
@@ -420,14 +384,14 @@ pub fn extract(
                     rules: rules(object)?,
                     aggregation,
                     origin,
-                    at: name_place(object),
+                    at: Place::of_name(object),
                 })));
             }
             "RoleBinding" | "ClusterRoleBinding" => {
                 let cluster = kind == "ClusterRoleBinding";
                 let Some(role_ref) = object.root.get_present("roleRef") else {
                     return Err((
-                        name_place(object),
+                        Place::of_name(object),
                         format!("{kind} {} has no roleRef", id.name),
                     ));
                 };
@@ -505,7 +469,7 @@ pub fn extract(
                     },
                     subjects,
                     origin,
-                    at: name_place(object),
+                    at: Place::of_name(object),
                 })));
             }
             _ => return Ok(None),
@@ -516,7 +480,7 @@ pub fn extract(
             namespace,
             name: id.name.clone(),
             origin,
-            at: name_place(object),
+            at: Place::of_name(object),
         })));
     }
     if pods.is_empty() || kind == "PodTemplate" {

@@ -1,0 +1,23 @@
+//! Kubernetes NetworkPolicy (`networking.k8s.io/v1`) as a conformant CNI enforces it.
+//!
+//! [`record_of`] keeps what the analysis needs of each object (policies, namespaces and
+//! their labels, workloads with their pod labels and named ports); [`Model::build`]
+//! indexes them; [`Model::evaluate`] says which connections one end may open to another,
+//! and which policies and rules decide it. Connections are [`ConnSet`]s: ports per
+//! protocol. Reading inputs, checks and output live elsewhere.
+
+mod conns;
+mod eval;
+mod model;
+mod record;
+
+pub use conns::{ConnSet, PortSet, Protocol, MAX_PORT, MIN_PORT};
+pub use eval::{Direction, Endpoint, RuleRef, SideVerdict, Verdict};
+pub use model::{Model, NAMESPACE_NAME_LABEL};
+pub use record::{
+    extract, record_of, NamespaceDef, NetpolRecord, Peer, PolicyDef, PortRef, PortSpec, Rule,
+    WorkloadDef,
+};
+
+#[cfg(test)]
+mod tests;

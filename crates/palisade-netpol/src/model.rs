@@ -1,0 +1,103 @@
+//! The policies, namespaces and workloads of the input, indexed for evaluation.
+
+use std::collections::HashMap;
+
+use crate::record::{NetpolRecord, PolicyDef, WorkloadDef};
+
+/// The label every namespace carries since Kubernetes v1.21.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// Everything the analysis reads. Later definitions of the same object replace earlier
+/// ones, as a later `kubectl apply` would.
+#[derive(Debug, Default)]
+pub struct Model {
+    pub policies: Vec<PolicyDef>,
+    pub workloads: Vec<WorkloadDef>,
+    /// Labels of every namespace the input names (defined or only used), with the
+    /// automatic name label.
+    namespace_labels: HashMap<String, Vec<(String, String)>>,
+    /// Policies by namespace.
+    policies_in: HashMap<String, Vec<usize>>,
+}
+
+impl Model {
+    #[must_use]
+    pub fn build(records: impl IntoIterator<Item = NetpolRecord>) -> Self {
+        let mut m = Model::default();
+        let mut policy_index = HashMap::new();
+        let mut workload_index = HashMap::new();
+        let mut defined: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        for record in records {
+            match record {
+                NetpolRecord::Policy(p) => {
+                    let key = (String::new(), p.namespace.clone(), p.name.clone());
+                    upsert(&mut m.policies, &mut policy_index, key, p);
+                }
+                NetpolRecord::Workload(w) => {
+                    let key = (w.kind.clone(), w.namespace.clone(), w.name.clone());
+                    upsert(&mut m.workloads, &mut workload_index, key, w);
+                }
+                NetpolRecord::Namespace(n) => {
+                    defined.insert(n.name, n.labels);
+                }
+            }
+        }
+        let used = m
+            .policies
+            .iter()
+            .map(|p| &p.namespace)
+            .chain(m.workloads.iter().map(|w| &w.namespace));
+        for ns in used.chain(defined.keys()).cloned().collect::<Vec<_>>() {
+            let mut labels = defined.get(&ns).cloned().unwrap_or_default();
+            labels.retain(|(k, _)| k != NAMESPACE_NAME_LABEL);
+            labels.push((NAMESPACE_NAME_LABEL.to_owned(), ns.clone()));
+            m.namespace_labels.insert(ns, labels);
+        }
+        for (i, p) in m.policies.iter().enumerate() {
+            m.policies_in
+                .entry(p.namespace.clone())
+                .or_default()
+                .push(i);
+        }
+        m
+    }
+
+    /// A namespace's labels, `kubernetes.io/metadata.name` included.
+    pub fn namespace_labels(&self, namespace: &str) -> impl Iterator<Item = (&str, &str)> + Clone {
+        self.namespace_labels
+            .get(namespace)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The policies of a namespace.
+    pub fn policies_in(&self, namespace: &str) -> impl Iterator<Item = usize> + '_ {
+        self.policies_in
+            .get(namespace)
+            .into_iter()
+            .flatten()
+            .copied()
+    }
+}
+
+/// Adds `item`, or replaces the earlier item of the same key.
+fn upsert<T>(
+    items: &mut Vec<T>,
+    index: &mut HashMap<(String, String, String), usize>,
+    key: (String, String, String),
+    item: T,
+) {
+    match index.get(&key) {
+        Some(&i) => items[i] = item,
+        None => {
+            index.insert(key, items.len());
+            items.push(item);
+        }
+    }
+}
+
+/// A workload's pod labels as pairs for selector matching.
+pub(crate) fn pairs(labels: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> + Clone {
+    labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+}

@@ -1,0 +1,395 @@
+//! NetworkPolicy semantics, case by case, many from the Kubernetes documentation.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use palisade_inventory::map_objects_in_text;
+use palisade_source::Limits;
+
+use crate::*;
+
+fn model(yaml: &str) -> Model {
+    let (records, errors) = map_objects_in_text(
+        &Arc::from("test.yaml"),
+        yaml,
+        &Limits::default(),
+        &record_of,
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    Model::build(records)
+}
+
+fn pod(m: &Model, namespace: &str, name: &str) -> Endpoint {
+    let i = m
+        .workloads
+        .iter()
+        .position(|w| w.namespace == namespace && w.name == name)
+        .unwrap_or_else(|| panic!("no workload {namespace}/{name}"));
+    Endpoint::Workload(i)
+}
+
+fn ip(text: &str) -> Endpoint {
+    Endpoint::External(text.parse::<IpAddr>().unwrap())
+}
+
+fn conns(m: &Model, src: Endpoint, dst: Endpoint) -> String {
+    m.evaluate(src, dst).allowed.to_string()
+}
+
+/// A Deployment whose pods carry `labels` and expose `ports` (YAML flow list).
+fn deployment(namespace: &str, name: &str, labels: &str, ports: &str) -> String {
+    format!(
+        "---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: {namespace}}}
+spec:
+  template:
+    metadata: {{labels: {labels}}}
+    spec:
+      containers: [{{name: c, image: x, ports: {ports}}}]
+"
+    )
+}
+
+fn namespace(name: &str, labels: &str) -> String {
+    format!("---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}, labels: {labels}}}\n")
+}
+
+fn policy(namespace: &str, name: &str, spec: &str) -> String {
+    format!(
+        "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n{spec}"
+    )
+}
+
+#[test]
+fn without_policies_everything_is_allowed() {
+    let m = model(
+        &[
+            deployment("a", "web", "{app: web}", "[]"),
+            deployment("b", "db", "{app: db}", "[]"),
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        conns(&m, pod(&m, "a", "web"), pod(&m, "b", "db")),
+        "All Connections"
+    );
+    assert_eq!(
+        conns(&m, pod(&m, "a", "web"), ip("8.8.8.8")),
+        "All Connections"
+    );
+}
+
+#[test]
+fn default_deny_ingress_isolates_only_ingress_and_only_its_namespace() {
+    let m = model(
+        &[
+            deployment("a", "web", "{app: web}", "[]"),
+            deployment("a", "api", "{app: api}", "[]"),
+            deployment("b", "db", "{app: db}", "[]"),
+            policy(
+                "a",
+                "default-deny",
+                "  podSelector: {}\n  policyTypes: [Ingress]\n",
+            ),
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        conns(&m, pod(&m, "a", "web"), pod(&m, "a", "api")),
+        "No Connections"
+    );
+    assert_eq!(
+        conns(&m, pod(&m, "b", "db"), pod(&m, "a", "web")),
+        "No Connections"
+    );
+    assert_eq!(
+        conns(&m, ip("1.2.3.4"), pod(&m, "a", "web")),
+        "No Connections"
+    );
+    // Egress of the isolated pods, and other namespaces, stay open.
+    assert_eq!(
+        conns(&m, pod(&m, "a", "web"), pod(&m, "b", "db")),
+        "All Connections"
+    );
+    let v = m.evaluate(pod(&m, "b", "db"), pod(&m, "a", "web"));
+    assert_eq!(v.ingress.isolating, [0]);
+    assert!(v.egress.isolating.is_empty());
+}
+
+#[test]
+fn policy_types_default_to_ingress_plus_egress_when_there_are_egress_rules() {
+    let spec_with_egress = "  podSelector: {matchLabels: {app: web}}\n  egress: [{to: [{podSelector: {matchLabels: {app: db}}}]}]\n";
+    let spec_empty_egress = "  podSelector: {matchLabels: {app: web}}\n  egress: []\n";
+    for (spec, egress_isolated) in [(spec_with_egress, true), (spec_empty_egress, false)] {
+        let m = model(
+            &[
+                deployment("a", "web", "{app: web}", "[]"),
+                deployment("a", "db", "{app: db}", "[]"),
+                deployment("a", "cache", "{app: cache}", "[]"),
+                policy("a", "p", spec),
+            ]
+            .concat(),
+        );
+        assert!(
+            m.policies[0].ingress_type,
+            "Ingress is always a default type"
+        );
+        assert_eq!(m.policies[0].egress_type, egress_isolated, "{spec}");
+        // No ingress rules: ingress to web is denied either way.
+        assert_eq!(
+            conns(&m, pod(&m, "a", "db"), pod(&m, "a", "web")),
+            "No Connections"
+        );
+        let to_cache = conns(&m, pod(&m, "a", "web"), pod(&m, "a", "cache"));
+        assert_eq!(
+            to_cache == "No Connections",
+            egress_isolated,
+            "{spec}: {to_cache}"
+        );
+        assert_eq!(
+            conns(&m, pod(&m, "a", "web"), pod(&m, "a", "db")),
+            "All Connections"
+        );
+    }
+}
+
+/// The documentation's `test-network-policy`.
+#[test]
+fn the_documentation_example_policy() {
+    let m = model(
+        &[
+            namespace("default", "{}"),
+            namespace("mine", "{project: myproject}"),
+            namespace("other", "{project: theirs}"),
+            deployment("default", "db", "{role: db}", "[]"),
+            deployment("default", "frontend", "{role: frontend}", "[]"),
+            deployment("default", "backend", "{role: backend}", "[]"),
+            deployment("mine", "tool", "{app: tool}", "[]"),
+            deployment("other", "tool", "{app: tool}", "[]"),
+            policy(
+                "default",
+                "test-network-policy",
+                "  podSelector: {matchLabels: {role: db}}
+  policyTypes: [Ingress, Egress]
+  ingress:
+  - from:
+    - ipBlock: {cidr: 172.17.0.0/16, except: [172.17.1.0/24]}
+    - namespaceSelector: {matchLabels: {project: myproject}}
+    - podSelector: {matchLabels: {role: frontend}}
+    ports: [{protocol: TCP, port: 6379}]
+  egress:
+  - to: [{ipBlock: {cidr: 10.0.0.0/24}}]
+    ports: [{protocol: TCP, port: 5978}]
+",
+            ),
+        ]
+        .concat(),
+    );
+    let db = pod(&m, "default", "db");
+    assert_eq!(conns(&m, pod(&m, "default", "frontend"), db), "TCP 6379");
+    assert_eq!(
+        conns(&m, pod(&m, "default", "backend"), db),
+        "No Connections"
+    );
+    assert_eq!(conns(&m, pod(&m, "mine", "tool"), db), "TCP 6379");
+    assert_eq!(conns(&m, pod(&m, "other", "tool"), db), "No Connections");
+    assert_eq!(conns(&m, ip("172.17.0.5"), db), "TCP 6379");
+    assert_eq!(conns(&m, ip("172.17.1.5"), db), "No Connections", "except");
+    assert_eq!(conns(&m, db, ip("10.0.0.7")), "TCP 5978");
+    assert_eq!(conns(&m, db, ip("10.0.1.7")), "No Connections");
+    assert_eq!(
+        conns(&m, db, pod(&m, "default", "frontend")),
+        "No Connections",
+        "egress isolated"
+    );
+    let v = m.evaluate(pod(&m, "default", "frontend"), db);
+    assert_eq!(v.ingress.rules.len(), 1);
+    assert_eq!(v.ingress.rules[0].0, (0, Direction::Ingress, 0));
+}
+
+/// The documentation's "namespaceSelector and podSelector" case: one peer with both
+/// selectors is an AND, two peers an OR.
+#[test]
+fn both_selectors_in_one_peer_versus_two_peers() {
+    let base = [
+        namespace("alice-ns", "{user: alice}"),
+        namespace("bob-ns", "{user: bob}"),
+        deployment("alice-ns", "client", "{role: client}", "[]"),
+        deployment("alice-ns", "server", "{role: server}", "[]"),
+        deployment("bob-ns", "client", "{role: client}", "[]"),
+        deployment("target", "api", "{app: api}", "[]"),
+    ]
+    .concat();
+    let and = policy(
+        "target",
+        "p",
+        "  podSelector: {}\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {user: alice}}\n      podSelector: {matchLabels: {role: client}}\n",
+    );
+    let or = policy(
+        "target",
+        "p",
+        "  podSelector: {}\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {user: alice}}\n    - podSelector: {matchLabels: {role: client}}\n",
+    );
+    let m = model(&[base.clone(), and].concat());
+    let api = pod(&m, "target", "api");
+    assert_eq!(
+        conns(&m, pod(&m, "alice-ns", "client"), api),
+        "All Connections"
+    );
+    assert_eq!(
+        conns(&m, pod(&m, "alice-ns", "server"), api),
+        "No Connections"
+    );
+    assert_eq!(
+        conns(&m, pod(&m, "bob-ns", "client"), api),
+        "No Connections"
+    );
+    let m = model(&[base, or].concat());
+    let api = pod(&m, "target", "api");
+    assert_eq!(
+        conns(&m, pod(&m, "alice-ns", "client"), api),
+        "All Connections"
+    );
+    assert_eq!(
+        conns(&m, pod(&m, "alice-ns", "server"), api),
+        "All Connections",
+        "any pod of alice's namespace"
+    );
+    // A bare podSelector means the policy's own namespace: bob's client is elsewhere.
+    assert_eq!(
+        conns(&m, pod(&m, "bob-ns", "client"), api),
+        "No Connections"
+    );
+}
+
+#[test]
+fn namespaces_carry_the_automatic_name_label() {
+    let m = model(
+        &[
+            deployment("monitoring", "prom", "{app: prom}", "[]"),
+            deployment("other", "x", "{app: x}", "[]"),
+            deployment("apps", "web", "{app: web}", "[]"),
+            policy(
+                "apps",
+                "from-monitoring",
+                "  podSelector: {}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}}]\n",
+            ),
+        ]
+        .concat(),
+    );
+    let web = pod(&m, "apps", "web");
+    assert_eq!(
+        conns(&m, pod(&m, "monitoring", "prom"), web),
+        "All Connections"
+    );
+    assert_eq!(conns(&m, pod(&m, "other", "x"), web), "No Connections");
+}
+
+#[test]
+fn named_ports_resolve_on_each_destination() {
+    let m = model(
+        &[
+            deployment("a", "v1", "{app: web}", "[{name: http, containerPort: 8080}]"),
+            deployment("a", "v2", "{app: web}", "[{name: http, containerPort: 9090}, {name: dns, containerPort: 53, protocol: UDP}]"),
+            deployment("a", "client", "{app: client}", "[]"),
+            policy(
+                "a",
+                "web",
+                "  podSelector: {matchLabels: {app: web}}\n  ingress: [{ports: [{port: http}, {port: dns, protocol: UDP}, {port: dns}]}]\n",
+            ),
+            policy(
+                "a",
+                "client-out",
+                "  podSelector: {matchLabels: {app: client}}\n  policyTypes: [Egress]\n  egress: [{ports: [{port: http}]}]\n",
+            ),
+        ]
+        .concat(),
+    );
+    let client = pod(&m, "a", "client");
+    assert_eq!(conns(&m, client, pod(&m, "a", "v1")), "TCP 8080");
+    // `dns` is UDP on v2: the TCP entry for it matches nothing.
+    assert_eq!(conns(&m, client, pod(&m, "a", "v2")), "TCP 9090");
+    assert_eq!(
+        conns(&m, pod(&m, "a", "v1"), pod(&m, "a", "v2")),
+        "TCP 9090,UDP 53"
+    );
+    // An external address has no named ports.
+    assert_eq!(conns(&m, client, ip("8.8.8.8")), "No Connections");
+}
+
+#[test]
+fn port_ranges_protocols_and_the_union_of_policies() {
+    let m = model(
+        &[
+            deployment("a", "svc", "{app: svc}", "[]"),
+            deployment("a", "client", "{app: client}", "[]"),
+            policy("a", "range", "  podSelector: {matchLabels: {app: svc}}\n  ingress: [{ports: [{port: 32000, endPort: 32768}, {protocol: SCTP}]}]\n"),
+            policy("a", "dns", "  podSelector: {matchLabels: {app: svc}}\n  ingress: [{ports: [{port: 53, protocol: UDP}, {port: 53}]}]\n"),
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        conns(&m, pod(&m, "a", "client"), pod(&m, "a", "svc")),
+        "TCP 53,32000-32768,UDP 53,SCTP 1-65535"
+    );
+}
+
+#[test]
+fn a_connection_needs_both_egress_and_ingress() {
+    let m = model(
+        &[
+            deployment("a", "web", "{app: web}", "[]"),
+            deployment("b", "db", "{app: db}", "[]"),
+            policy("a", "web-out", "  podSelector: {matchLabels: {app: web}}\n  policyTypes: [Egress]\n  egress: [{to: [{namespaceSelector: {}}], ports: [{port: 5432}, {port: 6379}]}]\n"),
+            policy("b", "db-in", "  podSelector: {}\n  ingress: [{from: [{namespaceSelector: {}}], ports: [{port: 5432}]}]\n"),
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        conns(&m, pod(&m, "a", "web"), pod(&m, "b", "db")),
+        "TCP 5432"
+    );
+    assert_eq!(
+        conns(&m, pod(&m, "b", "db"), pod(&m, "a", "web")),
+        "All Connections"
+    );
+    // `from: [{namespaceSelector: {}}]` is every pod, not external addresses.
+    assert_eq!(
+        conns(&m, ip("1.1.1.1"), pod(&m, "b", "db")),
+        "No Connections"
+    );
+}
+
+#[test]
+fn malformed_policies_are_errors_naming_the_field_and_the_rest_is_read() {
+    let yaml = [
+        policy("a", "bad-protocol", "  podSelector: {}\n  ingress: [{ports: [{protocol: tcp, port: 80}]}]\n"),
+        policy("a", "bad-end", "  podSelector: {}\n  ingress: [{ports: [{port: http, endPort: 90}]}]\n"),
+        policy("a", "bad-except", "  podSelector: {}\n  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/16, except: [10.1.0.0/24]}}]}]\n"),
+        policy("a", "bad-type", "  podSelector: {}\n  policyTypes: [Inbound]\n"),
+        policy("a", "bad-port", "  podSelector: {}\n  ingress: [{ports: [{port: 70000}]}]\n"),
+        policy("a", "good", "  podSelector: {}\n  policyTypes: [Ingress]\n"),
+    ]
+    .concat();
+    let (records, errors) =
+        map_objects_in_text(&Arc::from("p.yaml"), &yaml, &Limits::default(), &record_of);
+    let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(errors.len(), 5, "{messages:#?}");
+    for (i, needle) in [
+        "protocol must be TCP, UDP or SCTP",
+        "endPort needs a numeric port",
+        "strictly inside 10.0.0.0/16",
+        "must be Ingress or Egress",
+        "70000 is not a port",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(messages[i].contains(needle), "{}", messages[i]);
+        assert_eq!(errors[i].document, Some(i));
+        assert!(errors[i].line >= 5, "{}", messages[i]);
+    }
+    assert_eq!(records.len(), 1, "the good policy is still read");
+}
