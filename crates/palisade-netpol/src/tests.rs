@@ -393,3 +393,52 @@ fn malformed_policies_are_errors_naming_the_field_and_the_rest_is_read() {
     }
     assert_eq!(records.len(), 1, "the good policy is still read");
 }
+
+#[test]
+fn connections_list_workload_pairs_and_address_ranges_split_at_ip_blocks() {
+    let m = model(
+        &[
+            deployment("ns", "a", "{app: a}", "[]"),
+            deployment("ns", "b", "{app: b}", "[]"),
+            policy(
+                "ns",
+                "a-in",
+                "  podSelector: {matchLabels: {app: a}}\n  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}}], ports: [{port: 80}]}]\n",
+            ),
+        ]
+        .concat(),
+    );
+    let lines: Vec<String> = m.connections().iter().map(|c| m.line(c)).collect();
+    assert_eq!(
+        lines,
+        [
+            "0.0.0.0-255.255.255.255 => ns/b[Deployment] : All Connections",
+            "10.0.0.0-10.0.255.255 => ns/a[Deployment] : TCP 80",
+            "10.2.0.0-10.255.255.255 => ns/a[Deployment] : TCP 80",
+            "ns/a[Deployment] => 0.0.0.0-255.255.255.255 : All Connections",
+            "ns/a[Deployment] => ns/b[Deployment] : All Connections",
+            "ns/b[Deployment] => 0.0.0.0-255.255.255.255 : All Connections",
+        ]
+    );
+}
+
+#[test]
+fn workloads_alike_are_evaluated_once_but_listed_each() {
+    let m = model(
+        &[
+            deployment("ns", "one", "{app: web}", "[]"),
+            deployment("ns", "two", "{app: web}", "[]"),
+            policy("ns", "deny-all", "  podSelector: {}\n  policyTypes: [Ingress, Egress]\n  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}]}]\n  egress: [{to: [{podSelector: {}}]}]\n"),
+        ]
+        .concat(),
+    );
+    let lines: Vec<String> = m.connections().iter().map(|c| m.line(c)).collect();
+    // Same class, but no self-loops; nothing to or from outside.
+    assert_eq!(
+        lines,
+        [
+            "ns/one[Deployment] => ns/two[Deployment] : All Connections",
+            "ns/two[Deployment] => ns/one[Deployment] : All Connections",
+        ]
+    );
+}

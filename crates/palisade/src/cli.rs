@@ -28,6 +28,56 @@ pub enum Command {
         #[command(subcommand)]
         command: RbacCommand,
     },
+    /// Ask which workloads can reach which under the NetworkPolicies of manifests or a
+    /// cluster snapshot.
+    Netpol {
+        #[command(subcommand)]
+        command: NetpolCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NetpolCommand {
+    /// List every allowed connection between the workloads and external address ranges,
+    /// one `src => dst : conns` line each, as np-guard's netpol-analyzer does.
+    Connections(ConnectionsArgs),
+    /// Say whether SRC may connect to DST, and which policies and rules decide it
+    /// (exit 0 allowed, 1 denied).
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConnectionsArgs {
+    /// Manifests, directories or snapshots holding the policies and workloads (`-` for stdin).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, short = 'f', value_enum, default_value_t = ConnectionsFormat::Txt)]
+    pub format: ConnectionsFormat,
+    /// Only the connections of this workload (`namespace/name`).
+    #[arg(long, value_name = "NS/NAME")]
+    pub focus: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConnectionsFormat {
+    Txt,
+    Json,
+    /// Graphviz DOT.
+    Dot,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// The source: a workload (`namespace/name`) or an external IP address.
+    pub src: String,
+    /// The destination: a workload (`namespace/name`) or an external IP address.
+    pub dst: String,
+    /// Manifests, directories or snapshots holding the policies and workloads (`-` for stdin).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// One port: `443`, `53/UDP`, `9000/SCTP` (TCP when no protocol is given).
+    #[arg(long, value_name = "PORT[/PROTO]")]
+    pub port: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

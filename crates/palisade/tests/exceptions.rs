@@ -2,21 +2,11 @@
 //! to end through the real binary.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "palisade panicked: {stderr}");
-    out
-}
+mod common;
+use common::run_in;
 
 fn json_in(dir: &Path, args: &[&str]) -> (i32, Value, String) {
     let mut all = vec!["scan", "--format", "json"];

@@ -1,25 +1,15 @@
 //! `palisade rbac can-i|who-can|escalations` and the RBAC checks of `palisade scan`,
 //! end to end with the real binary.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::{root, run_in};
 
 fn palisade(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .args(args)
-        .current_dir(root())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "palisade panicked: {stderr}");
-    out
+    run_in(&root(), args)
 }
 
 fn text(out: &Output) -> String {

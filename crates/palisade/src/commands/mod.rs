@@ -1,6 +1,7 @@
 //! One module per command.
 
 mod checks;
+mod netpol;
 mod rbac;
 mod scan;
 
@@ -11,6 +12,11 @@ use palisade_model::LoadError;
 
 use crate::cli::{Args, Command};
 use crate::ExitStatus;
+
+/// A Graphviz DOT string's inside.
+fn dot_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
 
 /// The inputs the command-line paths name, and the paths that could not be found;
 /// stdin may be read once only.
@@ -27,5 +33,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::Scan(scan) => scan::run(&scan),
         Command::Checks { command } => checks::run(command),
         Command::Rbac { command } => rbac::run(command),
+        Command::Netpol { command } => netpol::run(command),
     }
 }

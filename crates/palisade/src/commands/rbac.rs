@@ -336,10 +336,6 @@ fn escalation_paths(args: &EscalationArgs) -> anyhow::Result<ExitStatus> {
     })
 }
 
-fn dot_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
 /// Every step of every chain as a Graphviz edge; subjects that start chains are bold.
 fn write_dot(out: &mut impl Write, chains: &[Chain]) -> io::Result<()> {
     writeln!(out, "digraph escalations {{")?;
@@ -353,7 +349,7 @@ fn write_dot(out: &mut impl Write, chains: &[Chain]) -> io::Result<()> {
     nodes.sort();
     nodes.dedup();
     for n in &nodes {
-        writeln!(out, "  \"{}\" [style=bold];", dot_escape(n))?;
+        writeln!(out, "  \"{}\" [style=bold];", super::dot_escape(n))?;
     }
     let mut edges: Vec<(String, String, String)> = chains
         .iter()
@@ -366,9 +362,9 @@ fn write_dot(out: &mut impl Write, chains: &[Chain]) -> io::Result<()> {
         writeln!(
             out,
             "  \"{}\" -> \"{}\" [label=\"{}\"];",
-            dot_escape(&from),
-            dot_escape(&to),
-            dot_escape(&how)
+            super::dot_escape(&from),
+            super::dot_escape(&to),
+            super::dot_escape(&how)
         )?;
     }
     writeln!(out, "}}")

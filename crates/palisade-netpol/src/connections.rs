@@ -1,0 +1,249 @@
+//! Every allowed connection between the workloads of the input and external address
+//! ranges, as np-guard's netpol-analyzer lists them.
+//!
+//! Workloads with the same namespace, pod labels and named ports are evaluated once (an
+//! equivalence class); external addresses are split into ranges at every boundary of
+//! every `ipBlock`, so each range behaves as one address, and adjacent ranges that get the
+//! same connections with a workload are joined again.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::IpNet;
+
+use crate::conns::ConnSet;
+use crate::eval::Endpoint;
+use crate::model::Model;
+use crate::record::Peer;
+
+/// What makes workloads alike for every policy: namespace, sorted pod labels, sorted
+/// named ports.
+type ClassKey<'a> = (
+    &'a str,
+    Vec<(&'a str, &'a str)>,
+    Vec<(&'a str, u16, crate::Protocol)>,
+);
+
+/// One end of a listed connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Node {
+    Workload(usize),
+    /// An inclusive address range outside the cluster.
+    Range(IpAddr, IpAddr),
+}
+
+/// An allowed connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    pub src: Node,
+    pub dst: Node,
+    pub conns: ConnSet,
+}
+
+/// A range written `a.b.c.d-e.f.g.h`.
+pub struct RangeText(pub IpAddr, pub IpAddr);
+
+impl fmt::Display for RangeText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.0, self.1)
+    }
+}
+
+impl Model {
+    /// `namespace/name[Kind]` for a workload, `a.b.c.d-e.f.g.h` for a range.
+    #[must_use]
+    pub fn node_name(&self, node: Node) -> String {
+        match node {
+            Node::Workload(w) => self.workloads[w].display(),
+            Node::Range(a, b) => RangeText(a, b).to_string(),
+        }
+    }
+
+    /// `src => dst : conns`, np-guard's line for a connection.
+    #[must_use]
+    pub fn line(&self, c: &Connection) -> String {
+        format!(
+            "{} => {} : {}",
+            self.node_name(c.src),
+            self.node_name(c.dst),
+            c.conns
+        )
+    }
+
+    /// Every allowed connection, sorted by source and destination names; no self-loops.
+    #[must_use]
+    pub fn connections(&self) -> Vec<Connection> {
+        let classes = self.classes();
+        let mut out = Vec::new();
+        for a in &classes {
+            for b in &classes {
+                let allowed = self
+                    .evaluate(Endpoint::Workload(a[0]), Endpoint::Workload(b[0]))
+                    .allowed;
+                if allowed.is_empty() {
+                    continue;
+                }
+                for &src in a {
+                    for &dst in b.iter().filter(|&&dst| dst != src) {
+                        out.push(Connection {
+                            src: Node::Workload(src),
+                            dst: Node::Workload(dst),
+                            conns: allowed.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        let ranges = self.address_ranges();
+        for class in &classes {
+            let rep = class[0];
+            for outbound in [true, false] {
+                let per_range = ranges.iter().map(|&(first, last)| {
+                    let ext = Endpoint::External(first);
+                    let allowed = if outbound {
+                        self.evaluate(Endpoint::Workload(rep), ext).allowed
+                    } else {
+                        self.evaluate(ext, Endpoint::Workload(rep)).allowed
+                    };
+                    (first, last, allowed)
+                });
+                for (first, last, allowed) in join_adjacent(per_range) {
+                    for &w in class {
+                        let (src, dst) = if outbound {
+                            (Node::Workload(w), Node::Range(first, last))
+                        } else {
+                            (Node::Range(first, last), Node::Workload(w))
+                        };
+                        out.push(Connection {
+                            src,
+                            dst,
+                            conns: allowed.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        let mut named: Vec<(String, String, Connection)> = out
+            .into_iter()
+            .map(|c| (self.node_name(c.src), self.node_name(c.dst), c))
+            .collect();
+        named.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        named.into_iter().map(|(_, _, c)| c).collect()
+    }
+
+    /// Workloads that every policy treats alike: same namespace, labels and named ports.
+    fn classes(&self) -> Vec<Vec<usize>> {
+        let mut index: HashMap<ClassKey<'_>, usize> = HashMap::new();
+        let mut classes: Vec<Vec<usize>> = Vec::new();
+        for (i, w) in self.workloads.iter().enumerate() {
+            let mut labels: Vec<(&str, &str)> = w
+                .labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            labels.sort_unstable();
+            let mut ports: Vec<(&str, u16, crate::Protocol)> = w
+                .named_ports
+                .iter()
+                .map(|(n, p, proto)| (n.as_str(), *p, *proto))
+                .collect();
+            ports.sort_unstable();
+            let key = (w.namespace.as_str(), labels, ports);
+            match index.get(&key) {
+                Some(&c) => classes[c].push(i),
+                None => {
+                    index.insert(key, classes.len());
+                    classes.push(vec![i]);
+                }
+            }
+        }
+        classes
+    }
+
+    /// The address space split at every ipBlock boundary: all of IPv4, and all of IPv6
+    /// when some block is IPv6.
+    fn address_ranges(&self) -> Vec<(IpAddr, IpAddr)> {
+        let mut v4: Vec<u32> = vec![0];
+        let mut v6: Vec<u128> = Vec::new();
+        let blocks = self
+            .policies
+            .iter()
+            .flat_map(|p| p.ingress.iter().chain(&p.egress))
+            .flat_map(|r| r.peers.iter().flatten())
+            .filter_map(|peer| match peer {
+                Peer::Block { cidr, except, .. } => Some(std::iter::once(cidr).chain(except)),
+                Peer::Pods { .. } => None,
+            })
+            .flatten();
+        for net in blocks {
+            match net {
+                IpNet::V4(n) => {
+                    v4.push(u32::from(n.network()));
+                    if let Some(next) = u32::from(n.broadcast()).checked_add(1) {
+                        v4.push(next);
+                    }
+                }
+                IpNet::V6(n) => {
+                    if v6.is_empty() {
+                        v6.push(0);
+                    }
+                    v6.push(u128::from(n.network()));
+                    if let Some(next) = u128::from(n.broadcast()).checked_add(1) {
+                        v6.push(next);
+                    }
+                }
+            }
+        }
+        v4.sort_unstable();
+        v4.dedup();
+        v6.sort_unstable();
+        v6.dedup();
+        let mut out = Vec::new();
+        for (i, &start) in v4.iter().enumerate() {
+            let end = v4.get(i + 1).map_or(u32::MAX, |n| n - 1);
+            out.push((
+                IpAddr::V4(Ipv4Addr::from(start)),
+                IpAddr::V4(Ipv4Addr::from(end)),
+            ));
+        }
+        for (i, &start) in v6.iter().enumerate() {
+            let end = v6.get(i + 1).map_or(u128::MAX, |n| n - 1);
+            out.push((
+                IpAddr::V6(Ipv6Addr::from(start)),
+                IpAddr::V6(Ipv6Addr::from(end)),
+            ));
+        }
+        out
+    }
+}
+
+/// Joins runs of adjacent ranges (in order, same family) that allow the same
+/// connections; drops ranges that allow none.
+fn join_adjacent(
+    ranges: impl Iterator<Item = (IpAddr, IpAddr, ConnSet)>,
+) -> Vec<(IpAddr, IpAddr, ConnSet)> {
+    let mut out: Vec<(IpAddr, IpAddr, ConnSet)> = Vec::new();
+    for (first, last, conns) in ranges {
+        if conns.is_empty() {
+            continue;
+        }
+        if let Some(prev) = out.last_mut() {
+            if prev.2 == conns && follows(prev.1, first) {
+                prev.1 = last;
+                continue;
+            }
+        }
+        out.push((first, last, conns));
+    }
+    out
+}
+
+/// Whether `next` is the address right after `prev`.
+fn follows(prev: IpAddr, next: IpAddr) -> bool {
+    match (prev, next) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => u32::from(a).checked_add(1) == Some(u32::from(b)),
+        (IpAddr::V6(a), IpAddr::V6(b)) => u128::from(a).checked_add(1) == Some(u128::from(b)),
+        _ => false,
+    }
+}
