@@ -1,7 +1,9 @@
-//! [`Rule`]: the shape of most checks, metadata plus one function.
+//! [`Rule`]: the shape of most checks, metadata plus one function; [`ModelRule`]: the
+//! shape of checks over a whole model that an analysis builds.
 
-use palisade_engine::{Check, Findings, ObjectContext};
-use palisade_model::CheckMeta;
+use palisade_engine::{Check, Findings, ObjectContext, RawFinding};
+use palisade_inventory::{Origin, Place};
+use palisade_model::{CheckMeta, Severity};
 
 /// A check that is its metadata and a function over one object.
 pub struct Rule {
@@ -17,4 +19,59 @@ impl Check for Rule {
     fn run(&'static self, ctx: &ObjectContext<'_>, out: &mut Findings) {
         (self.eval)(&self.meta, ctx, out);
     }
+}
+
+/// A check over the model an analysis builds from many objects (RBAC, network policy):
+/// metadata plus how it is evaluated (`E`: a function, or data the analysis reads). As a
+/// [`Check`] it reports nothing per object; its analysis runs it. It is registered as a
+/// check so selection, `checks explain`, docs and exceptions treat it as any other.
+pub struct ModelRule<E> {
+    pub meta: CheckMeta,
+    pub eval: E,
+}
+
+impl<E: Send + Sync + 'static> Check for ModelRule<E> {
+    fn meta(&'static self) -> &'static CheckMeta {
+        &self.meta
+    }
+
+    fn run(&'static self, _: &ObjectContext<'_>, _: &mut Findings) {}
+}
+
+/// Findings of model rules, each with the scan's handle on its object.
+pub type Out = Vec<(usize, RawFinding)>;
+
+/// Reports at `place` in the input object with handle `origin`; objects that are not in
+/// the input (no origin, such as Kubernetes' default roles) are never reported.
+pub fn report(
+    out: &mut Out,
+    meta: &'static CheckMeta,
+    origin: Option<&Origin>,
+    place: &Place,
+    severity: Severity,
+    message: String,
+) {
+    let Some(origin) = origin else {
+        return;
+    };
+    out.push((
+        origin.key,
+        RawFinding {
+            check: meta,
+            severity,
+            line: place.line,
+            column: place.column,
+            path: place.path.clone(),
+            message,
+            pss: None,
+            container: None,
+        },
+    ));
+}
+
+/// Whether an analysis with these rules has any among `checks`.
+pub fn any_selected<E>(rules: &[&ModelRule<E>], checks: &[&'static CheckMeta]) -> bool {
+    checks
+        .iter()
+        .any(|c| rules.iter().any(|r| r.meta.id == c.id))
 }

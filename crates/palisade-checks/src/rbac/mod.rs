@@ -12,14 +12,12 @@
 
 use std::sync::OnceLock;
 
-use palisade_engine::{
-    Analysis, Check, CheckSettings, Findings, Gathered, ObjectContext, RawFinding,
-};
+use palisade_engine::{Analysis, CheckSettings, Gathered, RawFinding};
 use palisade_inventory::{ObjectAt, ObjectError};
 use palisade_model::{CheckMeta, Severity};
 use palisade_rbac::{
-    escalations, record_of, resolve_resource, BindingDef, Chain, Model, Origin, Place, PolicyRule,
-    RbacRecord, Request, RoleId, SubjectDef,
+    escalations, record_of, resolve_resource, BindingDef, Chain, Model, PolicyRule, RbacRecord,
+    Request, RoleId, SubjectDef,
 };
 
 mod cluster_admin_binding;
@@ -68,11 +66,8 @@ const RBAC_DOC: &str = "https://kubernetes.io/docs/reference/access-authn-authz/
 const RBAC_GOOD_PRACTICES: &str =
     "https://kubernetes.io/docs/concepts/security/rbac-good-practices/";
 
-/// A check over the whole RBAC model: metadata plus how it is evaluated.
-pub struct ModelRule {
-    pub meta: CheckMeta,
-    pub eval: Eval,
-}
+/// An `rbac` check.
+pub type ModelRule = crate::rule::ModelRule<Eval>;
 
 /// How a model rule finds its findings.
 pub enum Eval {
@@ -91,17 +86,6 @@ pub struct GrantRule {
     pub namespaced: Severity,
 }
 
-/// As a [`Check`] a model rule reports nothing per object; [`ANALYSIS`] runs it. It is
-/// registered as a check so selection, `checks explain`, docs and exceptions treat it as
-/// any other.
-impl Check for ModelRule {
-    fn meta(&'static self) -> &'static CheckMeta {
-        &self.meta
-    }
-
-    fn run(&'static self, _: &ObjectContext<'_>, _: &mut Findings) {}
-}
-
 /// What a rule sees: the model, and escalation chains computed once on demand.
 pub struct View<'m> {
     pub model: &'m Model,
@@ -115,36 +99,7 @@ impl View<'_> {
     }
 }
 
-/// Findings of model rules, each with the scan's handle on its object.
-pub type Out = Vec<(usize, RawFinding)>;
-
-/// Reports at `place` in the input object with handle `origin`; built-in objects (no
-/// origin) are never reported.
-fn report(
-    out: &mut Out,
-    meta: &'static CheckMeta,
-    origin: Option<&Origin>,
-    place: &Place,
-    severity: Severity,
-    message: String,
-) {
-    let Some(origin) = origin else {
-        return;
-    };
-    out.push((
-        origin.key,
-        RawFinding {
-            check: meta,
-            severity,
-            line: place.line,
-            column: place.column,
-            path: place.path.clone(),
-            message,
-            pss: None,
-            container: None,
-        },
-    ));
-}
+use crate::rule::{report, Out};
 
 /// The RBAC analysis the scan runs.
 #[derive(Debug)]
@@ -187,9 +142,7 @@ impl Analysis for RbacAnalysis {
     }
 
     fn wanted(&self, checks: &[&'static CheckMeta]) -> bool {
-        checks
-            .iter()
-            .any(|c| RULES.iter().any(|r| r.meta.id == c.id))
+        crate::rule::any_selected(RULES, checks)
     }
 }
 
