@@ -213,7 +213,7 @@ fn run(dir: &Path) -> anyhow::Result<()> {
     let (inputs, errors) = palisade_inventory::discover(&[dir.to_path_buf()]);
     let checks = palisade_checks::registry();
     let opts = palisade_engine::ScanOptions {
-        analyses: vec![&palisade_checks::RBAC_ANALYSIS],
+        analyses: palisade_checks::analyses(),
         ..palisade_engine::ScanOptions::default()
     };
     let result = palisade_engine::scan(&inputs, &checks, &opts);

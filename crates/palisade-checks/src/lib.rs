@@ -13,6 +13,7 @@ mod docs;
 pub mod image;
 pub mod input;
 pub mod namespace;
+pub mod netpol;
 pub mod network;
 pub mod pss;
 pub mod rbac;
@@ -24,6 +25,7 @@ mod testing;
 pub mod workload;
 
 pub use docs::{checks_markdown, explain};
+pub use netpol::ANALYSIS as NETPOL_ANALYSIS;
 pub use rbac::ANALYSIS as RBAC_ANALYSIS;
-pub use registry::{by_id, registry, select, Selection};
+pub use registry::{analyses, by_id, registry, select, Selection};
 pub use rule::Rule;

@@ -1,9 +1,9 @@
 //! The ordered registry of every check, and selection by id or category.
 
-use palisade_engine::Check;
+use palisade_engine::{Analysis, Check};
 use palisade_model::{Category, CheckMeta};
 
-use crate::{api, image, input, namespace, network, pss, rbac, secrets, workload};
+use crate::{api, image, input, namespace, netpol, network, pss, rbac, secrets, workload};
 
 /// Every check, in a fixed order: Pod Security baseline, then restricted, then the
 /// catalogue by category.
@@ -23,9 +23,17 @@ pub fn registry() -> Vec<&'static dyn Check> {
     ] {
         all.extend(group.iter().copied());
     }
+    all.extend(netpol::RULES.iter().map(|r| *r as &'static dyn Check));
     all.extend(rbac::RULES.iter().map(|r| *r as &'static dyn Check));
     all.push(&input::duplicate_key::CHECK);
     all
+}
+
+/// The analyses that run the checks needing many objects at once (RBAC, network
+/// policy); a scan passes them all, and each runs only when one of its checks is selected.
+#[must_use]
+pub fn analyses() -> Vec<&'static dyn Analysis> {
+    vec![&rbac::ANALYSIS, &netpol::ANALYSIS]
 }
 
 /// The metadata of the check with this id.

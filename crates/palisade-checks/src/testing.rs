@@ -101,3 +101,54 @@ pub fn placed(hits: &[Hit]) -> Vec<(u32, &str, Severity)> {
 pub fn ids(hits: &[Hit]) -> Vec<&'static str> {
     hits.iter().map(|h| h.id).collect()
 }
+
+/// A finding of an analysis, with the gathered object (in input order) it is on.
+#[derive(Debug, Clone)]
+pub struct AnalysisHit {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub line: u32,
+    pub path: String,
+    pub message: String,
+    pub object: usize,
+}
+
+/// Runs `analysis` as the scan does over `yaml` (named `file`), with the checks `ids`
+/// active (all of the analysis' when empty); findings sorted by line and id.
+pub fn run_analysis(
+    analysis: &dyn palisade_engine::Analysis,
+    file: &str,
+    yaml: &str,
+    ids: &[&'static str],
+) -> Vec<AnalysisHit> {
+    let file: std::sync::Arc<str> = std::sync::Arc::from(file);
+    let (items, errors) =
+        palisade_inventory::map_objects_in_text(&file, yaml, &Limits::default(), &|at| {
+            analysis.gather(at)
+        });
+    assert!(errors.is_empty(), "{errors:?}");
+    for id in ids {
+        assert!(
+            registry().iter().any(|c| c.meta().id == *id),
+            "unknown check {id}"
+        );
+    }
+    let settings = CheckSettings {
+        allowed_registries: Vec::new(),
+        active: (!ids.is_empty()).then(|| ids.iter().copied().collect()),
+    };
+    let mut hits: Vec<AnalysisHit> = analysis
+        .report(items, &settings)
+        .into_iter()
+        .map(|(object, f)| AnalysisHit {
+            id: f.check.id,
+            severity: f.severity,
+            line: f.line,
+            path: f.path,
+            message: f.message,
+            object,
+        })
+        .collect();
+    hits.sort_by_key(|h| (h.line, h.id));
+    hits
+}

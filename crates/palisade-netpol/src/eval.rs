@@ -68,21 +68,33 @@ impl Model {
         }
     }
 
-    /// The verdict of workload `w`'s policies in `direction` on traffic with `other`
-    /// (the destination for egress, the source for ingress).
-    fn side(&self, w: usize, direction: Direction, other: Endpoint) -> SideVerdict {
-        let pod = &self.workloads[w];
-        let isolating: Vec<usize> = self
-            .policies_in(&pod.namespace)
+    /// Whether policy `p` selects workload `w` (same namespace, podSelector matches).
+    #[must_use]
+    pub fn selects(&self, p: usize, w: usize) -> bool {
+        let (policy, pod) = (&self.policies[p], &self.workloads[w]);
+        policy.namespace == pod.namespace && policy.pod_selector.matches(pairs(&pod.labels))
+    }
+
+    /// The policies that isolate workload `w` in `direction`; none means it is open.
+    #[must_use]
+    pub fn isolating(&self, w: usize, direction: Direction) -> Vec<usize> {
+        self.policies_in(&self.workloads[w].namespace)
             .filter(|&p| {
                 let policy = &self.policies[p];
                 let typed = match direction {
                     Direction::Ingress => policy.ingress_type,
                     Direction::Egress => policy.egress_type,
                 };
-                typed && policy.pod_selector.matches(pairs(&pod.labels))
+                typed && self.selects(p, w)
             })
-            .collect();
+            .collect()
+    }
+
+    /// The verdict of workload `w`'s policies in `direction` on traffic with `other`
+    /// (the destination for egress, the source for ingress).
+    fn side(&self, w: usize, direction: Direction, other: Endpoint) -> SideVerdict {
+        let pod = &self.workloads[w];
+        let isolating = self.isolating(w, direction);
         if isolating.is_empty() {
             return open();
         }

@@ -19,7 +19,7 @@ pub use eval::{Direction, Endpoint, RuleRef, SideVerdict, Verdict};
 pub use model::{Model, NAMESPACE_NAME_LABEL};
 pub use record::{
     extract, record_of, NamespaceDef, NetpolRecord, Peer, PolicyDef, PortRef, PortSpec, Rule,
-    WorkloadDef,
+    ServiceDef, WorkloadDef,
 };
 
 #[cfg(test)]

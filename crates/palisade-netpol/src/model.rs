@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::record::{NetpolRecord, PolicyDef, WorkloadDef};
+use crate::record::{NamespaceDef, NetpolRecord, PolicyDef, ServiceDef, WorkloadDef};
 
 /// The label every namespace carries since Kubernetes v1.21.
 pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
@@ -13,6 +13,10 @@ pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 pub struct Model {
     pub policies: Vec<PolicyDef>,
     pub workloads: Vec<WorkloadDef>,
+    /// NodePort and LoadBalancer Services.
+    pub services: Vec<ServiceDef>,
+    /// Namespace objects of the input.
+    pub namespaces: Vec<NamespaceDef>,
     /// Labels of every namespace the input names (defined or only used), with the
     /// automatic name label.
     namespace_labels: HashMap<String, Vec<(String, String)>>,
@@ -38,8 +42,10 @@ impl Model {
                     upsert(&mut m.workloads, &mut workload_index, key, w);
                 }
                 NetpolRecord::Namespace(n) => {
-                    defined.insert(n.name, n.labels);
+                    defined.insert(n.name.clone(), n.labels.clone());
+                    m.namespaces.push(n);
                 }
+                NetpolRecord::Service(s) => m.services.push(s),
             }
         }
         let used = m

@@ -14,6 +14,21 @@ pub enum NetpolRecord {
     Policy(PolicyDef),
     Namespace(NamespaceDef),
     Workload(WorkloadDef),
+    Service(ServiceDef),
+}
+
+/// A Service that exposes pods outside the cluster: NodePort or LoadBalancer.
+#[derive(Debug, Clone)]
+pub struct ServiceDef {
+    pub namespace: String,
+    pub name: String,
+    /// `NodePort` or `LoadBalancer`.
+    pub kind: String,
+    /// `spec.selector` (equality only); a Service without one selects no pods.
+    pub selector: Vec<(String, String)>,
+    pub origin: Option<Origin>,
+    /// `spec.type`.
+    pub at: Place,
 }
 
 /// A `networking.k8s.io/v1` NetworkPolicy.
@@ -114,6 +129,8 @@ pub enum PortRef {
 pub struct NamespaceDef {
     pub name: String,
     pub labels: Vec<(String, String)>,
+    pub origin: Option<Origin>,
+    pub at: Place,
 }
 
 /// A workload: a pod, or a controller with a pod template, as its pods would be.
@@ -172,7 +189,27 @@ pub fn extract(
         ("Namespace", "") => Ok(Some(NetpolRecord::Namespace(NamespaceDef {
             name: id.name.clone(),
             labels: string_pairs(object.root.get_path("metadata.labels")),
+            origin,
+            at: Place::of_name(object),
         }))),
+        ("Service", "") => {
+            let kind_node = object.root.get_path("spec.type");
+            let kind = kind_node.and_then(|n| n.as_str()).unwrap_or("ClusterIP");
+            if !matches!(kind, "NodePort" | "LoadBalancer") {
+                return Ok(None);
+            }
+            Ok(Some(NetpolRecord::Service(ServiceDef {
+                namespace,
+                name: id.name.clone(),
+                kind: kind.to_owned(),
+                selector: string_pairs(object.root.get_path("spec.selector")),
+                origin,
+                at: kind_node.map_or_else(
+                    || Place::of_name(object),
+                    |n| Place::of(object, n, "spec.type"),
+                ),
+            })))
+        }
         // A PodTemplate is not a workload, and a controller's many templates (rare) are
         // one workload: the first template's pods stand for it.
         ("PodTemplate", _) => Ok(None),

@@ -1,52 +1,13 @@
 //! Each RBAC check on small inputs, through the analysis as the scan runs it.
 
-use std::collections::HashSet;
-use std::sync::Arc;
-
-use palisade_engine::{Analysis, CheckSettings};
-use palisade_inventory::map_objects_in_text;
 use palisade_model::Severity;
-use palisade_source::Limits;
 
-use super::{ANALYSIS, RULES};
+use super::ANALYSIS;
 
-#[derive(Debug)]
-struct Hit {
-    id: &'static str,
-    severity: Severity,
-    line: u32,
-    path: String,
-    message: String,
-    /// Which gathered object (in input order) the finding is on.
-    object: usize,
-}
+type Hit = crate::testing::AnalysisHit;
 
 fn run(yaml: &str, ids: &[&'static str]) -> Vec<Hit> {
-    let file: Arc<str> = Arc::from("rbac.yaml");
-    let (items, errors) =
-        map_objects_in_text(&file, yaml, &Limits::default(), &|at| ANALYSIS.gather(at));
-    assert!(errors.is_empty(), "{errors:?}");
-    for id in ids {
-        assert!(RULES.iter().any(|r| r.meta.id == *id), "unknown check {id}");
-    }
-    let settings = CheckSettings {
-        allowed_registries: Vec::new(),
-        active: (!ids.is_empty()).then(|| ids.iter().copied().collect::<HashSet<_>>()),
-    };
-    let mut hits: Vec<Hit> = ANALYSIS
-        .report(items, &settings)
-        .into_iter()
-        .map(|(object, f)| Hit {
-            id: f.check.id,
-            severity: f.severity,
-            line: f.line,
-            path: f.path,
-            message: f.message,
-            object,
-        })
-        .collect();
-    hits.sort_by_key(|h| (h.line, h.id));
-    hits
+    crate::testing::run_analysis(&ANALYSIS, "rbac.yaml", yaml, ids)
 }
 
 fn ids(hits: &[Hit]) -> Vec<&'static str> {

@@ -60,7 +60,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         strict: args.strict,
         catalogue: registry().into_iter().map(|c| c.meta()).collect(),
         severity_overrides: config.severity.clone(),
-        analyses: vec![&palisade_checks::RBAC_ANALYSIS],
+        analyses: palisade_checks::analyses(),
         ..ScanOptions::default()
     };
     let mut result = scan(&inputs, &checks, &opts);

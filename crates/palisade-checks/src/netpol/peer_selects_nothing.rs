@@ -1,0 +1,74 @@
+//! `netpol-peer-selects-nothing`: a podSelector peer that matches no workload.
+
+use palisade_model::{Category, CheckMeta, Severity};
+use palisade_netpol::{Model, Peer};
+
+use super::{workloads_in, NetpolRule, NETPOL_DOC, NSA_NETWORK};
+use crate::pss::helpers::nsa;
+use crate::rule::{report, Out};
+
+pub static CHECK: NetpolRule = NetpolRule {
+    meta: CheckMeta {
+        id: "netpol-peer-selects-nothing",
+        title: "Network policy peer selects no workload",
+        severity: Severity::Low,
+        category: Category::Network,
+        description: "A `from`/`to` peer with only a `podSelector` (pods of the policy's own namespace) that matches none of that namespace's workloads in the input. Peers with a `namespaceSelector` are not judged, since other namespaces' workloads are often not in the input.",
+        rationale: "A peer that selects nothing allows nothing: the traffic the rule was written for is denied, and the usual fix under pressure is a broader rule than needed.",
+        remediation: "Fix the selector to match the client's pod labels, or remove the peer.",
+        references: &[NETPOL_DOC],
+        mappings: &[nsa(NSA_NETWORK)],
+        peers: &[],
+        peer_notes: "No listed peer checks the peers of a policy.",
+        source: file!(),
+    },
+    eval,
+};
+
+fn eval(meta: &'static CheckMeta, m: &Model, out: &mut Out) {
+    for policy in &m.policies {
+        let workloads: Vec<usize> = workloads_in(m, &policy.namespace).collect();
+        if workloads.is_empty() {
+            continue;
+        }
+        for (field, peer_field, rules) in [
+            ("ingress", "from", &policy.ingress),
+            ("egress", "to", &policy.egress),
+        ] {
+            for (i, rule) in rules.iter().enumerate() {
+                for (j, peer) in rule.peers.iter().flatten().enumerate() {
+                    let Peer::Pods {
+                        pods: Some(selector),
+                        namespaces: None,
+                        at,
+                    } = peer
+                    else {
+                        continue;
+                    };
+                    let matches = workloads.iter().any(|&w| {
+                        selector.matches(
+                            m.workloads[w]
+                                .labels
+                                .iter()
+                                .map(|(k, v)| (k.as_str(), v.as_str())),
+                        )
+                    });
+                    if !matches {
+                        report(
+                            out,
+                            meta,
+                            policy.origin.as_ref(),
+                            at,
+                            meta.severity,
+                            format!(
+                                "{} {field}[{i}].{peer_field}[{j}] podSelector {selector} matches none of the workloads of namespace {}",
+                                policy.display(),
+                                policy.namespace
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
