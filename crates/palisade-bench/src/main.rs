@@ -5,6 +5,8 @@
 //! cargo run --release -p palisade-bench -- run target/bench-corpus
 //! cargo run --release -p palisade-bench -- rbac-generate target/bench-rbac  # 10k roles, 50k bindings
 //! cargo run --release -p palisade-bench -- rbac target/bench-rbac
+//! cargo run --release -p palisade-bench -- netpol-generate target/bench-netpol  # 10k pods, 2k policies
+//! cargo run --release -p palisade-bench -- netpol target/bench-netpol
 //! ```
 //!
 //! `generate` replicates every object of `../shared/corpus/realworld` except
@@ -23,6 +25,7 @@ use anyhow::{bail, Context};
 use palisade_source::{parse_document, split_documents, Limits};
 use rayon::prelude::*;
 
+mod netpol;
 mod rbac;
 
 fn main() -> anyhow::Result<()> {
@@ -38,8 +41,10 @@ fn main() -> anyhow::Result<()> {
         ["run", dir] => run(Path::new(dir)),
         ["rbac-generate", dir] => rbac::generate(Path::new(dir)),
         ["rbac", dir] => rbac::run(Path::new(dir)),
+        ["netpol-generate", dir] => netpol::generate(Path::new(dir)),
+        ["netpol", dir] => netpol::run(Path::new(dir)),
         _ => bail!(
-            "usage: palisade-bench generate DIR [OBJECTS] | run DIR | rbac-generate DIR | rbac DIR"
+            "usage: palisade-bench generate DIR [OBJECTS] | run DIR | rbac-generate DIR | rbac DIR | netpol-generate DIR | netpol DIR"
         ),
     }
 }

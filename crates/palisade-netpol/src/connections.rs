@@ -13,8 +13,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use ipnet::IpNet;
 
 use crate::conns::ConnSet;
-use crate::eval::Endpoint;
-use crate::model::Model;
+use crate::eval::{rule_conns, Direction, Endpoint};
+use crate::model::{pairs, Model};
 use crate::record::Peer;
 
 /// What makes workloads alike for every policy: namespace, sorted pod labels, sorted
@@ -76,22 +76,14 @@ impl Model {
     pub fn connections(&self) -> Vec<Connection> {
         let classes = self.classes();
         let mut out = Vec::new();
-        for a in &classes {
-            for b in &classes {
-                let allowed = self
-                    .evaluate(Endpoint::Workload(a[0]), Endpoint::Workload(b[0]))
-                    .allowed;
-                if allowed.is_empty() {
-                    continue;
-                }
-                for &src in a {
-                    for &dst in b.iter().filter(|&&dst| dst != src) {
-                        out.push(Connection {
-                            src: Node::Workload(src),
-                            dst: Node::Workload(dst),
-                            conns: allowed.clone(),
-                        });
-                    }
+        for (a, b, allowed) in ClassGraph::new(self, &classes).pairs() {
+            for &src in &classes[a] {
+                for &dst in classes[b].iter().filter(|&&dst| dst != src) {
+                    out.push(Connection {
+                        src: Node::Workload(src),
+                        dst: Node::Workload(dst),
+                        conns: allowed.clone(),
+                    });
                 }
             }
         }
@@ -216,6 +208,184 @@ impl Model {
         }
         out
     }
+}
+
+/// Connections between equivalence classes of workloads, computed rule by rule: each
+/// rule's peers are matched against the classes once (a bit set), so a pair of classes
+/// costs a few bit tests instead of a walk over policies and selectors.
+struct ClassGraph<'m> {
+    model: &'m Model,
+    /// A representative workload of each class.
+    reps: Vec<usize>,
+    /// Per class, the rules of the policies isolating it for egress and for ingress, as
+    /// (policy, rule, index into `peers`); `None` when no policy isolates it.
+    egress: Vec<Option<Vec<RuleAt>>>,
+    ingress: Vec<Option<Vec<RuleAt>>>,
+    /// The classes each rule's peers match; `None` for a rule without peers (all).
+    peers: Vec<Option<ClassSet>>,
+}
+
+/// A rule of a policy, and where its matched classes are kept.
+type RuleAt = (usize, usize, usize);
+
+/// A set of classes, one bit each.
+#[derive(Debug, Clone)]
+struct ClassSet(Vec<u64>);
+
+impl ClassSet {
+    fn new(len: usize) -> Self {
+        ClassSet(vec![0; len.div_ceil(64)])
+    }
+
+    fn insert(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    fn contains(&self, i: usize) -> bool {
+        self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+}
+
+impl<'m> ClassGraph<'m> {
+    fn new(model: &'m Model, classes: &[Vec<usize>]) -> Self {
+        let reps: Vec<usize> = classes.iter().map(|c| c[0]).collect();
+        // Classes by namespace, and each namespace's labels matched once per selector.
+        let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (c, &w) in reps.iter().enumerate() {
+            by_namespace
+                .entry(model.workloads[w].namespace.as_str())
+                .or_default()
+                .push(c);
+        }
+        let mut peers: Vec<Option<ClassSet>> = Vec::new();
+        let mut seen: HashMap<(usize, bool, usize), usize> = HashMap::new();
+        let mut rules_of = |direction: Direction| -> Vec<Option<Vec<RuleAt>>> {
+            let egress = direction == Direction::Egress;
+            reps.iter()
+                .map(|&w| {
+                    let isolating = model.isolating(w, direction);
+                    if isolating.is_empty() {
+                        return None;
+                    }
+                    let mut rules = Vec::new();
+                    for p in isolating {
+                        let policy = &model.policies[p];
+                        let list = if egress {
+                            &policy.egress
+                        } else {
+                            &policy.ingress
+                        };
+                        for (r, rule) in list.iter().enumerate() {
+                            let set = *seen.entry((p, egress, r)).or_insert_with(|| {
+                                peers.push(rule.peers.as_ref().map(|list| {
+                                    classes_matching(
+                                        model,
+                                        &by_namespace,
+                                        &reps,
+                                        &policy.namespace,
+                                        list,
+                                    )
+                                }));
+                                peers.len() - 1
+                            });
+                            rules.push((p, r, set));
+                        }
+                    }
+                    Some(rules)
+                })
+                .collect()
+        };
+        let egress = rules_of(Direction::Egress);
+        let ingress = rules_of(Direction::Ingress);
+        ClassGraph {
+            model,
+            reps,
+            egress,
+            ingress,
+            peers,
+        }
+    }
+
+    /// What `side` (a class's isolating rules) allows with class `other`, towards
+    /// destination class `dst` (named ports resolve there).
+    fn side(&self, rules: &[RuleAt], direction: Direction, other: usize, dst: usize) -> ConnSet {
+        let mut allowed = ConnSet::none();
+        for &(p, r, set) in rules {
+            if self.peers[set]
+                .as_ref()
+                .is_some_and(|set| !set.contains(other))
+            {
+                continue;
+            }
+            let policy = &self.model.policies[p];
+            let rule = match direction {
+                Direction::Ingress => &policy.ingress[r],
+                Direction::Egress => &policy.egress[r],
+            };
+            allowed.union_with(&rule_conns(
+                rule,
+                Some(&self.model.workloads[self.reps[dst]]),
+            ));
+        }
+        allowed
+    }
+
+    /// Every pair of classes with the connections allowed between them.
+    fn pairs(&self) -> Vec<(usize, usize, ConnSet)> {
+        let n = self.reps.len();
+        let mut out = Vec::new();
+        for a in 0..n {
+            for b in 0..n {
+                let egress = match &self.egress[a] {
+                    None => ConnSet::all(),
+                    Some(rules) => self.side(rules, Direction::Egress, b, b),
+                };
+                if egress.is_empty() {
+                    continue;
+                }
+                let allowed = match &self.ingress[b] {
+                    None => egress,
+                    Some(rules) => egress.intersection(&self.side(rules, Direction::Ingress, a, b)),
+                };
+                if !allowed.is_empty() {
+                    out.push((a, b, allowed));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The classes a rule's peers select (ipBlocks select none: they are outside addresses).
+fn classes_matching(
+    model: &Model,
+    by_namespace: &HashMap<&str, Vec<usize>>,
+    reps: &[usize],
+    policy_namespace: &str,
+    peers: &[Peer],
+) -> ClassSet {
+    let mut set = ClassSet::new(reps.len());
+    for peer in peers {
+        let Peer::Pods {
+            pods, namespaces, ..
+        } = peer
+        else {
+            continue;
+        };
+        let candidates = by_namespace.iter().filter(|(ns, _)| match namespaces {
+            None => **ns == policy_namespace,
+            Some(sel) => sel.matches(model.namespace_labels(ns)),
+        });
+        for (_, members) in candidates {
+            for &c in members {
+                let labels = &model.workloads[reps[c]].labels;
+                if pods.as_ref().is_none_or(|sel| sel.matches(pairs(labels))) {
+                    set.insert(c);
+                }
+            }
+        }
+    }
+    set
 }
 
 /// Joins runs of adjacent ranges (in order, same family) that allow the same

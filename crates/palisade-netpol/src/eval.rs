@@ -172,7 +172,7 @@ fn open() -> SideVerdict {
 }
 
 /// The connections a rule's ports allow to `destination` (`None`: an external address).
-fn rule_conns(rule: &Rule, destination: Option<&WorkloadDef>) -> ConnSet {
+pub(crate) fn rule_conns(rule: &Rule, destination: Option<&WorkloadDef>) -> ConnSet {
     let Some(ports) = &rule.ports else {
         return ConnSet::all();
     };

@@ -442,3 +442,60 @@ fn workloads_alike_are_evaluated_once_but_listed_each() {
         ]
     );
 }
+
+/// Every workload pair, evaluated one at a time: what `connections` must agree with.
+fn brute_force(m: &Model) -> Vec<String> {
+    let mut lines = Vec::new();
+    for a in 0..m.workloads.len() {
+        for b in (0..m.workloads.len()).filter(|&b| b != a) {
+            let allowed = m
+                .evaluate(Endpoint::Workload(a), Endpoint::Workload(b))
+                .allowed;
+            if !allowed.is_empty() {
+                let c = Connection {
+                    src: Node::Workload(a),
+                    dst: Node::Workload(b),
+                    conns: allowed,
+                };
+                lines.push(m.line(&c));
+            }
+        }
+    }
+    lines.sort();
+    lines
+}
+
+#[test]
+fn the_class_graph_agrees_with_evaluating_each_pair() {
+    let m = model(
+        &[
+            namespace("alice-ns", "{user: alice}"),
+            namespace("bob-ns", "{user: bob, project: myproject}"),
+            deployment("alice-ns", "client", "{role: client}", "[{name: http, containerPort: 80}]"),
+            deployment("alice-ns", "client-2", "{role: client}", "[{name: http, containerPort: 80}]"),
+            deployment("alice-ns", "server", "{role: server}", "[{name: http, containerPort: 8080}]"),
+            deployment("bob-ns", "client", "{role: client}", "[{name: http, containerPort: 81}]"),
+            deployment("bob-ns", "db", "{role: db}", "[{name: pg, containerPort: 5432}]"),
+            deployment("target", "api", "{app: api}", "[{name: http, containerPort: 9090}, {name: dns, containerPort: 53, protocol: UDP}]"),
+            deployment("target", "web", "{app: web}", "[]"),
+            policy("target", "and", "  podSelector: {matchLabels: {app: api}}\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {user: alice}}\n      podSelector: {matchLabels: {role: client}}\n    ports: [{port: http}, {port: dns, protocol: UDP}]\n  - from: [{podSelector: {matchLabels: {app: web}}}]\n"),
+            policy("bob-ns", "db", "  podSelector: {matchLabels: {role: db}}\n  policyTypes: [Ingress, Egress]\n  ingress: [{from: [{namespaceSelector: {matchExpressions: [{key: user, operator: In, values: [alice, bob]}]}}], ports: [{port: pg}, {port: 1000, endPort: 2000}]}]\n  egress: [{to: [{namespaceSelector: {}}], ports: [{port: http}]}]\n"),
+            policy("alice-ns", "out", "  podSelector: {matchLabels: {role: client}}\n  policyTypes: [Egress]\n  egress: [{to: [{podSelector: {}}, {namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: target}}}]}, {ports: [{port: 5432}]}]\n"),
+        ]
+        .concat(),
+    );
+    let fast: Vec<String> = m
+        .connections()
+        .iter()
+        .filter(|c| matches!((c.src, c.dst), (Node::Workload(_), Node::Workload(_))))
+        .map(|c| m.line(c))
+        .collect();
+    let slow = brute_force(&m);
+    assert_eq!(fast, slow);
+    assert!(slow.len() > 20, "a rich enough case: {slow:#?}");
+    assert!(
+        slow.iter()
+            .any(|l| l.ends_with("target/api[Deployment] : TCP 9090,UDP 53")),
+        "{slow:#?}"
+    );
+}
