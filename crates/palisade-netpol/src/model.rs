@@ -48,6 +48,15 @@ impl Model {
                 NetpolRecord::Service(s) => m.services.push(s),
             }
         }
+        // A workload whose controller is also in the input (a snapshot's Pods, its
+        // ReplicaSets) is listed as the controller, whose template stands for it.
+        let present: std::collections::HashSet<(String, String, String)> =
+            workload_index.keys().cloned().collect();
+        m.workloads.retain(|w| {
+            w.owner.as_ref().is_none_or(|(kind, name)| {
+                !present.contains(&(kind.clone(), w.namespace.clone(), name.clone()))
+            })
+        });
         let used = m
             .policies
             .iter()

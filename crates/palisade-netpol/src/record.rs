@@ -145,6 +145,9 @@ pub struct WorkloadDef {
     pub named_ports: Vec<(String, u16, Protocol)>,
     /// `hostNetwork: true` pods use the node's addresses, which policies do not select.
     pub host_network: bool,
+    /// The controller that owns it (`ownerReferences` with `controller: true`), as
+    /// (kind, name): a snapshot's Pods and ReplicaSets stand for their Deployment.
+    pub owner: Option<(String, String)>,
     pub origin: Option<Origin>,
     pub at: Place,
 }
@@ -248,6 +251,7 @@ pub fn extract(
                 labels,
                 named_ports,
                 host_network: pod.field("hostNetwork").is_some_and(|n| n.is_true()),
+                owner: controller_of(object),
                 origin,
                 at: Place::of_name(object),
             })))
@@ -498,6 +502,20 @@ fn port_number(object: &Object<'_>, node: Node<'_>, n: i64, path: &str) -> Resul
                 Place::of(object, node, path),
                 format!("{path} {n} is not a port (1-65535)"),
             )
+        })
+}
+
+/// The `ownerReferences` entry marked `controller: true`, as (kind, name).
+fn controller_of(object: &Object<'_>) -> Option<(String, String)> {
+    object
+        .root
+        .get_path("metadata.ownerReferences")?
+        .items()
+        .find(|r| r.get_present("controller").is_some_and(|c| c.is_true()))
+        .and_then(|r| {
+            let kind = r.get_present("kind")?.as_str()?;
+            let name = r.get_present("name")?.as_str()?;
+            Some((kind.to_owned(), name.to_owned()))
         })
 }
 

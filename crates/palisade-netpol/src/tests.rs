@@ -499,3 +499,40 @@ fn the_class_graph_agrees_with_evaluating_each_pair() {
         "{slow:#?}"
     );
 }
+
+#[test]
+fn a_snapshots_pods_and_replica_sets_stand_for_their_controller() {
+    let owned = |kind: &str, name: &str, owner_kind: &str, owner: &str| {
+        format!(
+            "---
+apiVersion: {}
+kind: {kind}
+metadata:
+  name: {name}
+  namespace: shop
+  ownerReferences: [{{apiVersion: apps/v1, kind: {owner_kind}, name: {owner}, controller: true}}]
+  labels: {{app: web}}
+spec:
+  {}
+",
+            if kind == "Pod" { "v1" } else { "apps/v1" },
+            if kind == "Pod" {
+                "containers: [{name: c, image: x}]".to_owned()
+            } else {
+                "template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c, image: x}]}}".to_owned()
+            }
+        )
+    };
+    let m = model(
+        &[
+            deployment("shop", "web", "{app: web}", "[]"),
+            owned("ReplicaSet", "web-7d9f", "Deployment", "web"),
+            owned("Pod", "web-7d9f-x2", "ReplicaSet", "web-7d9f"),
+            // Its owner is not in the input: it stays.
+            owned("Pod", "orphan", "ReplicaSet", "gone"),
+        ]
+        .concat(),
+    );
+    let names: Vec<String> = m.workloads.iter().map(WorkloadDef::display).collect();
+    assert_eq!(names, ["shop/web[Deployment]", "shop/orphan[Pod]"]);
+}
