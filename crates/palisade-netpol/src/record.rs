@@ -414,7 +414,7 @@ fn peer(object: &Object<'_>, node: Node<'_>, path: &str) -> Result<Peer, Problem
         }
         None if pods.is_none() && namespaces.is_none() => Err((
             at,
-            format!("{path} needs a podSelector, namespaceSelector or ipBlock"),
+            format!("{path} must specify a peer (podSelector, namespaceSelector or ipBlock): the API server rejects an empty one; to allow every source or destination, leave out `from`/`to`"),
         )),
         None => Ok(Peer::Pods {
             pods,

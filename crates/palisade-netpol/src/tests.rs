@@ -536,3 +536,23 @@ spec:
     let names: Vec<String> = m.workloads.iter().map(WorkloadDef::display).collect();
     assert_eq!(names, ["shop/web[Deployment]", "shop/orphan[Pod]"]);
 }
+
+#[test]
+fn an_empty_peer_is_refused_as_the_api_server_does() {
+    let yaml = policy(
+        "a",
+        "empty-peer",
+        "  podSelector: {}\n  ingress: [{from: [{}]}]\n",
+    );
+    let (records, errors) =
+        map_objects_in_text(&Arc::from("p.yaml"), &yaml, &Limits::default(), &record_of);
+    assert!(records.is_empty());
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0]
+            .message
+            .contains("spec.ingress[0].from[0] must specify a peer"),
+        "{}",
+        errors[0]
+    );
+}
