@@ -22,6 +22,11 @@ pub struct Model {
     namespace_labels: HashMap<String, Vec<(String, String)>>,
     /// Policies by namespace.
     policies_in: HashMap<String, Vec<usize>>,
+    /// Workloads by namespace.
+    workloads_in: HashMap<String, Vec<usize>>,
+    /// Namespaces holding custom resources without pod templates, whose operators may
+    /// run pods the input does not show.
+    operated: std::collections::HashSet<String>,
 }
 
 impl Model {
@@ -46,6 +51,9 @@ impl Model {
                     m.namespaces.push(n);
                 }
                 NetpolRecord::Service(s) => m.services.push(s),
+                NetpolRecord::CustomResource { namespace } => {
+                    m.operated.insert(namespace);
+                }
             }
         }
         // A workload whose controller is also in the input (a snapshot's Pods, its
@@ -68,6 +76,12 @@ impl Model {
             labels.push((NAMESPACE_NAME_LABEL.to_owned(), ns.clone()));
             m.namespace_labels.insert(ns, labels);
         }
+        for (i, w) in m.workloads.iter().enumerate() {
+            m.workloads_in
+                .entry(w.namespace.clone())
+                .or_default()
+                .push(i);
+        }
         for (i, p) in m.policies.iter().enumerate() {
             m.policies_in
                 .entry(p.namespace.clone())
@@ -84,6 +98,30 @@ impl Model {
             .into_iter()
             .flatten()
             .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The workloads of a namespace, in input order.
+    pub fn workloads_in(&self, namespace: &str) -> impl Iterator<Item = usize> + '_ {
+        self.workloads_in
+            .get(namespace)
+            .into_iter()
+            .flatten()
+            .copied()
+    }
+
+    /// Whether the namespace holds custom resources an operator may run pods for, so
+    /// its workloads in the input may not be all its pods.
+    #[must_use]
+    pub fn has_operated_resources(&self, namespace: &str) -> bool {
+        self.operated.contains(namespace)
+    }
+
+    /// The namespaces that hold workloads, sorted.
+    #[must_use]
+    pub fn namespaces_with_workloads(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.workloads_in.keys().map(String::as_str).collect();
+        v.sort_unstable();
+        v
     }
 
     /// The policies of a namespace.

@@ -15,6 +15,11 @@ pub enum NetpolRecord {
     Namespace(NamespaceDef),
     Workload(WorkloadDef),
     Service(ServiceDef),
+    /// A custom resource without a pod template in this namespace: an operator may run
+    /// pods for it that the input does not show (a Prometheus, a database cluster).
+    CustomResource {
+        namespace: String,
+    },
 }
 
 /// A Service that exposes pods outside the cluster: NodePort or LoadBalancer.
@@ -218,7 +223,8 @@ pub fn extract(
         ("PodTemplate", _) => Ok(None),
         _ => {
             let Some(pod) = pods.first() else {
-                return Ok(None);
+                let custom = group.contains('.') && !group.ends_with("k8s.io");
+                return Ok(custom.then_some(NetpolRecord::CustomResource { namespace }));
             };
             let labels = string_pairs(pod.metadata.and_then(|m| m.get_present("labels")));
             let mut named_ports = Vec::new();

@@ -4,7 +4,7 @@
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 use palisade_netpol::{Direction, Model};
 
-use super::{namespaces_with_workloads, workloads_in, NetpolRule, NETPOL_DOC, NSA_NETWORK};
+use super::{NetpolRule, NETPOL_DOC, NSA_NETWORK};
 use crate::pss::helpers::{cis, mitre, nsa, peer};
 use crate::rule::{report, Out};
 
@@ -57,7 +57,7 @@ fn check(meta: &'static CheckMeta, m: &Model, out: &mut Out, direction: Directio
         Direction::Ingress => "ingress",
         Direction::Egress => "egress",
     };
-    for ns in namespaces_with_workloads(m) {
+    for ns in m.namespaces_with_workloads() {
         let covered = m.policies_in(ns).any(|p| {
             let policy = &m.policies[p];
             let typed = match direction {
@@ -69,7 +69,7 @@ fn check(meta: &'static CheckMeta, m: &Model, out: &mut Out, direction: Directio
         if covered {
             continue;
         }
-        let workloads: Vec<usize> = workloads_in(m, ns).collect();
+        let workloads: Vec<usize> = m.workloads_in(ns).collect();
         let open = workloads
             .iter()
             .filter(|&&w| m.isolating(w, direction).is_empty())

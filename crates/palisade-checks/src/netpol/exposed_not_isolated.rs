@@ -33,15 +33,13 @@ fn eval(meta: &'static CheckMeta, m: &Model, out: &mut Out) {
             continue;
         }
         let open: Vec<String> = m
-            .workloads
-            .iter()
-            .enumerate()
-            .filter(|(_, w)| {
-                w.namespace == s.namespace
-                    && s.selector.iter().all(|label| w.labels.contains(label))
+            .workloads_in(&s.namespace)
+            .filter(|&i| {
+                let labels = &m.workloads[i].labels;
+                s.selector.iter().all(|label| labels.contains(label))
             })
-            .filter(|&(i, _)| m.isolating(i, Direction::Ingress).is_empty())
-            .map(|(_, w)| w.display())
+            .filter(|&i| m.isolating(i, Direction::Ingress).is_empty())
+            .map(|i| m.workloads[i].display())
             .collect();
         if open.is_empty() {
             continue;

@@ -84,18 +84,6 @@ fn origin_mut(record: &mut NetpolRecord) -> Option<&mut Origin> {
         NetpolRecord::Namespace(n) => n.origin.as_mut(),
         NetpolRecord::Workload(w) => w.origin.as_mut(),
         NetpolRecord::Service(s) => s.origin.as_mut(),
+        NetpolRecord::CustomResource { .. } => None,
     }
-}
-
-/// The workloads of a namespace, by index.
-fn workloads_in<'m>(m: &'m Model, namespace: &'m str) -> impl Iterator<Item = usize> + 'm {
-    (0..m.workloads.len()).filter(move |&w| m.workloads[w].namespace == namespace)
-}
-
-/// The namespaces that hold workloads, sorted.
-fn namespaces_with_workloads(m: &Model) -> Vec<&str> {
-    let mut v: Vec<&str> = m.workloads.iter().map(|w| w.namespace.as_str()).collect();
-    v.sort_unstable();
-    v.dedup();
-    v
 }

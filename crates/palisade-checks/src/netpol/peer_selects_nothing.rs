@@ -3,7 +3,7 @@
 use palisade_model::{Category, CheckMeta, Severity};
 use palisade_netpol::{Model, Peer};
 
-use super::{workloads_in, NetpolRule, NETPOL_DOC, NSA_NETWORK};
+use super::{NetpolRule, NETPOL_DOC, NSA_NETWORK};
 use crate::pss::helpers::nsa;
 use crate::rule::{report, Out};
 
@@ -13,7 +13,7 @@ pub static CHECK: NetpolRule = NetpolRule {
         title: "Network policy peer selects no workload",
         severity: Severity::Low,
         category: Category::Network,
-        description: "A `from`/`to` peer with only a `podSelector` (pods of the policy's own namespace) that matches none of that namespace's workloads in the input. Peers with a `namespaceSelector` are not judged, since other namespaces' workloads are often not in the input.",
+        description: "A `from`/`to` peer with only a `podSelector` (pods of the policy's own namespace) that matches none of that namespace's workloads in the input. Peers with a `namespaceSelector` are not judged, since other namespaces' workloads are often not in the input, nor are namespaces with custom resources whose operators may run pods the input does not show.",
         rationale: "A peer that selects nothing allows nothing: the traffic the rule was written for is denied, and the usual fix under pressure is a broader rule than needed.",
         remediation: "Fix the selector to match the client's pod labels, or remove the peer.",
         references: &[NETPOL_DOC],
@@ -27,8 +27,8 @@ pub static CHECK: NetpolRule = NetpolRule {
 
 fn eval(meta: &'static CheckMeta, m: &Model, out: &mut Out) {
     for policy in &m.policies {
-        let workloads: Vec<usize> = workloads_in(m, &policy.namespace).collect();
-        if workloads.is_empty() {
+        let workloads: Vec<usize> = m.workloads_in(&policy.namespace).collect();
+        if workloads.is_empty() || m.has_operated_resources(&policy.namespace) {
             continue;
         }
         for (field, peer_field, rules) in [

@@ -267,3 +267,37 @@ fn policies_and_peers_that_select_nothing() {
     assert_eq!(hits[1].path, "spec.ingress[0].from[1]");
     assert!(hits[1].message.contains("app=wbe"), "{}", hits[1].message);
 }
+
+#[test]
+fn namespaces_with_operated_resources_are_not_judged_for_empty_selectors() {
+    // An operator runs the Prometheus pods; the input only holds its custom resource.
+    let yaml = [
+        deployment("monitoring", "grafana", "grafana"),
+        "---\napiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata: {name: k8s, namespace: monitoring}\nspec: {replicas: 2}\n".to_owned(),
+        policy("monitoring", "prometheus", "  podSelector: {matchLabels: {app: prometheus}}\n  ingress: [{from: [{podSelector: {matchLabels: {app: prometheus}}}]}]\n"),
+    ]
+    .concat();
+    assert!(run(
+        &yaml,
+        &[
+            "netpol-policy-selects-nothing",
+            "netpol-peer-selects-nothing"
+        ]
+    )
+    .is_empty());
+    // Without the custom resource, both are reported.
+    let plain = yaml
+        .replace("kind: Prometheus", "kind: ConfigMap")
+        .replace("monitoring.coreos.com/v1", "v1");
+    assert_eq!(
+        run(
+            &plain,
+            &[
+                "netpol-policy-selects-nothing",
+                "netpol-peer-selects-nothing"
+            ]
+        )
+        .len(),
+        2
+    );
+}
