@@ -20,6 +20,7 @@ use crate::record::Peer;
 /// What makes workloads alike for every policy: namespace, sorted pod labels, sorted
 /// named ports.
 type ClassKey<'a> = (
+    bool,
     &'a str,
     Vec<(&'a str, &'a str)>,
     Vec<(&'a str, u16, crate::Protocol)>,
@@ -141,7 +142,7 @@ impl Model {
                 .map(|(n, p, proto)| (n.as_str(), *p, *proto))
                 .collect();
             ports.sort_unstable();
-            let key = (w.namespace.as_str(), labels, ports);
+            let key = (w.host_network, w.namespace.as_str(), labels, ports);
             match index.get(&key) {
                 Some(&c) => classes[c].push(i),
                 None => {
@@ -378,8 +379,12 @@ fn classes_matching(
         });
         for (_, members) in candidates {
             for &c in members {
-                let labels = &model.workloads[reps[c]].labels;
-                if pods.as_ref().is_none_or(|sel| sel.matches(pairs(labels))) {
+                let pod = &model.workloads[reps[c]];
+                if !pod.host_network
+                    && pods
+                        .as_ref()
+                        .is_none_or(|sel| sel.matches(pairs(&pod.labels)))
+                {
                     set.insert(c);
                 }
             }

@@ -205,7 +205,8 @@ impl fmt::Display for ConnSet {
             return f.write_str("No Connections");
         }
         let mut first = true;
-        for protocol in Protocol::ALL {
+        // Protocols in name order, as np-guard's netpol-analyzer sorts them.
+        for protocol in [Protocol::Sctp, Protocol::Tcp, Protocol::Udp] {
             let ports = self.ports(protocol);
             if ports.is_empty() {
                 continue;

@@ -72,7 +72,10 @@ impl Model {
     #[must_use]
     pub fn selects(&self, p: usize, w: usize) -> bool {
         let (policy, pod) = (&self.policies[p], &self.workloads[w]);
-        policy.namespace == pod.namespace && policy.pod_selector.matches(pairs(&pod.labels))
+        // Policies do not select host-network pods: their traffic is the node's.
+        !pod.host_network
+            && policy.namespace == pod.namespace
+            && policy.pod_selector.matches(pairs(&pod.labels))
     }
 
     /// The policies that isolate workload `w` in `direction`; none means it is open.
@@ -144,7 +147,7 @@ impl Model {
                     pods, namespaces, ..
                 },
                 Endpoint::Workload(o),
-            ) => {
+            ) if !self.workloads[o].host_network => {
                 let w = &self.workloads[o];
                 let namespace_ok = match namespaces {
                     // Without a namespaceSelector, only the policy's own namespace.

@@ -48,6 +48,7 @@ impl Model {
                 }
                 NetpolRecord::Namespace(n) => {
                     defined.insert(n.name.clone(), n.labels.clone());
+                    m.namespaces.retain(|old| old.name != n.name);
                     m.namespaces.push(n);
                 }
                 NetpolRecord::Service(s) => m.services.push(s),
@@ -60,9 +61,24 @@ impl Model {
         // ReplicaSets) is listed as the controller, whose template stands for it.
         let present: std::collections::HashSet<(String, String, String)> =
             workload_index.keys().cloned().collect();
+        // A Pod of a Deployment whose ReplicaSet is not in the input (`kubectl get
+        // pods,deploy`) is recognised by its ReplicaSet's name: the Deployment's, then
+        // the pod-template-hash.
+        let deployment_of = |w: &WorkloadDef, replica_set: &str| -> Option<String> {
+            let hash = w.labels.iter().find(|(k, _)| k == "pod-template-hash")?;
+            let name = replica_set
+                .strip_suffix(hash.1.as_str())?
+                .strip_suffix('-')?;
+            Some(name.to_owned())
+        };
         m.workloads.retain(|w| {
             w.owner.as_ref().is_none_or(|(kind, name)| {
-                !present.contains(&(kind.clone(), w.namespace.clone(), name.clone()))
+                let ns = w.namespace.clone();
+                let owned_by_present = present.contains(&(kind.clone(), ns.clone(), name.clone()))
+                    || (kind == "ReplicaSet"
+                        && deployment_of(w, name)
+                            .is_some_and(|d| present.contains(&("Deployment".to_owned(), ns, d))));
+                !owned_by_present
             })
         });
         let used = m

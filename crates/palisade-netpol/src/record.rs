@@ -3,7 +3,9 @@
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use palisade_inventory::{LabelSelector, Object, ObjectAt, ObjectError, Origin, Place};
+use palisade_inventory::{
+    ContainerKind, LabelSelector, Object, ObjectAt, ObjectError, Origin, Place,
+};
 use palisade_source::Node;
 
 use crate::conns::{Protocol, MAX_PORT, MIN_PORT};
@@ -228,7 +230,16 @@ pub fn extract(
             };
             let labels = string_pairs(pod.metadata.and_then(|m| m.get_present("labels")));
             let mut named_ports = Vec::new();
-            for c in pod.containers() {
+            // Ports of regular containers and of sidecars (init containers that keep
+            // running); a plain init container has exited before traffic flows.
+            let serving = pod.containers().iter().filter(|c| match c.kind {
+                ContainerKind::Regular => true,
+                ContainerKind::Init => {
+                    c.node.get_present("restartPolicy").and_then(|n| n.as_str()) == Some("Always")
+                }
+                ContainerKind::Ephemeral => false,
+            });
+            for c in serving {
                 for p in c
                     .node
                     .get_present("ports")
@@ -245,7 +256,10 @@ pub fn extract(
                         .get_present("protocol")
                         .and_then(|n| n.as_str())
                         .map_or(Some(Protocol::Tcp), Protocol::parse);
-                    if let (Some(protocol), Ok(number)) = (protocol, u16::try_from(number)) {
+                    let number = u16::try_from(number)
+                        .ok()
+                        .filter(|n| (MIN_PORT..=MAX_PORT).contains(n));
+                    if let (Some(protocol), Some(number)) = (protocol, number) {
                         named_ports.push((name.to_owned(), number, protocol));
                     }
                 }
@@ -284,7 +298,16 @@ fn policy(
     )?;
     let ingress = rules(object, spec, "ingress", "from")?;
     let egress = rules(object, spec, "egress", "to")?;
-    let types = spec.and_then(|s| s.get_present("policyTypes"));
+    let types = spec
+        .and_then(|s| s.get_present("policyTypes"))
+        .map(|t| list(object, t, "spec.policyTypes"))
+        .transpose()?;
+    if let Some(t) = types.filter(|t| t.len() > 2) {
+        return Err((
+            Place::of(object, t, "spec.policyTypes"),
+            "spec.policyTypes may name Ingress and Egress once each".to_owned(),
+        ));
+    }
     let (ingress_type, egress_type) = match types.filter(|t| !t.is_empty()) {
         None => (
             true,
@@ -326,16 +349,25 @@ fn rules(
     peers_field: &str,
 ) -> Result<Vec<Rule>, Problem> {
     let mut out = Vec::new();
-    let Some(list) = spec.and_then(|s| s.get_present(field)) else {
+    let Some(rules) = spec.and_then(|s| s.get_present(field)) else {
         return Ok(out);
     };
-    for (i, rule) in list.items().enumerate() {
+    for (i, rule) in list(object, rules, &format!("spec.{field}"))?
+        .items()
+        .enumerate()
+    {
         let base = format!("spec.{field}[{i}]");
         let at = Place::of(object, rule, &base);
         if !rule.is_mapping() {
             return Err((at, format!("{base} must be a mapping")));
         }
-        let peers = match rule.get_present(peers_field).filter(|p| !p.is_empty()) {
+        let listed = |name: &str| -> Result<Option<Node<'_>>, Problem> {
+            rule.get_present(name)
+                .map(|n| list(object, n, &format!("{base}.{name}")))
+                .transpose()
+                .map(|n| n.filter(|n| !n.is_empty()))
+        };
+        let peers = match listed(peers_field)? {
             None => None,
             Some(list) => Some(
                 list.items()
@@ -344,7 +376,7 @@ fn rules(
                     .collect::<Result<Vec<_>, _>>()?,
             ),
         };
-        let ports = match rule.get_present("ports").filter(|p| !p.is_empty()) {
+        let ports = match listed("ports")? {
             None => None,
             Some(list) => Some(
                 list.items()
@@ -397,17 +429,16 @@ fn peer(object: &Object<'_>, node: Node<'_>, path: &str) -> Result<Peer, Problem
                     )
                 })?;
             let mut except = Vec::new();
-            for (k, e) in block
+            let excepts = block
                 .get_present("except")
-                .into_iter()
-                .flat_map(|n| n.items())
-                .enumerate()
-            {
+                .map(|n| list(object, n, &format!("{path}.ipBlock.except")))
+                .transpose()?;
+            for (k, e) in excepts.into_iter().flat_map(|n| n.items()).enumerate() {
                 let e_path = format!("{path}.ipBlock.except[{k}]");
                 let net = e
                     .as_str()
                     .and_then(|c| c.parse::<IpNet>().ok())
-                    .filter(|n| cidr.contains(n) && n != &cidr)
+                    .filter(|n| cidr.contains(n) && n.prefix_len() > cidr.prefix_len())
                     .ok_or_else(|| {
                         (
                             Place::of(object, e, &e_path),
@@ -479,7 +510,7 @@ fn port(object: &Object<'_>, node: Node<'_>, path: &str) -> Result<PortSpec, Pro
                 };
                 PortRef::Range(first, last)
             }
-            (None, Some(name)) if !name.is_empty() => {
+            (None, Some(name)) if is_port_name(name) => {
                 if let Some(e) = end {
                     return Err((
                         Place::of(object, e, &format!("{path}.endPort")),
@@ -491,7 +522,7 @@ fn port(object: &Object<'_>, node: Node<'_>, path: &str) -> Result<PortSpec, Pro
             _ => {
                 return Err((
                     Place::of(object, p, &format!("{path}.port")),
-                    format!("{path}.port must be a number or a port name"),
+                    format!("{path}.port must be a number or a port name (up to 15 of a-z, 0-9 and -, with a letter)"),
                 ))
             }
         },
@@ -509,6 +540,32 @@ fn port_number(object: &Object<'_>, node: Node<'_>, n: i64, path: &str) -> Resul
                 format!("{path} {n} is not a port (1-65535)"),
             )
         })
+}
+
+/// A node that must be a list (the API's slices): a mapping or scalar there is an error,
+/// not an empty list.
+fn list<'d>(object: &Object<'_>, node: Node<'d>, path: &str) -> Result<Node<'d>, Problem> {
+    if node.is_sequence() || node.is_null() {
+        Ok(node)
+    } else {
+        Err((
+            Place::of(object, node, path),
+            format!("{path} must be a list"),
+        ))
+    }
+}
+
+/// A container port name as the API server accepts it (IsValidPortName): up to 15
+/// lowercase letters, digits and single inner hyphens, with at least one letter.
+fn is_port_name(name: &str) -> bool {
+    name.len() <= 15
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name.bytes().any(|b| b.is_ascii_lowercase())
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !name.contains("--")
 }
 
 /// The `ownerReferences` entry marked `controller: true`, as (kind, name).

@@ -332,7 +332,7 @@ fn port_ranges_protocols_and_the_union_of_policies() {
     );
     assert_eq!(
         conns(&m, pod(&m, "a", "client"), pod(&m, "a", "svc")),
-        "TCP 53,32000-32768,UDP 53,SCTP 1-65535"
+        "SCTP 1-65535,TCP 53,32000-32768,UDP 53"
     );
 }
 
@@ -555,4 +555,95 @@ fn an_empty_peer_is_refused_as_the_api_server_does() {
         "{}",
         errors[0]
     );
+}
+
+#[test]
+fn what_the_api_server_refuses_is_refused() {
+    let cases = [
+        ("  podSelector: {}\n  ingress: [{from: {podSelector: {}}}]\n", "spec.ingress[0].from must be a list"),
+        ("  podSelector: {}\n  ingress: [{ports: {port: 80}}]\n", "spec.ingress[0].ports must be a list"),
+        ("  podSelector: {}\n  policyTypes: Egress\n", "spec.policyTypes must be a list"),
+        ("  podSelector: {}\n  policyTypes: [Ingress, Ingress, Egress]\n", "Ingress and Egress once each"),
+        ("  podSelector: {}\n  ingress: [{ports: [{port: \"80\"}]}]\n", "a number or a port name"),
+        ("  podSelector: {}\n  ingress: [{ports: [{port: HTTP}]}]\n", "a number or a port name"),
+        ("  podSelector: {}\n  ingress: [{from: [{ipBlock: {cidr: 10.0.0.1/8, except: [10.0.0.0/8]}}]}]\n", "strictly inside"),
+        ("  podSelector: {}\n  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8, except: 10.1.0.0/16}}]}]\n", "except must be a list"),
+    ];
+    for (spec, needle) in cases {
+        let yaml = policy("a", "p", spec);
+        let (records, errors) =
+            map_objects_in_text(&Arc::from("p.yaml"), &yaml, &Limits::default(), &record_of);
+        assert!(records.is_empty(), "{spec}");
+        assert_eq!(errors.len(), 1, "{spec}");
+        assert!(errors[0].message.contains(needle), "{spec}: {}", errors[0]);
+    }
+}
+
+#[test]
+fn host_network_pods_and_init_container_ports() {
+    let m = model(
+        &[
+            "---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: a}
+spec:
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {hostNetwork: true, containers: [{name: c, image: x}]}
+"
+            .to_owned(),
+            "---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: a}
+spec:
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      initContainers:
+      - {name: setup, image: x, ports: [{name: http, containerPort: 9000}]}
+      - {name: proxy, image: x, restartPolicy: Always, ports: [{name: admin, containerPort: 9901}]}
+      containers: [{name: c, image: x, ports: [{name: http, containerPort: 8080}, {name: zero, containerPort: 0}]}]
+"
+            .to_owned(),
+            deployment("a", "client", "{app: client}", "[]"),
+            policy("a", "all", "  podSelector: {}\n  ingress: [{from: [{podSelector: {}}], ports: [{port: http}, {port: admin}, {port: zero}]}]\n"),
+        ]
+        .concat(),
+    );
+    let agent = pod(&m, "a", "agent");
+    // The policy selects every pod, but not the host-network agent, which stays open...
+    assert!(m
+        .evaluate(pod(&m, "a", "client"), agent)
+        .ingress
+        .isolating
+        .is_empty());
+    // ...and is not one of the pods a podSelector peer matches.
+    assert_eq!(conns(&m, agent, pod(&m, "a", "web")), "No Connections");
+    // The exited init container's port is not served; the sidecar's is.
+    assert_eq!(
+        conns(&m, pod(&m, "a", "client"), pod(&m, "a", "web")),
+        "TCP 8080,9901"
+    );
+}
+
+#[test]
+fn a_pod_whose_replica_set_is_missing_stands_for_its_deployment() {
+    let pod_of = |name: &str, rs: &str, hash: &str| {
+        format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: shop\n  labels: {{app: web, pod-template-hash: {hash}}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: {rs}, controller: true}}]\nspec: {{containers: [{{name: c, image: x}}]}}\n"
+        )
+    };
+    let m = model(
+        &[
+            deployment("shop", "web", "{app: web}", "[]"),
+            pod_of("web-7d9f-x2", "web-7d9f", "7d9f"),
+            // The hash does not match the ReplicaSet's name: kept.
+            pod_of("other-1", "other-abc", "zzz"),
+        ]
+        .concat(),
+    );
+    let names: Vec<String> = m.workloads.iter().map(WorkloadDef::display).collect();
+    assert_eq!(names, ["shop/web[Deployment]", "shop/other-1[Pod]"]);
 }

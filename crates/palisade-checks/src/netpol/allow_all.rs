@@ -27,10 +27,12 @@ pub static CHECK: NetpolRule = NetpolRule {
 
 fn eval(meta: &'static CheckMeta, m: &Model, out: &mut Out) {
     for policy in &m.policies {
-        for (field, rules, ingress) in [
-            ("ingress", &policy.ingress, true),
-            ("egress", &policy.egress, false),
-        ] {
+        // Rules of a direction the policy does not enforce have no effect.
+        let enforced = [
+            ("ingress", &policy.ingress, true, policy.ingress_type),
+            ("egress", &policy.egress, false, policy.egress_type),
+        ];
+        for (field, rules, ingress, _) in enforced.into_iter().filter(|e| e.3) {
             for (i, rule) in rules.iter().enumerate() {
                 check_rule(meta, policy, field, i, rule, ingress, out);
             }

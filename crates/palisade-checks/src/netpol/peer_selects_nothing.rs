@@ -31,10 +31,12 @@ fn eval(meta: &'static CheckMeta, m: &Model, out: &mut Out) {
         if workloads.is_empty() || m.has_operated_resources(&policy.namespace) {
             continue;
         }
-        for (field, peer_field, rules) in [
-            ("ingress", "from", &policy.ingress),
-            ("egress", "to", &policy.egress),
-        ] {
+        // Rules of a direction the policy does not enforce have no effect.
+        let enforced = [
+            ("ingress", "from", &policy.ingress, policy.ingress_type),
+            ("egress", "to", &policy.egress, policy.egress_type),
+        ];
+        for (field, peer_field, rules, _) in enforced.into_iter().filter(|e| e.3) {
             for (i, rule) in rules.iter().enumerate() {
                 for (j, peer) in rule.peers.iter().flatten().enumerate() {
                     let Peer::Pods {

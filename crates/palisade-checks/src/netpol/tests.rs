@@ -301,3 +301,25 @@ fn namespaces_with_operated_resources_are_not_judged_for_empty_selectors() {
         2
     );
 }
+
+#[test]
+fn rules_of_a_direction_the_policy_does_not_enforce_are_not_judged() {
+    let yaml = [
+        deployment("shop", "web", "web"),
+        policy(
+            "shop",
+            "in-only",
+            "  podSelector: {}\n  policyTypes: [Ingress]\n  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}]}]\n  egress: [{}, {to: [{podSelector: {matchLabels: {app: nothing}}}]}]\n",
+        ),
+    ]
+    .concat();
+    assert!(run(
+        &yaml,
+        &[
+            "netpol-allow-all",
+            "netpol-peer-selects-nothing",
+            "netpol-egress-metadata"
+        ]
+    )
+    .is_empty());
+}
