@@ -7,13 +7,12 @@
 //! same connections with a workload are joined again.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
 use crate::conns::ConnSet;
-use crate::eval::{rule_conns, Direction, Endpoint};
+use crate::eval::{Direction, Endpoint};
 use crate::model::{pairs, Model};
 use crate::record::Peer;
 
@@ -42,22 +41,13 @@ pub struct Connection {
     pub conns: ConnSet,
 }
 
-/// A range written `a.b.c.d-e.f.g.h`.
-pub struct RangeText(pub IpAddr, pub IpAddr);
-
-impl fmt::Display for RangeText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.0, self.1)
-    }
-}
-
 impl Model {
     /// `namespace/name[Kind]` for a workload, `a.b.c.d-e.f.g.h` for a range.
     #[must_use]
     pub fn node_name(&self, node: Node) -> String {
         match node {
             Node::Workload(w) => self.workloads[w].display(),
-            Node::Range(a, b) => RangeText(a, b).to_string(),
+            Node::Range(a, b) => format!("{a}-{b}"),
         }
     }
 
@@ -323,10 +313,7 @@ impl<'m> ClassGraph<'m> {
                 Direction::Ingress => &policy.ingress[r],
                 Direction::Egress => &policy.egress[r],
             };
-            allowed.union_with(&rule_conns(
-                rule,
-                Some(&self.model.workloads[self.reps[dst]]),
-            ));
+            allowed.union_with(&rule.conns(Some(&self.model.workloads[self.reps[dst]])));
         }
         allowed
     }

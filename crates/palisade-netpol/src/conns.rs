@@ -11,8 +11,6 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    pub const ALL: [Protocol; 3] = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp];
-
     /// `TCP`, `UDP` or `SCTP`, as the API spells them (and only so: the API server
     /// rejects `tcp`).
     #[must_use]

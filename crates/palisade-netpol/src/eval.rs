@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use crate::conns::ConnSet;
 use crate::model::{pairs, Model};
-use crate::record::{Peer, PortRef, Rule, WorkloadDef};
+use crate::record::{Peer, Rule};
 
 /// One end of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +122,7 @@ impl Model {
                 if !self.peer_matches(rule, &policy.namespace, other) {
                     continue;
                 }
-                let conns = rule_conns(rule, destination);
+                let conns = rule.conns(destination);
                 if !conns.is_empty() {
                     allowed.union_with(&conns);
                     rules.push(((p, direction, r), conns));
@@ -136,8 +136,10 @@ impl Model {
         }
     }
 
-    /// Whether `other` is among a rule's peers (a rule without peers allows everyone).
-    fn peer_matches(&self, rule: &Rule, policy_namespace: &str, other: Endpoint) -> bool {
+    /// Whether `other` is among a rule's peers (a rule without peers allows everyone);
+    /// `policy_namespace` is the namespace of the rule's policy.
+    #[must_use]
+    pub fn peer_matches(&self, rule: &Rule, policy_namespace: &str, other: Endpoint) -> bool {
         let Some(peers) = &rule.peers else {
             return true;
         };
@@ -172,27 +174,4 @@ fn open() -> SideVerdict {
         rules: Vec::new(),
         allowed: ConnSet::all(),
     }
-}
-
-/// The connections a rule's ports allow to `destination` (`None`: an external address).
-pub(crate) fn rule_conns(rule: &Rule, destination: Option<&WorkloadDef>) -> ConnSet {
-    let Some(ports) = &rule.ports else {
-        return ConnSet::all();
-    };
-    let mut conns = ConnSet::none();
-    for spec in ports {
-        match &spec.port {
-            PortRef::Any => conns.add_protocol(spec.protocol),
-            PortRef::Range(first, last) => conns.add(spec.protocol, *first, *last),
-            PortRef::Named(name) => {
-                let named = destination.into_iter().flat_map(|d| &d.named_ports);
-                for (n, number, protocol) in named {
-                    if n == name && *protocol == spec.protocol {
-                        conns.add(spec.protocol, *number, *number);
-                    }
-                }
-            }
-        }
-    }
-    conns
 }

@@ -13,7 +13,7 @@ mod eval;
 mod model;
 mod record;
 
-pub use connections::{Connection, Node, RangeText};
+pub use connections::{Connection, Node};
 pub use conns::{ConnSet, PortSet, Protocol, MAX_PORT, MIN_PORT};
 pub use eval::{Direction, Endpoint, RuleRef, SideVerdict, Verdict};
 pub use model::{Model, NAMESPACE_NAME_LABEL};

@@ -8,7 +8,7 @@ use palisade_inventory::{
 };
 use palisade_source::Node;
 
-use crate::conns::{Protocol, MAX_PORT, MIN_PORT};
+use crate::conns::{ConnSet, Protocol, MAX_PORT, MIN_PORT};
 
 /// What the analysis keeps of one object.
 #[derive(Debug, Clone)]
@@ -71,6 +71,33 @@ pub struct Rule {
     /// `None` when the rule lists no ports: every port and protocol.
     pub ports: Option<Vec<PortSpec>>,
     pub at: Place,
+}
+
+impl Rule {
+    /// The connections the rule's ports allow to `destination` (`None`: an address
+    /// outside the cluster, where no named port resolves).
+    #[must_use]
+    pub fn conns(&self, destination: Option<&WorkloadDef>) -> ConnSet {
+        let Some(ports) = &self.ports else {
+            return ConnSet::all();
+        };
+        let mut conns = ConnSet::none();
+        for spec in ports {
+            match &spec.port {
+                PortRef::Any => conns.add_protocol(spec.protocol),
+                PortRef::Range(first, last) => conns.add(spec.protocol, *first, *last),
+                PortRef::Named(name) => {
+                    let named = destination.into_iter().flat_map(|d| &d.named_ports);
+                    for (n, number, protocol) in named {
+                        if n == name && *protocol == spec.protocol {
+                            conns.add(spec.protocol, *number, *number);
+                        }
+                    }
+                }
+            }
+        }
+        conns
+    }
 }
 
 /// One `from`/`to` entry.

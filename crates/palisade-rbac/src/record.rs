@@ -20,13 +20,7 @@ pub struct PolicyRule {
 }
 
 impl PolicyRule {
-    /// Rules compare by what they grant, not by where they are written.
-    #[must_use]
-    pub fn same_grant(&self, other: &Self) -> bool {
-        self.grant_key() == other.grant_key()
-    }
-
-    /// What the rule grants, for comparing and hashing rules.
+    /// What the rule grants (not where it is written), for comparing and hashing rules.
     #[must_use]
     pub fn grant_key(&self) -> [&[String]; 5] {
         [
@@ -139,18 +133,6 @@ pub struct SubjectDef {
 }
 
 impl SubjectDef {
-    /// The user name a request carries for this subject (`system:serviceaccount:ns:n`
-    /// for a service account), or the group name.
-    #[must_use]
-    pub fn principal(&self) -> String {
-        match self.kind {
-            SubjectKind::ServiceAccount => {
-                format!("system:serviceaccount:{}:{}", self.namespace, self.name)
-            }
-            _ => self.name.clone(),
-        }
-    }
-
     /// `User alice`, `Group devs`, `ServiceAccount ns/name`.
     #[must_use]
     pub fn display(&self) -> String {

@@ -1,5 +1,6 @@
 //! `netpol-allow-all`: a rule open to every source or destination.
 
+use palisade_inventory::LabelSelector;
 use palisade_model::{Category, CheckMeta, Severity};
 use palisade_netpol::{Model, Peer, PolicyDef, Rule};
 
@@ -79,9 +80,7 @@ fn check_rule(
                 pods,
                 namespaces: Some(ns),
                 ..
-            } if ns.requirements.is_empty()
-                && pods.as_ref().is_none_or(|p| p.requirements.is_empty()) =>
-            {
+            } if ns.is_empty() && pods.as_ref().is_none_or(LabelSelector::is_empty) => {
                 "every pod of every namespace"
             }
             Peer::Block { cidr, except, .. } if cidr.prefix_len() == 0 && except.is_empty() => {

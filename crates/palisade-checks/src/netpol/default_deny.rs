@@ -64,7 +64,7 @@ fn check(meta: &'static CheckMeta, m: &Model, out: &mut Out, direction: Directio
                 Direction::Ingress => policy.ingress_type,
                 Direction::Egress => policy.egress_type,
             };
-            typed && policy.pod_selector.requirements.is_empty()
+            typed && policy.pod_selector.is_empty()
         });
         if covered {
             continue;

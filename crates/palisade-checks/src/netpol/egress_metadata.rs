@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use palisade_model::{Category, CheckMeta, Severity};
-use palisade_netpol::{Model, Peer, PortRef, Protocol};
+use palisade_netpol::{Endpoint, Model, Protocol};
 
 use super::{NetpolRule, NETPOL_DOC, NSA_NETWORK};
 use crate::pss::helpers::{mitre, nsa};
@@ -33,22 +33,9 @@ pub static CHECK: NetpolRule = NetpolRule {
 fn eval(meta: &'static CheckMeta, m: &Model, out: &mut Out) {
     for policy in m.policies.iter().filter(|p| p.egress_type) {
         for (i, rule) in policy.egress.iter().enumerate() {
-            let reaches = rule.peers.as_ref().is_none_or(|peers| {
-                peers
-                    .iter()
-                    .any(|p| matches!(p, Peer::Block { .. }) && p.contains_ip(METADATA))
-            });
-            let http = rule.ports.as_ref().is_none_or(|ports| {
-                ports.iter().any(|p| {
-                    p.protocol == Protocol::Tcp
-                        && match p.port {
-                            PortRef::Any => true,
-                            PortRef::Range(a, b) => a <= 80 && 80 <= b,
-                            // Named ports resolve on pods, never on an outside address.
-                            PortRef::Named(_) => false,
-                        }
-                })
-            });
+            let metadata = Endpoint::External(METADATA);
+            let reaches = m.peer_matches(rule, &policy.namespace, metadata);
+            let http = rule.conns(None).allows(Protocol::Tcp, 80);
             if reaches && http {
                 report(
                     out,
