@@ -22,6 +22,7 @@
 //! node instead of copying it, and the expanded size of a document is bounded, so alias
 //! bombs cost neither time nor memory. Nothing here does IO.
 
+mod json;
 mod scalar;
 mod split;
 mod tree;

@@ -42,24 +42,24 @@ impl Default for Limits {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Raw {
-    kind: NodeKind,
+pub(crate) struct Raw {
+    pub(crate) kind: NodeKind,
     /// A plain (unquoted, untagged-as-string) scalar: only these resolve to bool/int/null.
-    plain: bool,
-    pos: Pos,
+    pub(crate) plain: bool,
+    pub(crate) pos: Pos,
     /// Scalar: byte range in `text`. Collections: range in `children` (mappings store
     /// key, value, key, value, ...).
-    start: u32,
-    end: u32,
+    pub(crate) start: u32,
+    pub(crate) end: u32,
 }
 
 /// One parsed document: an arena of nodes with positions.
 #[derive(Debug, Clone)]
 pub struct Document {
-    nodes: Vec<Raw>,
-    children: Vec<u32>,
-    text: String,
-    root: Option<u32>,
+    pub(crate) nodes: Vec<Raw>,
+    pub(crate) children: Vec<u32>,
+    pub(crate) text: String,
+    pub(crate) root: Option<u32>,
     /// 0-based index of the document in its stream.
     pub index: usize,
     /// Keys given twice in one mapping. Not an error (Kubernetes decodes them, the last

@@ -1,0 +1,592 @@
+//! The HTTPS server: TLS, authentication, routing, pagination.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::{json, Value};
+
+use crate::{ListData, Pki, Recorded, Recordings};
+
+/// One request as the server saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// Who it was authenticated as (`system:anonymous` without credentials).
+    pub user: String,
+    pub groups: Vec<String>,
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    /// It asked for `PartialObjectMetadataList`.
+    pub metadata_only: bool,
+}
+
+/// Decides whether an authenticated request is allowed, as an authorizer would.
+pub type Authorizer = Arc<dyn Fn(&RequestInfo) -> bool + Send + Sync>;
+
+/// What the server does beyond replaying.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// Bearer tokens accepted, each with its user and groups.
+    pub tokens: Vec<(String, String, Vec<String>)>,
+    /// Paths (cluster-wide or namespaced lists, or any path) answered `403 Forbidden`.
+    pub forbid: Vec<String>,
+    /// Paths answered with this status and a `Status` body.
+    pub fail: Vec<(String, u16)>,
+    /// List paths whose first continued request is answered with the recorded
+    /// `410 Expired`, as after an etcd compaction.
+    pub expire_once: Vec<String>,
+    /// Consulted for every authenticated request; `false` is a `403`.
+    pub authorize: Option<Authorizer>,
+    /// Pods generated after the recorded ones (for benchmarks), spread over 100
+    /// namespaces `bench-0`..`bench-99`.
+    pub extra_pods: usize,
+}
+
+/// How a generated kubeconfig authenticates.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// The client certificate of `CN=kubernetes-admin, O=system:masters`.
+    ClientCertificate,
+    /// A bearer token (give it in [`Options::tokens`]).
+    Token(String),
+    /// An exec credential plugin: this command with these arguments.
+    Exec(String, Vec<String>),
+}
+
+struct State {
+    recordings: Recordings,
+    options: Options,
+    log: Mutex<Vec<RequestInfo>>,
+    expired: Mutex<Vec<String>>,
+    template_pod: Option<Value>,
+}
+
+/// A running replay server on 127.0.0.1; it stops when dropped.
+pub struct ReplayServer {
+    pub addr: SocketAddr,
+    pub pki: Pki,
+    state: Arc<State>,
+    stop: Arc<AtomicBool>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+const ADMIN: &str = "kubernetes-admin";
+const MASTERS: &str = "system:masters";
+const PODS: &str = "/api/v1/pods";
+
+impl ReplayServer {
+    /// Starts serving `recordings` on a free loopback port, on a thread of its own.
+    ///
+    /// # Panics
+    /// If no loopback port can be bound or the TLS setup fails: a broken test machine.
+    #[must_use]
+    pub fn start(recordings: Recordings, options: Options) -> Self {
+        let pki = Pki::generate(ADMIN, MASTERS);
+        let template_pod = recordings
+            .lists
+            .get(PODS)
+            .and_then(|l| l.items.first().cloned());
+        let state = Arc::new(State {
+            recordings,
+            options,
+            log: Mutex::new(Vec::new()),
+            expired: Mutex::new(Vec::new()),
+            template_pod,
+        });
+        let tls = tls_config(&pki);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind 127.0.0.1");
+        let addr = listener.local_addr().expect("local address");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let stop = Arc::new(AtomicBool::new(false));
+        let served = state.clone();
+        let thread = std::thread::spawn(move || {
+            runtime.block_on(accept_loop(listener, tls, served, rx));
+        });
+        Self {
+            addr,
+            pki,
+            state,
+            stop,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// `https://127.0.0.1:PORT`.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Every request served so far, in order.
+    ///
+    /// # Panics
+    /// If a server thread panicked while logging.
+    #[must_use]
+    pub fn requests(&self) -> Vec<RequestInfo> {
+        self.state.log.lock().expect("log").clone()
+    }
+
+    /// A kubeconfig (context `replay`) for this server, trusting its CA.
+    #[must_use]
+    pub fn kubeconfig(&self, auth: &Auth) -> String {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let user = match auth {
+            Auth::ClientCertificate => format!(
+                "    client-certificate-data: {}\n    client-key-data: {}\n",
+                b64(&self.pki.client_cert_pem),
+                b64(&self.pki.client_key_pem)
+            ),
+            Auth::Token(t) => format!("    token: {t}\n"),
+            Auth::Exec(command, args) => {
+                let args: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+                format!(
+                    "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {command:?}\n      args: [{}]\n      interactiveMode: Never\n",
+                    args.join(", ")
+                )
+            }
+        };
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: replay\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n- name: replay-user\n  user:\n{user}contexts:\n- name: replay\n  context:\n    cluster: replay\n    user: replay-user\ncurrent-context: replay\n",
+            self.url(),
+            b64(&self.pki.ca_pem),
+        )
+    }
+}
+
+impl Drop for ReplayServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn tls_config(pki: &Pki) -> Arc<rustls::ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(pki.ca_pem.as_bytes()).expect("CA pem"))
+        .expect("CA root");
+    // Client certificates are optional: token and anonymous requests come without one.
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .allow_unauthenticated()
+    .build()
+    .expect("client verifier");
+    let certs = vec![CertificateDer::from_pem_slice(pki.server_cert_pem.as_bytes()).expect("pem")];
+    let key = PrivateKeyDer::from_pem_slice(pki.server_key_pem.as_bytes()).expect("key pem");
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocols")
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)
+        .expect("server certificate");
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    state: Arc<State>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    loop {
+        let (tcp, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(_) => continue,
+            },
+            _ = &mut stop => return,
+        };
+        let acceptor = acceptor.clone();
+        let state = state.clone();
+        tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(tcp).await else {
+                return;
+            };
+            // A verified client certificate is the admin's: the CA signs no other.
+            let has_cert = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .is_some_and(|c| !c.is_empty());
+            let service = hyper::service::service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(&state, has_cert, &req)) }
+            });
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("Content-Type", content_type)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+fn replay(r: &Recorded) -> Response<Full<Bytes>> {
+    respond(r.status, &r.content_type, r.body.clone())
+}
+
+fn status_body(code: u16, reason: &str, message: &str) -> Vec<u8> {
+    let body = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": message, "reason": reason, "code": code});
+    let mut bytes = serde_json::to_vec(&body).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Who a request is, from its certificate or bearer token.
+fn authenticate(
+    state: &State,
+    has_cert: bool,
+    req: &Request<Incoming>,
+) -> Option<(String, Vec<String>)> {
+    if let Some(auth) = req.headers().get("Authorization") {
+        let token = auth.to_str().ok()?.strip_prefix("Bearer ")?;
+        return state
+            .options
+            .tokens
+            .iter()
+            .find(|(t, _, _)| t == token)
+            .map(|(_, user, groups)| (user.clone(), groups.clone()));
+    }
+    if has_cert {
+        return Some((ADMIN.to_owned(), vec![MASTERS.to_owned()]));
+    }
+    Some((
+        "system:anonymous".to_owned(),
+        vec!["system:unauthenticated".to_owned()],
+    ))
+}
+
+/// What a list path names: (cluster-wide list path, namespace, resource, group).
+fn parse_list_path(path: &str) -> Option<(String, Option<String>, String, String)> {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let (prefix, group, rest): (Vec<&str>, &str, &[&str]) = match parts.as_slice() {
+        ["api", v, rest @ ..] => (vec!["api", v], "", rest),
+        ["apis", g, v, rest @ ..] => (vec!["apis", g, v], g, rest),
+        _ => return None,
+    };
+    let (namespace, resource) = match rest {
+        [resource] => (None, *resource),
+        ["namespaces", ns, resource] => (Some((*ns).to_owned()), *resource),
+        _ => return None,
+    };
+    let mut wide = format!("/{}", prefix.join("/"));
+    wide.push('/');
+    wide.push_str(resource);
+    Some((wide, namespace, resource.to_owned(), group.to_owned()))
+}
+
+fn query_param(query: &str, key: &str) -> Option<String> {
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == key).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(v: &str) -> String {
+    let bytes = v.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn handle(state: &State, has_cert: bool, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let metadata_only = req
+        .headers()
+        .get("Accept")
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("as=PartialObjectMetadataList"));
+    let Some((user, groups)) = authenticate(state, has_cert, req) else {
+        return match &state.recordings.unauthorized {
+            Some(r) => replay(r),
+            None => respond(
+                401,
+                "application/json",
+                status_body(401, "Unauthorized", "Unauthorized"),
+            ),
+        };
+    };
+    let info = RequestInfo {
+        user,
+        groups,
+        method: req.method().to_string(),
+        path: path.clone(),
+        query: query.clone(),
+        metadata_only,
+    };
+    if let Ok(mut log) = state.log.lock() {
+        log.push(info.clone());
+    }
+    let list = parse_list_path(&path);
+    let forbidden = state.options.forbid.iter().any(|p| *p == path)
+        || state
+            .options
+            .authorize
+            .as_ref()
+            .is_some_and(|allow| !allow(&info));
+    if forbidden {
+        return forbid(state, &info, list.as_ref());
+    }
+    if let Some((_, code)) = state.options.fail.iter().find(|(p, _)| *p == path) {
+        return respond(
+            *code,
+            "application/json",
+            status_body(*code, "InternalError", "an error on the server (\"replayed failure\") has prevented the request from succeeding"),
+        );
+    }
+    if let Some(r) = state
+        .recordings
+        .exact
+        .get(&(path.clone(), query.clone(), metadata_only))
+    {
+        return replay(r);
+    }
+    let Some((wide, namespace, _, _)) = list else {
+        return respond(
+            404,
+            "text/plain; charset=utf-8",
+            b"404 page not found\n".to_vec(),
+        );
+    };
+    let Some(data) = state.recordings.lists.get(&wide) else {
+        return respond(
+            404,
+            "text/plain; charset=utf-8",
+            b"404 page not found\n".to_vec(),
+        );
+    };
+    let continue_token = query_param(&query, "continue");
+    if continue_token.is_some() && state.options.expire_once.contains(&wide) {
+        let mut expired = state
+            .expired
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !expired.contains(&wide) {
+            expired.push(wide.clone());
+            if let Some(r) = &state.recordings.expired {
+                return replay(r);
+            }
+        }
+    }
+    list_page(
+        state,
+        &wide,
+        data,
+        namespace.as_deref(),
+        &query,
+        metadata_only,
+    )
+}
+
+fn forbid(
+    state: &State,
+    info: &RequestInfo,
+    list: Option<&(String, Option<String>, String, String)>,
+) -> Response<Full<Bytes>> {
+    let (resource, group, scope) = match list {
+        Some((_, ns, resource, group)) => (
+            resource.clone(),
+            group.clone(),
+            ns.as_ref().map_or_else(
+                || "at the cluster scope".to_owned(),
+                |n| format!("in the namespace \"{n}\""),
+            ),
+        ),
+        None => (
+            info.path.clone(),
+            String::new(),
+            "at the cluster scope".to_owned(),
+        ),
+    };
+    let message = format!(
+        "{resource} is forbidden: User \"{}\" cannot list resource \"{resource}\" in API group \"{group}\" {scope}",
+        info.user
+    );
+    let mut body = state
+        .recordings
+        .forbidden
+        .clone()
+        .unwrap_or_else(|| json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "Forbidden", "code": 403}));
+    body["message"] = Value::String(message);
+    body["details"] = json!({"kind": resource});
+    let mut bytes = serde_json::to_vec(&body).unwrap_or_default();
+    bytes.push(b'\n');
+    respond(403, "application/json", bytes)
+}
+
+/// Item `i` of the list at `wide`: a recorded one, or a generated pod past them.
+fn item(state: &State, wide: &str, data: &ListData, i: usize) -> Option<Value> {
+    if let Some(v) = data.items.get(i) {
+        return Some(v.clone());
+    }
+    let n = i - data.items.len();
+    if wide != PODS || n >= state.options.extra_pods {
+        return None;
+    }
+    let mut pod = state.template_pod.clone()?;
+    let meta = &mut pod["metadata"];
+    meta["name"] = Value::String(format!("bench-{n}"));
+    meta["namespace"] = Value::String(format!("bench-{}", n % 100));
+    meta["uid"] = Value::String(format!("00000000-0000-4000-8000-{n:012}"));
+    if let Some(m) = meta.as_object_mut() {
+        m.remove("ownerReferences");
+    }
+    Some(pod)
+}
+
+fn list_len(state: &State, wide: &str, data: &ListData) -> usize {
+    data.items.len()
+        + if wide == PODS {
+            state.options.extra_pods
+        } else {
+            0
+        }
+}
+
+fn list_page(
+    state: &State,
+    wide: &str,
+    data: &ListData,
+    namespace: Option<&str>,
+    query: &str,
+    metadata_only: bool,
+) -> Response<Full<Bytes>> {
+    let limit = query_param(query, "limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0);
+    let start = match query_param(query, "continue") {
+        None => 0,
+        Some(token) => match decode_token(&token, wide) {
+            Some(offset) => offset,
+            None => {
+                return respond(
+                    400,
+                    "application/json",
+                    status_body(400, "BadRequest", "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"),
+                )
+            }
+        },
+    };
+    let total = list_len(state, wide, data);
+    let in_namespace =
+        |v: &Value| namespace.is_none_or(|ns| v["metadata"]["namespace"].as_str() == Some(ns));
+    let mut items = Vec::new();
+    let mut i = start;
+    while i < total {
+        if limit.is_some_and(|l| items.len() >= l) {
+            break;
+        }
+        if let Some(v) = item(state, wide, data, i) {
+            if in_namespace(&v) {
+                items.push(v);
+            }
+        }
+        i += 1;
+    }
+    let mut metadata = json!({"resourceVersion": data.resource_version});
+    // The server says how many remain only when no selector filters the list.
+    let remaining = (i..total)
+        .filter(|&j| {
+            namespace.is_none() || item(state, wide, data, j).is_some_and(|v| in_namespace(&v))
+        })
+        .count();
+    if remaining > 0 {
+        metadata["continue"] = Value::String(encode_token(wide, i));
+        if namespace.is_none() {
+            metadata["remainingItemCount"] = json!(remaining);
+        }
+    }
+    let (kind, api_version) = if metadata_only {
+        for v in &mut items {
+            let meta = v["metadata"].take();
+            *v = json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta});
+        }
+        (
+            "PartialObjectMetadataList".to_owned(),
+            "meta.k8s.io/v1".to_owned(),
+        )
+    } else {
+        (data.kind.clone(), data.api_version.clone())
+    };
+    let body =
+        json!({"kind": kind, "apiVersion": api_version, "metadata": metadata, "items": items});
+    let mut bytes = serde_json::to_vec(&body).unwrap_or_default();
+    bytes.push(b'\n');
+    respond(200, "application/json", bytes)
+}
+
+fn encode_token(wide: &str, offset: usize) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("replay:{wide}:{offset}"))
+}
+
+fn decode_token(token: &str, wide: &str) -> Option<usize> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let rest = text
+        .strip_prefix("replay:")?
+        .strip_prefix(wide)?
+        .strip_prefix(':')?;
+    rest.parse().ok()
+}
