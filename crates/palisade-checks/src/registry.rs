@@ -3,7 +3,9 @@
 use palisade_engine::{Analysis, Check};
 use palisade_model::{Category, CheckMeta};
 
-use crate::{api, image, input, namespace, netpol, network, pss, rbac, secrets, workload};
+use crate::{
+    api, controlplane, image, input, namespace, netpol, network, pss, rbac, secrets, workload,
+};
 
 /// Every check, in a fixed order: Pod Security baseline, then restricted, then the
 /// catalogue by category.
@@ -25,15 +27,22 @@ pub fn registry() -> Vec<&'static dyn Check> {
     }
     all.extend(netpol::RULES.iter().map(|r| *r as &'static dyn Check));
     all.extend(rbac::RULES.iter().map(|r| *r as &'static dyn Check));
+    all.extend(controlplane::CHECKS.iter().copied());
+    all.push(&controlplane::etcd_ca::CHECK);
     all.push(&input::duplicate_key::CHECK);
     all
 }
 
 /// The analyses that run the checks needing many objects at once (RBAC, network
-/// policy); a scan passes them all, and each runs only when one of its checks is selected.
+/// policy, etcd's CA against the API server's); a scan passes them all, and each runs
+/// only when one of its checks is selected.
 #[must_use]
 pub fn analyses() -> Vec<&'static dyn Analysis> {
-    vec![&rbac::ANALYSIS, &netpol::ANALYSIS]
+    vec![
+        &rbac::ANALYSIS,
+        &netpol::ANALYSIS,
+        &controlplane::etcd_ca::ANALYSIS,
+    ]
 }
 
 /// The metadata of the check with this id.

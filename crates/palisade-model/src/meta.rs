@@ -67,12 +67,14 @@ pub enum Category {
     Api,
     /// RBAC: risky grants, unused and dangling objects, escalation paths.
     Rbac,
+    /// Flags of the API server, controller-manager, scheduler and etcd (CIS sections 1.2-1.4, 2).
+    ControlPlane,
     /// Inputs Palisade could not fully understand.
     Input,
 }
 
 impl Category {
-    pub const ALL: [Category; 9] = [
+    pub const ALL: [Category; 10] = [
         Category::PodSecurity,
         Category::Workload,
         Category::Image,
@@ -81,6 +83,7 @@ impl Category {
         Category::Namespace,
         Category::Api,
         Category::Rbac,
+        Category::ControlPlane,
         Category::Input,
     ];
 
@@ -95,6 +98,7 @@ impl Category {
             Category::Namespace => "namespace",
             Category::Api => "api",
             Category::Rbac => "rbac",
+            Category::ControlPlane => "control-plane",
             Category::Input => "input",
         }
     }
@@ -195,4 +199,22 @@ pub struct CheckMeta {
     pub peer_notes: &'static str,
     /// Where the check is defined (`file!()`), for `checks explain`.
     pub source: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn category_names_are_unique_kebab_case() {
+        let names: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+        assert!(names.contains(&"control-plane"));
+        assert!(names
+            .iter()
+            .all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '-')));
+    }
 }

@@ -107,6 +107,118 @@ fn hardened_example_is_clean() {
     assert_eq!(code, 0);
 }
 
+/// The control-plane checks on kubeadm's v1.30 static pod manifests: the CIS items a
+/// default kubeadm cluster fails, each at the command (a missing flag) or the flag's
+/// element, in its file and at its line.
+#[test]
+fn control_plane_example_fails_the_kubeadm_defaults() {
+    let (code, v) = json(
+        &["examples/control-plane", "--select", "control-plane"],
+        None,
+    );
+    assert_eq!(
+        code, 0,
+        "only medium and low findings: under --fail-on high"
+    );
+    let dir = root().join("examples/control-plane");
+    let mut got: Vec<(String, String, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().to_owned(),
+                f["location"]["file"].as_str().unwrap().to_owned(),
+                f["location"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    let at = |file: &str, needle: &str| {
+        (
+            format!("examples/control-plane/{file}"),
+            line_of(&dir.join(file), needle),
+        )
+    };
+    let api = "kube-apiserver.yaml";
+    let command = at(api, "- command:");
+    let plugins = at(api, "--enable-admission-plugins=NodeRestriction");
+    let mut want: Vec<(String, String, u64)> = [
+        ("apiserver-always-pull-images-missing", plugins.clone()),
+        ("apiserver-anonymous-auth", command.clone()),
+        ("apiserver-audit-log-missing", command.clone()),
+        (
+            "apiserver-deny-service-external-ips-missing",
+            plugins.clone(),
+        ),
+        ("apiserver-encryption-config-missing", command.clone()),
+        ("apiserver-event-rate-limit-missing", plugins),
+        ("apiserver-kubelet-ca-missing", command.clone()),
+        ("apiserver-profiling-enabled", command),
+        (
+            "controller-manager-profiling-enabled",
+            at("kube-controller-manager.yaml", "- command:"),
+        ),
+        (
+            "controller-manager-terminated-pod-gc-threshold-missing",
+            at("kube-controller-manager.yaml", "- command:"),
+        ),
+        (
+            "scheduler-profiling-enabled",
+            at("kube-scheduler.yaml", "- command:"),
+        ),
+    ]
+    .into_iter()
+    .map(|(id, (file, line))| (id.to_owned(), file, line))
+    .collect();
+    want.sort();
+    assert_eq!(got, want);
+    let f = findings(&v, "apiserver-profiling-enabled")[0];
+    assert_eq!(f["path"], "spec.containers[0].command");
+    assert_eq!(f["category"], "control-plane");
+    assert_eq!(f["object"]["name"], "kube-apiserver");
+    assert!(f["mappings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["framework"] == "cis" && m["id"] == "1.2.15"));
+}
+
+/// etcd trusting the API server's client CA needs both pods: reported at etcd's flag
+/// when both are scanned together, and not when etcd is scanned alone.
+#[test]
+fn etcd_sharing_the_apiserver_ca_is_found_across_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = root().join("examples/control-plane");
+    let apiserver = std::fs::read_to_string(examples.join("kube-apiserver.yaml")).unwrap();
+    let etcd = std::fs::read_to_string(examples.join("etcd.yaml"))
+        .unwrap()
+        .replace(
+            "- --trusted-ca-file=/etc/kubernetes/pki/etcd/ca.crt",
+            "- --trusted-ca-file=/etc/kubernetes/pki/ca.crt",
+        );
+    write(dir.path(), "kube-apiserver.yaml", &apiserver);
+    let etcd_file = write(dir.path(), "etcd.yaml", &etcd);
+    let id = "etcd-ca-shared-with-apiserver";
+    let (_, v) = json(&[dir.path().to_str().unwrap(), "--select", id], None);
+    let hits = findings(&v, id);
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert!(hits[0]["location"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("etcd.yaml"));
+    assert_eq!(
+        hits[0]["location"]["line"],
+        line_of(&etcd_file, "--trusted-ca-file=")
+    );
+    assert!(hits[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Pod kube-system/kube-apiserver ("));
+    let (_, v) = json(&[etcd_file.to_str().unwrap(), "--select", id], None);
+    assert!(findings(&v, id).is_empty());
+}
+
 #[test]
 fn broken_documents_are_reported_and_neighbours_still_scanned() {
     let dir = tempfile::tempdir().unwrap();
