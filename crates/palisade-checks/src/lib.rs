@@ -9,6 +9,7 @@
 //! and carries one implementation per Kubernetes version in which it changed.
 
 pub mod api;
+pub mod cluster;
 pub mod controlplane;
 mod docs;
 pub mod image;
@@ -30,3 +31,4 @@ pub use netpol::ANALYSIS as NETPOL_ANALYSIS;
 pub use rbac::ANALYSIS as RBAC_ANALYSIS;
 pub use registry::{analyses, by_id, registry, select, Selection};
 pub use rule::Rule;
+pub use secrets::SECRET_VALUE_CHECKS;

@@ -4,7 +4,8 @@ use palisade_engine::{Analysis, Check};
 use palisade_model::{Category, CheckMeta};
 
 use crate::{
-    api, controlplane, image, input, namespace, netpol, network, pss, rbac, secrets, workload,
+    api, cluster, controlplane, image, input, namespace, netpol, network, pss, rbac, secrets,
+    workload,
 };
 
 /// Every check, in a fixed order: Pod Security baseline, then restricted, then the
@@ -29,6 +30,7 @@ pub fn registry() -> Vec<&'static dyn Check> {
     all.extend(rbac::RULES.iter().map(|r| *r as &'static dyn Check));
     all.extend(controlplane::CHECKS.iter().copied());
     all.push(&controlplane::etcd_ca::CHECK);
+    all.extend(cluster::CHECKS.iter().copied());
     all.push(&input::duplicate_key::CHECK);
     all
 }

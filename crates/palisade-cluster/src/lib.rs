@@ -86,13 +86,7 @@ impl Resource {
     }
 }
 
-/// A resource that was not read, and why: `forbidden`, or the error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotEvaluated {
-    /// `secrets`, `deployments.apps`, or a group version whose discovery failed.
-    pub resource: String,
-    pub reason: String,
-}
+pub use palisade_model::NotEvaluated;
 
 /// Why the cluster could not be read at all.
 #[derive(Debug, thiserror::Error)]

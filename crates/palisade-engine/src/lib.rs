@@ -17,4 +17,4 @@ pub use exceptions::{
     apply_baseline, names_check, parse_inline, Baseline, Exception, Subject, IGNORE_ANNOTATION,
 };
 pub use pss::{Level, Profile, Version, ENFORCE_LABEL, ENFORCE_VERSION_LABEL};
-pub use scan::{scan, ScanOptions};
+pub use scan::{scan, ScanOptions, StreamingScan};

@@ -337,20 +337,31 @@ fn scan_document(
     analyses: &[&'static dyn Analysis],
     opts: &ScanOptions,
 ) -> DocOutcome {
+    match parse_document(&text[chunk.range.clone()], chunk, &opts.limits) {
+        Ok(doc) => scan_parsed(name, &doc, checks, analyses, opts, &HashMap::new()),
+        Err(e) => DocOutcome {
+            errors: vec![load_error(name, chunk.index, e.line, e.column, e.message)],
+            ..DocOutcome::default()
+        },
+    }
+}
+
+/// Checks and gathers every object of a parsed document; objects of a namespace in
+/// `profiles` are judged at its Pod Security level.
+fn scan_parsed(
+    name: &Arc<str>,
+    doc: &Document,
+    checks: &[&'static dyn Check],
+    analyses: &[&'static dyn Analysis],
+    opts: &ScanOptions,
+    profiles: &HashMap<String, Profile>,
+) -> DocOutcome {
     let mut out = DocOutcome::default();
-    let doc = match parse_document(&text[chunk.range.clone()], chunk, &opts.limits) {
-        Ok(doc) => doc,
-        Err(e) => {
-            out.errors
-                .push(load_error(name, chunk.index, e.line, e.column, e.message));
-            return out;
-        }
-    };
-    let (objects, problems) = objects_in(&doc);
+    let (objects, problems) = objects_in(doc);
     for p in problems {
         out.errors.push(load_error(
             name,
-            chunk.index,
+            doc.index,
             p.pos.line,
             p.pos.column,
             p.message,
@@ -359,15 +370,21 @@ fn scan_document(
     let starts: Vec<Pos> = objects.iter().map(|o| o.root.pos()).collect();
     for (ordinal, object) in objects.into_iter().enumerate() {
         let identity = object.identity.clone();
-        let duplicates = duplicates_of(&doc, &starts, ordinal);
+        let duplicates = duplicates_of(doc, &starts, ordinal);
         if identity.kind == "Namespace" && identity.api_version == "v1" {
             let profile = Profile::from_namespace_labels(object.labels(), opts.profile);
             out.namespaces.push((identity.name.clone(), profile));
         }
+        let profile = identity
+            .namespace
+            .as_deref()
+            .and_then(|ns| profiles.get(ns))
+            .copied()
+            .unwrap_or(opts.profile);
         let pods = find_pod_specs(&object);
         let at = ObjectAt {
             file: name,
-            document: chunk.index,
+            document: doc.index,
             object: &object,
             pods: &pods,
         };
@@ -376,25 +393,15 @@ fn scan_document(
             match analysis.gather(&at) {
                 Ok(Some(item)) => gathered.push((i, item)),
                 Ok(None) => {}
-                Err(e) => {
-                    out.errors
-                        .push(load_error(name, chunk.index, e.line, e.column, e.message))
-                }
+                Err(e) => out
+                    .errors
+                    .push(load_error(name, doc.index, e.line, e.column, e.message)),
             }
         }
         let keep = !gathered.is_empty();
-        let eval = evaluate(
-            name,
-            checks,
-            object,
-            pods,
-            opts.profile,
-            duplicates,
-            opts,
-            keep,
-        );
+        let eval = evaluate(name, checks, object, pods, profile, duplicates, opts, keep);
         out.objects.push(ObjectOutcome {
-            document: chunk.index,
+            document: doc.index,
             ordinal,
             identity,
             eval,
@@ -561,7 +568,19 @@ pub fn scan(inputs: &[InputSpec], checks: &[&'static dyn Check], opts: &ScanOpti
             .for_each(|(outcome, spec)| rescan_labelled(spec, outcome, &profiles, checks, opts));
     }
 
-    run_analyses(&mut outcomes, &analyses, checks, opts);
+    assemble(outcomes, &analyses, checks, opts)
+}
+
+/// Runs the analyses over what the inputs gathered, then collects findings, errors and
+/// notices in input order and judges the config exceptions.
+fn assemble(
+    mut outcomes: Vec<InputOutcome>,
+    analyses: &[&'static dyn Analysis],
+    checks: &[&'static dyn Check],
+    opts: &ScanOptions,
+) -> ScanResult {
+    let ran: Vec<&'static CheckMeta> = checks.iter().map(|c| c.meta()).collect();
+    run_analyses(&mut outcomes, analyses, checks, opts);
 
     let mut result = ScanResult::default();
     let mut used = vec![0usize; opts.exceptions.len()];
@@ -641,6 +660,84 @@ pub fn scan(inputs: &[InputSpec], checks: &[&'static dyn Check], opts: &ScanOpti
     }
     result.notices.sort();
     result
+}
+
+/// A scan fed with parsed objects as they arrive (pages of a live cluster), each under
+/// a name of its own, instead of files. Objects are checked when added and dropped;
+/// only findings and what analyses gather are kept. Namespaces added before the objects
+/// in them set those objects' Pod Security level (the cluster reader lists Namespaces
+/// first), so nothing is read twice.
+pub struct StreamingScan<'o> {
+    checks: &'o [&'static dyn Check],
+    analyses: Vec<&'static dyn Analysis>,
+    opts: &'o ScanOptions,
+    profiles: HashMap<String, Profile>,
+    outcomes: Vec<InputOutcome>,
+}
+
+impl<'o> StreamingScan<'o> {
+    #[must_use]
+    pub fn new(checks: &'o [&'static dyn Check], opts: &'o ScanOptions) -> Self {
+        let ran: Vec<&'static CheckMeta> = checks.iter().map(|c| c.meta()).collect();
+        Self {
+            checks,
+            analyses: opts
+                .analyses
+                .iter()
+                .copied()
+                .filter(|a| a.wanted(&ran))
+                .collect(),
+            opts,
+            profiles: HashMap::new(),
+            outcomes: Vec::new(),
+        }
+    }
+
+    /// Checks `documents` in parallel, each an input named by its pair's name.
+    pub fn add(&mut self, documents: Vec<(Arc<str>, Document)>) {
+        let (checks, analyses, opts, profiles) =
+            (self.checks, &self.analyses, self.opts, &self.profiles);
+        let outcomes: Vec<InputOutcome> = documents
+            .into_par_iter()
+            .map(|(name, doc)| {
+                let d = scan_parsed(&name, &doc, checks, analyses, opts, profiles);
+                InputOutcome {
+                    name,
+                    objects: d.objects,
+                    namespaces: d.namespaces,
+                    errors: d.errors,
+                    kept: None,
+                }
+            })
+            .collect();
+        for o in &outcomes {
+            for (ns, profile) in &o.namespaces {
+                if let Some(p) = profile.filter(|p| *p != self.opts.profile) {
+                    self.profiles.insert(ns.clone(), p);
+                }
+            }
+        }
+        self.outcomes.extend(outcomes);
+    }
+
+    /// Runs the analyses and returns the result, inputs sorted by name.
+    #[must_use]
+    pub fn finish(mut self) -> ScanResult {
+        self.outcomes.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut result = assemble(self.outcomes, &self.analyses, self.checks, self.opts);
+        // Objects built from JSON number their nodes in place of columns; with no line
+        // to go with it, the number means nothing to a reader.
+        for f in result
+            .findings
+            .iter_mut()
+            .chain(result.suppressed.iter_mut().map(|s| &mut s.finding))
+        {
+            if f.location.line == 0 {
+                f.location.column = 0;
+            }
+        }
+        result
+    }
 }
 
 /// Runs each analysis over what it gathered and files its findings with the objects

@@ -18,4 +18,4 @@ pub use input::{discover, read_input, InputKind, InputSpec, SourceText, MAX_INPU
 pub use object::{objects_in, Object, ObjectProblem, Origin, Place};
 pub use pod::{find_pod_specs, ContainerKind, ContainerView, PodSpecView};
 pub use selector::{LabelSelector, Requirement};
-pub use walk::{map_objects, map_objects_in_text, ObjectAt, ObjectError, Visited};
+pub use walk::{map_documents, map_objects, map_objects_in_text, ObjectAt, ObjectError, Visited};

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use palisade_model::LoadError;
-use palisade_source::{parse_document, split_documents, Limits};
+use palisade_source::{parse_document, split_documents, Document, Limits};
 use rayon::prelude::*;
 
 use crate::{
@@ -76,6 +76,20 @@ where
     concat(parts)
 }
 
+/// [`map_objects`] over documents already built (objects read from a live cluster), each
+/// named by its pair's name.
+pub fn map_documents<T, F>(documents: &[(Arc<str>, Document)], visit: &F) -> Visited<T>
+where
+    T: Send,
+    F: Fn(&ObjectAt<'_, '_>) -> Result<Option<T>, ObjectError> + Sync,
+{
+    let parts: Vec<Visited<T>> = documents
+        .par_iter()
+        .map(|(file, doc)| visit_document(file, doc, visit))
+        .collect();
+    concat(parts)
+}
+
 /// [`map_objects`] over one text already read, named `file`.
 pub fn map_objects_in_text<T, F>(
     file: &Arc<str>,
@@ -102,30 +116,44 @@ where
                 Ok(doc) => doc,
                 Err(e) => return (Vec::new(), vec![error(e.line, e.column, e.message)]),
             };
-            let (objects, problems) = objects_in(&doc);
-            let mut errors: Vec<LoadError> = problems
-                .into_iter()
-                .map(|p| error(p.pos.line, p.pos.column, p.message))
-                .collect();
-            let mut items = Vec::new();
-            for object in &objects {
-                let pods = find_pod_specs(object);
-                let at = ObjectAt {
-                    file,
-                    document: chunk.index,
-                    object,
-                    pods: &pods,
-                };
-                match visit(&at) {
-                    Ok(Some(item)) => items.push(item),
-                    Ok(None) => {}
-                    Err(e) => errors.push(error(e.line, e.column, e.message)),
-                }
-            }
-            (items, errors)
+            visit_document(file, &doc, visit)
         })
         .collect();
     concat(parts)
+}
+
+fn visit_document<T, F>(file: &Arc<str>, doc: &Document, visit: &F) -> Visited<T>
+where
+    F: Fn(&ObjectAt<'_, '_>) -> Result<Option<T>, ObjectError>,
+{
+    let error = |line, column, message| LoadError {
+        file: file.clone(),
+        document: Some(doc.index),
+        line,
+        column,
+        message,
+    };
+    let (objects, problems) = objects_in(doc);
+    let mut errors: Vec<LoadError> = problems
+        .into_iter()
+        .map(|p| error(p.pos.line, p.pos.column, p.message))
+        .collect();
+    let mut items = Vec::new();
+    for object in &objects {
+        let pods = find_pod_specs(object);
+        let at = ObjectAt {
+            file,
+            document: doc.index,
+            object,
+            pods: &pods,
+        };
+        match visit(&at) {
+            Ok(Some(item)) => items.push(item),
+            Ok(None) => {}
+            Err(e) => errors.push(error(e.line, e.column, e.message)),
+        }
+    }
+    (items, errors)
 }
 
 fn concat<T>(parts: Vec<Visited<T>>) -> Visited<T> {

@@ -226,6 +226,17 @@ pub struct ScanResult {
     pub errors: Vec<LoadError>,
     /// Expired, unused and invalid exceptions; stale baseline entries.
     pub notices: Vec<Notice>,
+    /// Resources of a live cluster that were not read (forbidden, failing): their objects
+    /// are missing from the scan, which reports says instead of skipping them silently.
+    pub not_evaluated: Vec<NotEvaluated>,
+}
+
+/// A resource of a live cluster that was not read, and why (`forbidden`, or the error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotEvaluated {
+    /// `secrets`, `deployments.apps`, or a group version whose discovery failed.
+    pub resource: String,
+    pub reason: String,
 }
 
 impl ScanResult {

@@ -8,7 +8,7 @@ mod finding;
 mod meta;
 
 pub use finding::{
-    fingerprint, Finding, LoadError, Location, Notice, NoticeKind, ObjectRef, PssInfo, ScanResult,
-    ScannedObject, Summary, SuppressedFinding, Suppression, SuppressionKind,
+    fingerprint, Finding, LoadError, Location, NotEvaluated, Notice, NoticeKind, ObjectRef,
+    PssInfo, ScanResult, ScannedObject, Summary, SuppressedFinding, Suppression, SuppressionKind,
 };
 pub use meta::{Category, CheckMeta, Framework, Mapping, Peer, PeerTool, Severity};

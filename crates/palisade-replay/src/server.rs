@@ -378,7 +378,7 @@ fn handle(state: &State, has_cert: bool, req: &Request<Incoming>) -> Response<Fu
         log.push(info.clone());
     }
     let list = parse_list_path(&path);
-    let forbidden = state.options.forbid.iter().any(|p| *p == path)
+    let forbidden = state.options.forbid.contains(&path)
         || state
             .options
             .authorize

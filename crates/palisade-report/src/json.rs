@@ -20,7 +20,15 @@ struct Summary {
     findings: usize,
     suppressed: usize,
     errors: usize,
+    /// Resources of a live cluster that were not read.
+    not_evaluated: usize,
     by_severity: BTreeMap<&'static str, usize>,
+}
+
+#[derive(Serialize)]
+struct JsonNotEvaluated<'a> {
+    resource: &'a str,
+    reason: &'a str,
 }
 
 #[derive(Serialize)]
@@ -177,6 +185,7 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
         findings: s.findings,
         suppressed: s.suppressed,
         errors: s.errors,
+        not_evaluated: result.not_evaluated.len(),
         by_severity: Severity::ALL
             .iter()
             .zip(s.by_severity)
@@ -234,5 +243,15 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
         })
         .collect();
     serde_json::to_writer(&mut *out, &notices)?;
+    out.write_all(b",\"not_evaluated\":")?;
+    let not_evaluated: Vec<_> = result
+        .not_evaluated
+        .iter()
+        .map(|n| JsonNotEvaluated {
+            resource: &n.resource,
+            reason: &n.reason,
+        })
+        .collect();
+    serde_json::to_writer(&mut *out, &not_evaluated)?;
     out.write_all(b"}\n")
 }

@@ -86,13 +86,28 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
         if !fired.iter().any(|m| std::ptr::eq(*m, f.check)) {
             fired.push(f.check);
         }
-        let pos = format!("{}:{}", f.location.line, f.location.column);
-        writeln!(
-            out,
-            "    {pos:<8} {} {}",
-            p.severity(f.severity),
-            p.paint(f.check.id, "1")
-        )?;
+        if f.location.line == 0 {
+            // A live object has no line; its field path says where.
+            writeln!(
+                out,
+                "    {} {} at {}",
+                p.severity(f.severity),
+                p.paint(f.check.id, "1"),
+                if f.path.is_empty() {
+                    "the object"
+                } else {
+                    &f.path
+                }
+            )?;
+        } else {
+            let pos = format!("{}:{}", f.location.line, f.location.column);
+            writeln!(
+                out,
+                "    {pos:<8} {} {}",
+                p.severity(f.severity),
+                p.paint(f.check.id, "1")
+            )?;
+        }
         for line in wrap(&f.message, 6) {
             writeln!(out, "      {line}")?;
         }
@@ -135,6 +150,19 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
             }
         }
     }
+    if !result.not_evaluated.is_empty() {
+        writeln!(out)?;
+        for n in &result.not_evaluated {
+            let text = format!("not evaluated: {}: {}", n.resource, n.reason);
+            for (i, line) in wrap(&text, 9).into_iter().enumerate() {
+                if i == 0 {
+                    writeln!(out, "{} {line}", p.paint("warning:", "1;33"))?;
+                } else {
+                    writeln!(out, "         {line}")?;
+                }
+            }
+        }
+    }
     let s = result.summary();
     let counts: Vec<String> = Severity::ALL
         .iter()
@@ -158,7 +186,11 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
         suppressed_breakdown(result),
         s.errors,
         if s.errors == 1 { "" } else { "s" },
-    );
+    ) + &if result.not_evaluated.is_empty() {
+        String::new()
+    } else {
+        format!("; {} resource{} not evaluated", result.not_evaluated.len(), if result.not_evaluated.len() == 1 { "" } else { "s" })
+    };
     for line in wrap(&summary, 0) {
         writeln!(out, "{}", p.paint(&line, "1"))?;
     }

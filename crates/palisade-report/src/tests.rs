@@ -123,6 +123,7 @@ fn sample() -> ScanResult {
             kind: NoticeKind::UnusedException,
             message: "exception for hostPorts matches no finding".into(),
         }],
+        not_evaluated: Vec::new(),
     }
 }
 
@@ -312,4 +313,30 @@ fn table_groups_by_object_and_fits_80_columns() {
         .contains("1 finding (1 critical) in 1 of 2 objects; 1 suppressed (1 by config); 1 error"));
     let colored = render(Format::Table, &sample(), true);
     assert!(colored.contains("\x1b[1;31m"));
+}
+
+#[test]
+fn live_objects_and_resources_not_evaluated_are_shown() {
+    let mut result = sample();
+    result.findings[0].location = palisade_model::Location {
+        file: Arc::from("cluster://prod/apps/v1/Deployment/shop/web"),
+        document: 0,
+        line: 0,
+        column: 0,
+    };
+    result.not_evaluated.push(palisade_model::NotEvaluated {
+        resource: "secrets".into(),
+        reason: "forbidden".into(),
+    });
+    let table = render(Format::Table, &result, false);
+    assert!(table.contains("cluster://prod/apps/v1/Deployment/shop/web"), "{table}");
+    assert!(!table.contains(" 0:0 "), "no line for a live object: {table}");
+    assert!(table.contains(&format!("at {}", result.findings[0].path)), "{table}");
+    assert!(table.contains("warning: not evaluated: secrets: forbidden"), "{table}");
+    let flat = table.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("1 resource not evaluated"), "{table}");
+    let json: serde_json::Value = serde_json::from_str(&render(Format::Json, &result, false)).unwrap();
+    assert_eq!(json["summary"]["not_evaluated"], 1);
+    assert_eq!(json["not_evaluated"][0]["resource"], "secrets");
+    assert_eq!(json["not_evaluated"][0]["reason"], "forbidden");
 }

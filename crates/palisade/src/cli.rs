@@ -34,6 +34,52 @@ pub enum Command {
         #[command(subcommand)]
         command: NetpolCommand,
     },
+    /// Write every object of a live cluster to one `kind: List` file (Secret values
+    /// removed), for `scan`, `rbac` and `netpol` to analyse offline.
+    Snapshot(SnapshotArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SnapshotArgs {
+    /// The file to write (`-` for stdout).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+    /// Only namespaced objects of this namespace (cluster-scoped objects are kept).
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    /// The kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use instead of the current one.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Give up on a request to the API server after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub request_timeout: u64,
+}
+
+/// Where a live cluster is: with `--cluster`, the command reads the cluster instead of
+/// files, read-only (see `deploy/` for the ClusterRole it needs).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClusterArgs {
+    /// Read the live cluster of the current kubeconfig context (or the pod's service
+    /// account inside a cluster) instead of files.
+    #[arg(long)]
+    pub cluster: bool,
+    /// The kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use instead of the current one.
+    #[arg(long, value_name = "NAME", requires = "cluster")]
+    pub context: Option<String>,
+    /// Give up on a request to the API server after this many seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        requires = "cluster"
+    )]
+    pub request_timeout: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,8 +95,14 @@ pub enum NetpolCommand {
 #[derive(Debug, clap::Args)]
 pub struct ConnectionsArgs {
     /// Manifests, directories or snapshots holding the policies and workloads (`-` for stdin).
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(
+        required_unless_present = "cluster",
+        conflicts_with = "cluster",
+        value_name = "PATH"
+    )]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     #[arg(long, short = 'f', value_enum, default_value_t = ConnectionsFormat::Txt)]
     pub format: ConnectionsFormat,
     /// Only the connections of this workload (`namespace/name`).
@@ -73,8 +125,14 @@ pub struct ExplainArgs {
     /// The destination: a workload (`namespace/name`) or an external IP address.
     pub dst: String,
     /// Manifests, directories or snapshots holding the policies and workloads (`-` for stdin).
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(
+        required_unless_present = "cluster",
+        conflicts_with = "cluster",
+        value_name = "PATH"
+    )]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// One port: `443`, `53/UDP`, `9000/SCTP` (TCP when no protocol is given).
     #[arg(long, value_name = "PORT[/PROTO]")]
     pub port: Option<String>,
@@ -105,8 +163,14 @@ pub struct CanIArgs {
     #[arg(value_name = "RESOURCE[/NAME]|URL")]
     pub resource: String,
     /// Manifests, directories or snapshots holding the RBAC objects (`-` for stdin).
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(
+        required_unless_present = "cluster",
+        conflicts_with = "cluster",
+        value_name = "PATH"
+    )]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// The subresource (`log`, `exec`, `status`, `scale`, ...).
     #[arg(long, value_name = "SUBRESOURCE")]
     pub subresource: Option<String>,
@@ -159,8 +223,14 @@ pub struct WhoCanArgs {
     #[arg(value_name = "RESOURCE|URL")]
     pub resource: String,
     /// Manifests, directories or snapshots holding the RBAC objects (`-` for stdin).
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(
+        required_unless_present = "cluster",
+        conflicts_with = "cluster",
+        value_name = "PATH"
+    )]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// Only grants that cover this object name.
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
@@ -184,8 +254,14 @@ pub enum GraphFormat {
 #[derive(Debug, clap::Args)]
 pub struct EscalationArgs {
     /// Manifests, directories or snapshots holding the RBAC objects (`-` for stdin).
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(
+        required_unless_present = "cluster",
+        conflicts_with = "cluster",
+        value_name = "PATH"
+    )]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     #[arg(long, short = 'f', value_enum, default_value_t = GraphFormat::Text)]
     pub format: GraphFormat,
     /// Also list Kubernetes' own principals (system:* users and groups, kube-system
@@ -255,8 +331,18 @@ pub struct ScanArgs {
     /// Files or directories to scan (`-` reads stdin). Directories are searched
     /// recursively for .yaml, .yml and .json; a directory with kustomization.yaml is
     /// rendered with `kubectl kustomize`, one with Chart.yaml with `helm template`.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(
+        required_unless_present = "cluster",
+        conflicts_with = "cluster",
+        value_name = "PATH"
+    )]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// With --cluster: only namespaced objects of this namespace (cluster-scoped objects
+    /// are still read; RBAC and network analyses need them).
+    #[arg(long, short = 'n', value_name = "NS", requires = "cluster")]
+    pub namespace: Option<String>,
 
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Table)]

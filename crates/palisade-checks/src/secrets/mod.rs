@@ -17,3 +17,7 @@ pub static CHECKS: &[&dyn Check] = &[
     &configmap_credentials::CHECK,
     &annotation_credentials::CHECK,
 ];
+
+/// Checks that read Secret values. A live scan lists Secrets as metadata only unless
+/// one of these is selected by its id: values stay on the cluster by default.
+pub const SECRET_VALUE_CHECKS: &[&str] = &["secret-in-manifest"];

@@ -1,16 +1,20 @@
 //! One module per command.
 
 mod checks;
+mod cluster;
 mod netpol;
 mod rbac;
 mod scan;
 
 use std::path::PathBuf;
 
-use palisade_inventory::{discover, InputKind, InputSpec};
+use palisade_inventory::{
+    discover, map_objects, InputKind, InputSpec, ObjectAt, ObjectError, Visited,
+};
 use palisade_model::LoadError;
+use palisade_source::Limits;
 
-use crate::cli::{Args, Command};
+use crate::cli::{Args, ClusterArgs, Command};
 use crate::ExitStatus;
 
 /// A Graphviz DOT string's inside.
@@ -28,11 +32,33 @@ fn inputs(paths: &[PathBuf]) -> anyhow::Result<(Vec<InputSpec>, Vec<LoadError>)>
     Ok((inputs, errors))
 }
 
+/// Every object of the paths, or of the live cluster with `--cluster`, handed to
+/// `visit`; what could not be read comes back as errors, also said on stderr.
+fn objects<T, F>(paths: &[PathBuf], cluster: &ClusterArgs, visit: &F) -> anyhow::Result<Visited<T>>
+where
+    T: Send,
+    F: Fn(&ObjectAt<'_, '_>) -> Result<Option<T>, ObjectError> + Sync,
+{
+    let (items, errors) = if cluster.cluster {
+        cluster::map_cluster(cluster, visit)?.0
+    } else {
+        let (inputs, mut errors) = inputs(paths)?;
+        let (items, load_errors) = map_objects(&inputs, &Limits::default(), visit);
+        errors.extend(load_errors);
+        (items, errors)
+    };
+    for e in &errors {
+        eprintln!("palisade: error: {e}");
+    }
+    Ok((items, errors))
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
     match args.command {
         Command::Scan(scan) => scan::run(&scan),
         Command::Checks { command } => checks::run(command),
         Command::Rbac { command } => rbac::run(command),
         Command::Netpol { command } => netpol::run(command),
+        Command::Snapshot(args) => cluster::snapshot(&args),
     }
 }

@@ -5,15 +5,14 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use palisade_inventory::{map_objects, Origin, Place};
+use palisade_inventory::{Origin, Place};
 use palisade_model::LoadError;
 use palisade_netpol::{
     record_of, Connection, Direction, Endpoint, Model, Node, Protocol, SideVerdict,
 };
-use palisade_source::Limits;
 use serde_json::json;
 
-use crate::cli::{ConnectionsArgs, ConnectionsFormat, ExplainArgs, NetpolCommand};
+use crate::cli::{ClusterArgs, ConnectionsArgs, ConnectionsFormat, ExplainArgs, NetpolCommand};
 use crate::ExitStatus;
 
 pub fn run(command: NetpolCommand) -> anyhow::Result<ExitStatus> {
@@ -25,13 +24,8 @@ pub fn run(command: NetpolCommand) -> anyhow::Result<ExitStatus> {
 
 /// Reads the policies, namespaces and workloads of `paths`; unreadable parts (and
 /// malformed policies) are reported on stderr and the rest is used.
-fn model(paths: &[PathBuf]) -> anyhow::Result<(Model, Vec<LoadError>)> {
-    let (inputs, mut errors) = super::inputs(paths)?;
-    let (records, load_errors) = map_objects(&inputs, &Limits::default(), &record_of);
-    errors.extend(load_errors);
-    for e in &errors {
-        eprintln!("palisade: error: {e}");
-    }
+fn model(paths: &[PathBuf], cluster: &ClusterArgs) -> anyhow::Result<(Model, Vec<LoadError>)> {
+    let (records, errors) = super::objects(paths, cluster, &record_of)?;
     Ok((Model::build(records), errors))
 }
 
@@ -51,7 +45,7 @@ fn workload(m: &Model, text: &str) -> anyhow::Result<usize> {
 }
 
 fn connections(args: &ConnectionsArgs) -> anyhow::Result<ExitStatus> {
-    let (m, errors) = model(&args.paths)?;
+    let (m, errors) = model(&args.paths, &args.cluster)?;
     let focus = args.focus.as_deref().map(|f| workload(&m, f)).transpose()?;
     let list: Vec<Connection> = m
         .connections()
@@ -140,7 +134,7 @@ fn port(text: &str) -> anyhow::Result<(Protocol, u16)> {
 }
 
 fn explain(args: &ExplainArgs) -> anyhow::Result<ExitStatus> {
-    let (m, errors) = model(&args.paths)?;
+    let (m, errors) = model(&args.paths, &args.cluster)?;
     let src = endpoint(&m, &args.src)?;
     let dst = endpoint(&m, &args.dst)?;
     let wanted = args.port.as_deref().map(port).transpose()?;

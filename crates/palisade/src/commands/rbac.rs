@@ -6,13 +6,14 @@ use std::path::PathBuf;
 use anyhow::Context;
 use palisade_model::LoadError;
 use palisade_rbac::{
-    escalations, load, resolve_resource, Chain, Grant, Model, Origin, Place, Reason, Request,
+    escalations, record_of, resolve_resource, Chain, Grant, Model, Origin, Place, Reason, Request,
     Target, User,
 };
-use palisade_source::Limits;
 use serde_json::json;
 
-use crate::cli::{CanIArgs, EscalationArgs, GraphFormat, ListFormat, RbacCommand, WhoCanArgs};
+use crate::cli::{
+    CanIArgs, ClusterArgs, EscalationArgs, GraphFormat, ListFormat, RbacCommand, WhoCanArgs,
+};
 use crate::ExitStatus;
 
 pub fn run(command: RbacCommand) -> anyhow::Result<ExitStatus> {
@@ -25,14 +26,9 @@ pub fn run(command: RbacCommand) -> anyhow::Result<ExitStatus> {
 
 /// Reads the RBAC objects of `paths`; unreadable parts are reported on stderr and the
 /// rest is used.
-fn model(paths: &[PathBuf]) -> anyhow::Result<(Model, Vec<LoadError>)> {
-    let (inputs, mut errors) = super::inputs(paths)?;
-    let loaded = load(&inputs, &Limits::default());
-    errors.extend(loaded.errors);
-    for e in &errors {
-        eprintln!("palisade: error: {e}");
-    }
-    Ok((Model::build(loaded.records), errors))
+fn model(paths: &[PathBuf], cluster: &ClusterArgs) -> anyhow::Result<(Model, Vec<LoadError>)> {
+    let (records, errors) = super::objects(paths, cluster, &record_of)?;
+    Ok((Model::build(records), errors))
 }
 
 /// The request a `can-i`/`who-can` TYPE[/NAME] or URL argument describes, and a warning
@@ -133,7 +129,7 @@ fn can_i(args: &CanIArgs) -> anyhow::Result<ExitStatus> {
     if let Some(w) = warning.filter(|_| !args.quiet) {
         eprintln!("Warning: {w}");
     }
-    let (m, errors) = model(&args.paths)?;
+    let (m, errors) = model(&args.paths, &args.cluster)?;
     let user = User::impersonated(&args.as_user, &args.as_group);
     let decision = m.authorize(&user, &req);
     let mut out = BufWriter::new(io::stdout().lock());
@@ -188,7 +184,7 @@ fn who_can(args: &WhoCanArgs) -> anyhow::Result<ExitStatus> {
     let kind = args.resource.split('/').next().unwrap_or_default();
     let grantable_in_namespaces =
         req.path.is_none() && resolve_resource(kind).namespaced != Some(false);
-    let (m, errors) = model(&args.paths)?;
+    let (m, errors) = model(&args.paths, &args.cluster)?;
     let mut rows: Vec<(String, String, String, String, String, String)> = m
         .who_can(&req, args.scope.all_namespaces && grantable_in_namespaces)
         .into_iter()
@@ -269,7 +265,7 @@ fn target_name(t: &Target) -> String {
 }
 
 fn escalation_paths(args: &EscalationArgs) -> anyhow::Result<ExitStatus> {
-    let (m, errors) = model(&args.paths)?;
+    let (m, errors) = model(&args.paths, &args.cluster)?;
     let chains: Vec<Chain> = escalations(&m)
         .into_iter()
         .filter(|c| args.include_system || !c.subject.is_system())

@@ -4,12 +4,15 @@ use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 
 use anyhow::Context;
+use palisade_checks::SECRET_VALUE_CHECKS;
 use palisade_checks::{registry, select, Selection};
+use palisade_cluster::{read, ReadOptions};
 use palisade_config::{find_config, load_config, read_baseline, write_baseline, Config};
-use palisade_engine::{apply_baseline, scan, CheckSettings, ScanOptions};
-use palisade_model::Severity;
+use palisade_engine::{apply_baseline, scan, Check, CheckSettings, ScanOptions, StreamingScan};
+use palisade_model::{ScanResult, Severity};
 use palisade_report::{write_report, Format, ReportContext};
 
+use super::cluster;
 use crate::cli::{ColorChoice, FailOn, OutputFormat, ScanArgs};
 use crate::ExitStatus;
 
@@ -31,6 +34,36 @@ fn config(args: &ScanArgs) -> anyhow::Result<Config> {
     load_config(&path, today, &catalogue).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// Scans the live cluster page by page: each page is checked and dropped as the next
+/// one is fetched.
+fn scan_cluster(
+    args: &ScanArgs,
+    checks: &[&'static dyn Check],
+    opts: &ScanOptions,
+) -> anyhow::Result<ScanResult> {
+    let mut scanner = StreamingScan::new(checks, opts);
+    let mut errors = Vec::new();
+    let mut context = String::new();
+    let options = ReadOptions {
+        // Secret values are read only for a check that needs them, named by id.
+        secret_contents: args
+            .select
+            .iter()
+            .any(|s| SECRET_VALUE_CHECKS.contains(&s.as_str())),
+        ..cluster::read_options(args.namespace.clone())
+    };
+    let read = read(&cluster::connection(&args.cluster), &options, |page| {
+        cluster::note_context(&mut context, &page);
+        let (docs, mut errs) = cluster::documents(&context, page, &opts.limits);
+        errors.append(&mut errs);
+        scanner.add(docs);
+    })?;
+    let mut result = scanner.finish();
+    result.errors.splice(0..0, errors);
+    result.not_evaluated = read.not_evaluated;
+    Ok(result)
+}
+
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     let config = config(args)?;
     let baseline = match &args.baseline {
@@ -47,7 +80,6 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         ignore: config.ignore.iter().chain(&args.ignore).cloned().collect(),
     })
     .map_err(anyhow::Error::msg)?;
-    let (inputs, discover_errors) = super::inputs(&args.paths)?;
     let mut allowed_registries = config.allowed_registries.clone();
     allowed_registries.extend(args.allowed_registry.iter().cloned());
     let opts = ScanOptions {
@@ -63,14 +95,20 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         analyses: palisade_checks::analyses(),
         ..ScanOptions::default()
     };
-    let mut result = scan(&inputs, &checks, &opts);
+    let mut result = if args.cluster.cluster {
+        scan_cluster(args, &checks, &opts)?
+    } else {
+        let (inputs, discover_errors) = super::inputs(&args.paths)?;
+        let mut result = scan(&inputs, &checks, &opts);
+        if !discover_errors.is_empty() {
+            let mut errors = discover_errors;
+            errors.append(&mut result.errors);
+            result.errors = errors;
+        }
+        result
+    };
     if let Some(b) = &baseline {
         apply_baseline(&mut result, b);
-    }
-    if !discover_errors.is_empty() {
-        let mut errors = discover_errors;
-        errors.append(&mut result.errors);
-        result.errors = errors;
     }
 
     let format = match args.format {
@@ -115,6 +153,12 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         }
         for n in &result.notices {
             eprintln!("palisade: warning: {n}");
+        }
+        for n in &result.not_evaluated {
+            eprintln!(
+                "palisade: warning: not evaluated: {}: {}",
+                n.resource, n.reason
+            );
         }
     }
     if let Some(path) = &args.write_baseline {

@@ -1,0 +1,185 @@
+//! Reading a live cluster for the commands: objects as documents named by their
+//! identity, the not-evaluated resources, and snapshots.
+
+use std::io::{self, IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use palisade_cluster::{read, ClusterRead, Connection, Page, ReadOptions};
+use palisade_inventory::{map_documents, ObjectAt, ObjectError, Visited};
+use palisade_model::LoadError;
+use palisade_source::{Document, Limits};
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::cli::{ClusterArgs, SnapshotArgs};
+use crate::ExitStatus;
+
+pub fn connection(args: &ClusterArgs) -> Connection {
+    Connection {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        timeout: Some(Duration::from_secs(args.request_timeout.max(1))),
+    }
+}
+
+pub fn read_options(namespace: Option<String>) -> ReadOptions {
+    ReadOptions {
+        namespace,
+        progress: io::stderr().is_terminal(),
+        ..ReadOptions::default()
+    }
+}
+
+/// The name a live object goes by in reports, in place of a file:
+/// `cluster://CONTEXT/APIVERSION/KIND[/NAMESPACE]/NAME`.
+fn object_name(context: &str, item: &Value) -> String {
+    let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
+    let meta = &item["metadata"];
+    let mut name = format!(
+        "cluster://{context}/{}/{}",
+        text(&item["apiVersion"]),
+        text(&item["kind"])
+    );
+    if let Some(ns) = meta["namespace"].as_str() {
+        name.push('/');
+        name.push_str(ns);
+    }
+    name.push('/');
+    name.push_str(&text(&meta["name"]));
+    name
+}
+
+/// A page's objects as documents, each named by its identity; an object too deep or
+/// too large to build is a load error naming it.
+pub fn documents(
+    context: &str,
+    page: Page,
+    limits: &Limits,
+) -> (Vec<(Arc<str>, Document)>, Vec<LoadError>) {
+    let built: Vec<Result<(Arc<str>, Document), LoadError>> = page
+        .items
+        .into_par_iter()
+        .map(|item| {
+            let name: Arc<str> = Arc::from(object_name(context, &item));
+            Document::from_json(&item, 0, limits)
+                .map(|doc| (name.clone(), doc))
+                .map_err(|e| LoadError {
+                    file: name,
+                    document: None,
+                    line: 0,
+                    column: 0,
+                    message: e.message,
+                })
+        })
+        .collect();
+    let mut docs = Vec::with_capacity(built.len());
+    let mut errors = Vec::new();
+    for b in built {
+        match b {
+            Ok(d) => docs.push(d),
+            Err(e) => errors.push(e),
+        }
+    }
+    (docs, errors)
+}
+
+/// Every object of the cluster handed to `visit`, as `map_objects` does for files.
+pub fn map_cluster<T, F>(args: &ClusterArgs, visit: &F) -> anyhow::Result<(Visited<T>, ClusterRead)>
+where
+    T: Send,
+    F: Fn(&ObjectAt<'_, '_>) -> Result<Option<T>, ObjectError> + Sync,
+{
+    let limits = Limits::default();
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    let mut context = String::new();
+    let read = read(&connection(args), &read_options(None), |page| {
+        note_context(&mut context, &page);
+        let (docs, mut errs) = documents(&context, page, &limits);
+        let (mut got, mut visit_errors) = map_documents(&docs, visit);
+        items.append(&mut got);
+        errors.append(&mut errs);
+        errors.append(&mut visit_errors);
+    })?;
+    report_not_evaluated(&read);
+    Ok(((items, errors), read))
+}
+
+/// The first page is the cluster info, named after the kubeconfig context: the name
+/// every object's report name starts with.
+pub fn note_context(context: &mut String, page: &Page) {
+    if context.is_empty() {
+        *context = page
+            .items
+            .first()
+            .and_then(|i| i["metadata"]["name"].as_str())
+            .unwrap_or("cluster")
+            .to_owned();
+    }
+}
+
+/// Says on stderr which resources were not read.
+pub fn report_not_evaluated(read: &ClusterRead) {
+    for n in &read.not_evaluated {
+        eprintln!(
+            "palisade: warning: not evaluated: {}: {}",
+            n.resource, n.reason
+        );
+    }
+}
+
+/// `palisade snapshot`: every object, one per line, as one `kind: List`, with Secret
+/// values removed; written as it is read.
+pub fn snapshot(args: &SnapshotArgs) -> anyhow::Result<ExitStatus> {
+    let connection = Connection {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        timeout: Some(Duration::from_secs(args.request_timeout.max(1))),
+    };
+    let to_stdout = args.output.as_os_str() == "-";
+    let mut out: Box<dyn Write> = if to_stdout {
+        Box::new(io::BufWriter::new(io::stdout().lock()))
+    } else {
+        let file = std::fs::File::create(&args.output)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.output.display()))?;
+        Box::new(io::BufWriter::new(file))
+    };
+    let mut failed: Option<io::Error> = None;
+    let mut first = true;
+    let mut write_page = |out: &mut dyn Write, page: Page| -> io::Result<()> {
+        for item in page.items {
+            let item = palisade_cluster::without_secret_values(item);
+            out.write_all(if first { b"\n" } else { b",\n" })?;
+            first = false;
+            serde_json::to_writer(&mut *out, &item)?;
+        }
+        Ok(())
+    };
+    let header = b"{\"apiVersion\":\"v1\",\"kind\":\"List\",\"metadata\":{\"resourceVersion\":\"\"},\"items\":[";
+    out.write_all(header)?;
+    let read = read(&connection, &read_options(args.namespace.clone()), |page| {
+        if failed.is_none() {
+            if let Err(e) = write_page(&mut *out, page) {
+                failed = Some(e);
+            }
+        }
+    })?;
+    if let Some(e) = failed {
+        anyhow::bail!("cannot write {}: {e}", args.output.display());
+    }
+    out.write_all(b"\n]}\n")?;
+    out.flush()?;
+    report_not_evaluated(&read);
+    if !to_stdout {
+        eprintln!(
+            "palisade: wrote {} objects of {} resources from {} ({}) to {}",
+            read.objects + 1,
+            read.resources,
+            read.context,
+            read.version.as_deref().unwrap_or("unknown version"),
+            args.output.display()
+        );
+    }
+    Ok(ExitStatus::Clean)
+}

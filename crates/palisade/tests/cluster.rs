@@ -1,0 +1,420 @@
+//! `--cluster` and `palisade snapshot` end to end: the real binary and kube-rs client
+//! against a loopback HTTPS server replaying a real API server's responses.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use common::{root, run_in};
+use palisade_rbac::{load, Model, Request, User};
+use palisade_replay::{Auth, Options, Recordings, ReplayServer, RequestInfo};
+use serde_json::Value;
+
+fn recordings_dir() -> Option<PathBuf> {
+    let dir = root().join("../shared/apiserver-recordings");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: {} is absent", dir.display());
+        None
+    }
+}
+
+struct Cluster {
+    server: ReplayServer,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+}
+
+impl Cluster {
+    fn start(options: Options, auth: &Auth) -> Option<Self> {
+        let recordings = Recordings::load(&recordings_dir()?).expect("recordings");
+        let server = ReplayServer::start(recordings, options);
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(&kubeconfig, server.kubeconfig(auth)).unwrap();
+        Some(Self {
+            server,
+            dir,
+            kubeconfig,
+        })
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--kubeconfig", self.kubeconfig.to_str().unwrap()]);
+        run_in(self.dir.path(), &all)
+    }
+}
+
+/// Findings as comparable keys: check, object, field path (without a List's
+/// `items[N].` prefix) and message; locations differ by nature between a file and a
+/// live object.
+fn finding_keys(json: &[u8]) -> BTreeSet<String> {
+    let report: Value = serde_json::from_slice(json).expect("JSON report");
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let o = &f["object"];
+            let path = f["path"].as_str().unwrap();
+            let path = match path.strip_prefix("items[") {
+                Some(rest) => rest
+                    .split_once(']')
+                    .map_or(path, |(_, p)| p.trim_start_matches('.')),
+                None => path,
+            };
+            format!(
+                "{} | {} {}/{} | {} | {}",
+                f["check"].as_str().unwrap(),
+                o["kind"].as_str().unwrap(),
+                o["namespace"].as_str().unwrap_or(""),
+                o["name"].as_str().unwrap(),
+                path,
+                f["message"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+const SCAN_JSON: &[&str] = &["scan", "--no-config", "-f", "json", "--fail-on", "none"];
+
+#[test]
+fn live_scan_finds_what_the_offline_snapshot_scan_finds() {
+    let Some(cluster) = Cluster::start(Options::default(), &Auth::ClientCertificate) else {
+        return;
+    };
+    let mut args = SCAN_JSON.to_vec();
+    args.push("--cluster");
+    let live = cluster.run(&args);
+    assert_eq!(
+        live.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&live.stderr)
+    );
+    let snapshot = recordings_dir().unwrap().join("snapshot.yaml");
+    let mut args = SCAN_JSON.to_vec();
+    args.push(snapshot.to_str().unwrap());
+    let offline = run_in(&root(), &args);
+    let (live_keys, offline_keys) = (finding_keys(&live.stdout), finding_keys(&offline.stdout));
+    assert!(offline_keys.len() > 500, "{}", offline_keys.len());
+    // The one difference: the recorded snapshot has no ClusterInfo (no `/version`), so
+    // only the live scan can judge the server's version.
+    let only_live: Vec<&String> = live_keys.difference(&offline_keys).collect();
+    assert_eq!(only_live.len(), 1, "{only_live:#?}");
+    assert!(only_live[0].starts_with(
+        "cluster-version-unsupported | ClusterInfo /replay | serverVersion.gitVersion"
+    ));
+    let only_offline: Vec<&String> = offline_keys.difference(&live_keys).collect();
+    assert!(only_offline.is_empty(), "{only_offline:#?}");
+
+    let report: Value = serde_json::from_slice(&live.stdout).unwrap();
+    // Findings carry the object's identity in place of a file and line.
+    let f = &report["findings"][0];
+    assert!(
+        f["location"]["file"]
+            .as_str()
+            .unwrap()
+            .starts_with("cluster://replay/"),
+        "{f}"
+    );
+    assert_eq!(f["location"]["line"], 0);
+    assert_eq!(
+        report["not_evaluated"][0]["resource"],
+        "metrics.k8s.io/v1beta1"
+    );
+    assert_eq!(report["summary"]["not_evaluated"], 1);
+    assert_eq!(report["summary"]["errors"], 0);
+}
+
+#[test]
+fn a_snapshot_scans_offline_exactly_as_the_cluster_scans_live() {
+    let Some(cluster) = Cluster::start(Options::default(), &Auth::ClientCertificate) else {
+        return;
+    };
+    let out = cluster.dir.path().join("snapshot.json");
+    let written = cluster.run(&["snapshot", "-o", out.to_str().unwrap()]);
+    assert_eq!(
+        written.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&written.stderr);
+    assert!(stderr.contains("wrote 648 objects"), "{stderr}");
+    assert!(
+        stderr.contains("not evaluated: metrics.k8s.io/v1beta1"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        !text.contains("ZmFrZS1wYXNzd29yZC0xMjM="),
+        "no Secret value is written"
+    );
+    let list: Value = serde_json::from_str(&text).expect("one JSON List");
+    assert_eq!(list["kind"], "List");
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 648);
+    assert!(items
+        .iter()
+        .all(|i| i["apiVersion"].is_string() && i["kind"].is_string()));
+    let secrets: Vec<&Value> = items.iter().filter(|i| i["kind"] == "Secret").collect();
+    assert_eq!(secrets.len(), 9);
+    assert!(secrets.iter().all(|s| s.get("data").is_none()));
+
+    let mut args = SCAN_JSON.to_vec();
+    args.push("--cluster");
+    let live = cluster.run(&args);
+    let mut args = SCAN_JSON.to_vec();
+    args.push(out.to_str().unwrap());
+    let offline = run_in(cluster.dir.path(), &args);
+    assert_eq!(finding_keys(&live.stdout), finding_keys(&offline.stdout));
+
+    // rbac and netpol read the snapshot as they read the cluster.
+    for command in [
+        &["rbac", "who-can", "list", "secrets", "-A"][..],
+        &["rbac", "escalations"][..],
+        &["netpol", "connections"][..],
+    ] {
+        let mut live_args = command.to_vec();
+        live_args.push("--cluster");
+        let live = cluster.run(&live_args);
+        let mut offline_args = command.to_vec();
+        offline_args.push(out.to_str().unwrap());
+        let offline = run_in(cluster.dir.path(), &offline_args);
+        let live_text = String::from_utf8_lossy(&live.stdout);
+        assert!(!live_text.trim().is_empty(), "{command:?}");
+        assert_eq!(live.status.code(), offline.status.code(), "{command:?}");
+        // File locations differ; what was decided must not.
+        let strip = |t: &str| -> Vec<String> {
+            t.lines()
+                .map(|l| {
+                    l.split(" (")
+                        .next()
+                        .unwrap_or(l)
+                        .split("  at ")
+                        .next()
+                        .unwrap_or(l)
+                        .to_owned()
+                })
+                .collect()
+        };
+        assert_eq!(
+            strip(&live_text),
+            strip(&String::from_utf8_lossy(&offline.stdout)),
+            "{command:?}"
+        );
+    }
+}
+
+#[test]
+fn forbidden_resources_are_reported_not_skipped() {
+    let Some(cluster) = Cluster::start(
+        Options {
+            forbid: vec!["/api/v1/secrets".to_owned()],
+            ..Options::default()
+        },
+        &Auth::ClientCertificate,
+    ) else {
+        return;
+    };
+    let table = cluster.run(&["scan", "--no-config", "--cluster"]);
+    let stdout = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        stdout.contains("not evaluated: secrets: forbidden"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("2 resources not evaluated"), "{stdout}");
+    assert!(
+        stdout.contains("Deployment payments/payments-api"),
+        "the rest is scanned"
+    );
+    // A live object is shown by its identity and field path.
+    assert!(
+        stdout.contains("cluster://replay/apps/v1/Deployment/payments/payments-api"),
+        "{stdout}"
+    );
+    let mut args = SCAN_JSON.to_vec();
+    args.push("--cluster");
+    let json = cluster.run(&args);
+    let report: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let forbidden: Vec<&Value> = report["not_evaluated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["resource"] == "secrets")
+        .collect();
+    assert_eq!(forbidden.len(), 1);
+    assert_eq!(forbidden[0]["reason"], "forbidden");
+    assert!(String::from_utf8_lossy(&json.stderr).contains("not evaluated: secrets: forbidden"));
+}
+
+/// The request an API server's authorizer sees for a replayed request.
+fn attributes(r: &RequestInfo) -> Request {
+    let parts: Vec<&str> = r.path.trim_start_matches('/').split('/').collect();
+    let (group, rest): (&str, &[&str]) = match parts.as_slice() {
+        ["api", _, rest @ ..] => ("", rest),
+        ["apis", g, _, rest @ ..] => (g, rest),
+        _ => ("", &[]),
+    };
+    let (namespace, resource) = match rest {
+        [resource] => ("", *resource),
+        ["namespaces", ns, resource] => (*ns, *resource),
+        _ => {
+            return Request {
+                verb: "get".into(),
+                api_group: String::new(),
+                resource: String::new(),
+                subresource: String::new(),
+                name: String::new(),
+                namespace: String::new(),
+                path: Some(r.path.clone()),
+            }
+        }
+    };
+    Request {
+        verb: "list".into(),
+        api_group: group.into(),
+        resource: resource.into(),
+        subresource: String::new(),
+        name: String::new(),
+        namespace: namespace.into(),
+        path: None,
+    }
+}
+
+fn authorizer(model: Model) -> palisade_replay::Authorizer {
+    Arc::new(move |r: &RequestInfo| {
+        model
+            .authorize(&User::impersonated(&r.user, &r.groups), &attributes(r))
+            .is_some()
+    })
+}
+
+fn deploy_model(file: &Path) -> Model {
+    let (inputs, errors) = palisade_inventory::discover(&[file.to_path_buf()]);
+    assert!(errors.is_empty());
+    let loaded = load(&inputs, &palisade_source::Limits::default());
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    Model::build(loaded.records)
+}
+
+const SCANNER: &str = "system:serviceaccount:palisade:palisade-scanner";
+
+#[test]
+fn the_shipped_read_only_role_is_enough_and_no_more_is_asked() {
+    let model = deploy_model(&root().join("deploy/palisade-scanner.yaml"));
+    let Some(cluster) = Cluster::start(
+        Options {
+            tokens: vec![("scanner-token".into(), SCANNER.into(), vec![])],
+            authorize: Some(authorizer(model)),
+            ..Options::default()
+        },
+        &Auth::Token("scanner-token".into()),
+    ) else {
+        return;
+    };
+    let mut args = SCAN_JSON.to_vec();
+    args.push("--cluster");
+    let out = cluster.run(&args);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Only the broken aggregated API is missing: nothing was forbidden.
+    assert_eq!(
+        report["summary"]["not_evaluated"], 1,
+        "{}",
+        report["not_evaluated"]
+    );
+    let requests = cluster.server.requests();
+    assert!(requests.len() > 60);
+    assert!(requests
+        .iter()
+        .all(|r| r.user == SCANNER && r.method == "GET"));
+    // Lists carry no verbs beyond list; Secrets are asked for as metadata only.
+    let secrets: Vec<&RequestInfo> = requests
+        .iter()
+        .filter(|r| r.path == "/api/v1/secrets")
+        .collect();
+    assert!(secrets.len() == 1 && secrets[0].metadata_only);
+
+    // A role without Secrets: they are reported forbidden and the rest is scanned.
+    let narrowed = std::fs::read_to_string(root().join("deploy/palisade-scanner.yaml"))
+        .unwrap()
+        .replace(
+            "  - apiGroups: [\"*\"]\n    resources: [\"*\"]\n    verbs: [\"list\"]",
+            "  - apiGroups: [\"\", \"apps\", \"rbac.authorization.k8s.io\", \"networking.k8s.io\"]\n    resources: [pods, namespaces, serviceaccounts, services, deployments, replicasets, roles, rolebindings, clusterroles, clusterrolebindings, networkpolicies]\n    verbs: [\"list\"]",
+        );
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), narrowed).unwrap();
+    let Some(cluster) = Cluster::start(
+        Options {
+            tokens: vec![("scanner-token".into(), SCANNER.into(), vec![])],
+            authorize: Some(authorizer(deploy_model(file.path()))),
+            ..Options::default()
+        },
+        &Auth::Token("scanner-token".into()),
+    ) else {
+        return;
+    };
+    let out = cluster.run(&args);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let not_evaluated = report["not_evaluated"].as_array().unwrap();
+    assert!(not_evaluated
+        .iter()
+        .any(|n| n["resource"] == "secrets" && n["reason"] == "forbidden"));
+    assert!(not_evaluated.iter().all(|n| n["resource"] != "pods"));
+    assert!(report["summary"]["findings"].as_u64().unwrap() > 100);
+}
+
+#[test]
+fn bad_credentials_and_kubeconfigs_are_clear_errors() {
+    let Some(cluster) =
+        Cluster::start(Options::default(), &Auth::Token("not-a-valid-token".into()))
+    else {
+        return;
+    };
+    let out = cluster.run(&["scan", "--no-config", "--cluster"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot read the cluster at https://127.0.0.1:")
+            && stderr.contains("Unauthorized"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("not-a-valid-token"),
+        "tokens are never printed: {stderr}"
+    );
+
+    let broken = cluster.dir.path().join("broken");
+    std::fs::write(&broken, "clusters: [ {").unwrap();
+    let out = run_in(
+        cluster.dir.path(),
+        &[
+            "scan",
+            "--cluster",
+            "--kubeconfig",
+            broken.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("kubeconfig") && stderr.contains("broken"),
+        "{stderr}"
+    );
+
+    let out = cluster.run(&["scan", "--cluster", "--context", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+
+    let out = run_in(cluster.dir.path(), &["scan", "--cluster", "examples/"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "paths and --cluster exclude each other"
+    );
+}
