@@ -720,10 +720,10 @@ impl<'o> StreamingScan<'o> {
         self.outcomes.extend(outcomes);
     }
 
-    /// Runs the analyses and returns the result, inputs sorted by name.
+    /// Runs the analyses and returns the result, inputs in the order they were added
+    /// (a cluster's listing order, which its snapshot keeps too).
     #[must_use]
-    pub fn finish(mut self) -> ScanResult {
-        self.outcomes.sort_by(|a, b| a.name.cmp(&b.name));
+    pub fn finish(self) -> ScanResult {
         let mut result = assemble(self.outcomes, &self.analyses, self.checks, self.opts);
         // Objects built from JSON number their nodes in place of columns; with no line
         // to go with it, the number means nothing to a reader.

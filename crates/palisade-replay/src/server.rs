@@ -46,7 +46,7 @@ pub struct Options {
     /// Consulted for every authenticated request; `false` is a `403`.
     pub authorize: Option<Authorizer>,
     /// Pods generated after the recorded ones (for benchmarks), spread over 100
-    /// namespaces `bench-0`..`bench-99`.
+    /// namespaces `bench-0`..`bench-99`, each a copy of a typical recorded pod.
     pub extra_pods: usize,
 }
 
@@ -66,7 +66,8 @@ struct State {
     options: Options,
     log: Mutex<Vec<RequestInfo>>,
     expired: Mutex<Vec<String>>,
-    template_pod: Option<Value>,
+    /// A generated pod's JSON, with placeholders ([`pod_template`]).
+    template_pod: String,
 }
 
 /// A running replay server on 127.0.0.1; it stops when dropped.
@@ -91,10 +92,21 @@ impl ReplayServer {
     #[must_use]
     pub fn start(recordings: Recordings, options: Options) -> Self {
         let pki = Pki::generate(ADMIN, MASTERS);
+        // Generated pods copy the recorded pod of median size (4.6 KB of JSON with its
+        // managedFields), a typical pod rather than the largest.
         let template_pod = recordings
             .lists
             .get(PODS)
-            .and_then(|l| l.items.first().cloned());
+            .and_then(|l| {
+                let mut by_size: Vec<(usize, &Value)> = l
+                    .items
+                    .iter()
+                    .map(|p| (serde_json::to_vec(p).map_or(0, |b| b.len()), p))
+                    .collect();
+                by_size.sort_by_key(|(n, _)| *n);
+                by_size.get(by_size.len() / 2).map(|(_, p)| pod_template(p))
+            })
+            .unwrap_or_default();
         let state = Arc::new(State {
             recordings,
             options,
@@ -474,24 +486,70 @@ fn forbid(
     respond(403, "application/json", bytes)
 }
 
-/// Item `i` of the list at `wide`: a recorded one, or a generated pod past them.
-fn item(state: &State, wide: &str, data: &ListData, i: usize) -> Option<Value> {
+/// An item of a served list: recorded, or the `n`th generated pod.
+enum Item<'a> {
+    Recorded(&'a Value),
+    Generated(usize),
+}
+
+fn item<'a>(state: &State, wide: &str, data: &'a ListData, i: usize) -> Option<Item<'a>> {
     if let Some(v) = data.items.get(i) {
-        return Some(v.clone());
+        return Some(Item::Recorded(v));
     }
     let n = i - data.items.len();
-    if wide != PODS || n >= state.options.extra_pods {
-        return None;
+    (wide == PODS && n < state.options.extra_pods).then_some(Item::Generated(n))
+}
+
+fn namespace_of(item: &Item<'_>) -> Option<String> {
+    match item {
+        Item::Recorded(v) => v["metadata"]["namespace"].as_str().map(str::to_owned),
+        Item::Generated(n) => Some(format!("bench-{}", n % 100)),
     }
-    let mut pod = state.template_pod.clone()?;
+}
+
+const NAME: &str = "\u{1}NAME";
+const NAMESPACE: &str = "\u{1}NAMESPACE";
+const UID: &str = "\u{1}UID";
+
+/// The template pod's JSON with placeholders for what each generated pod changes, so a
+/// generated pod is a few string replacements, not a JSON encoding.
+fn pod_template(pod: &Value) -> String {
+    let mut pod = pod.clone();
     let meta = &mut pod["metadata"];
-    meta["name"] = Value::String(format!("bench-{n}"));
-    meta["namespace"] = Value::String(format!("bench-{}", n % 100));
-    meta["uid"] = Value::String(format!("00000000-0000-4000-8000-{n:012}"));
+    meta["name"] = Value::String(NAME.to_owned());
+    meta["namespace"] = Value::String(NAMESPACE.to_owned());
+    meta["uid"] = Value::String(UID.to_owned());
     if let Some(m) = meta.as_object_mut() {
         m.remove("ownerReferences");
     }
-    Some(pod)
+    serde_json::to_string(&pod).unwrap_or_default()
+}
+
+fn encode_item(state: &State, item: &Item<'_>, metadata_only: bool) -> Vec<u8> {
+    let value = match item {
+        Item::Recorded(v) => (*v).clone(),
+        Item::Generated(n) => {
+            let escaped = |s: &str| serde_json::to_string(s).unwrap_or_default();
+            let text = state
+                .template_pod
+                .replace(&escaped(NAME), &format!("\"bench-{n}\""))
+                .replace(&escaped(NAMESPACE), &format!("\"bench-{}\"", n % 100))
+                .replace(
+                    &escaped(UID),
+                    &format!("\"00000000-0000-4000-8000-{n:012}\""),
+                );
+            if !metadata_only {
+                return text.into_bytes();
+            }
+            serde_json::from_str(&text).unwrap_or(Value::Null)
+        }
+    };
+    let value = if metadata_only {
+        json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": value["metadata"]})
+    } else {
+        value
+    };
+    serde_json::to_vec(&value).unwrap_or_default()
 }
 
 fn list_len(state: &State, wide: &str, data: &ListData) -> usize {
@@ -528,50 +586,50 @@ fn list_page(
         },
     };
     let total = list_len(state, wide, data);
-    let in_namespace =
-        |v: &Value| namespace.is_none_or(|ns| v["metadata"]["namespace"].as_str() == Some(ns));
-    let mut items = Vec::new();
+    let wanted =
+        |item: &Item<'_>| namespace.is_none() || namespace_of(item).as_deref() == namespace;
+    let mut items: Vec<Vec<u8>> = Vec::new();
     let mut i = start;
     while i < total {
         if limit.is_some_and(|l| items.len() >= l) {
             break;
         }
-        if let Some(v) = item(state, wide, data, i) {
-            if in_namespace(&v) {
-                items.push(v);
-            }
+        if let Some(it) = item(state, wide, data, i).filter(|it| wanted(it)) {
+            items.push(encode_item(state, &it, metadata_only));
         }
         i += 1;
     }
     let mut metadata = json!({"resourceVersion": data.resource_version});
-    // The server says how many remain only when no selector filters the list.
-    let remaining = (i..total)
-        .filter(|&j| {
-            namespace.is_none() || item(state, wide, data, j).is_some_and(|v| in_namespace(&v))
-        })
-        .count();
+    let remaining = if namespace.is_none() {
+        total - i
+    } else {
+        (i..total)
+            .filter(|&j| item(state, wide, data, j).is_some_and(|it| wanted(&it)))
+            .count()
+    };
     if remaining > 0 {
         metadata["continue"] = Value::String(encode_token(wide, i));
+        // The server says how many remain only when no selector filters the list.
         if namespace.is_none() {
             metadata["remainingItemCount"] = json!(remaining);
         }
     }
     let (kind, api_version) = if metadata_only {
-        for v in &mut items {
-            let meta = v["metadata"].take();
-            *v = json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta});
-        }
-        (
-            "PartialObjectMetadataList".to_owned(),
-            "meta.k8s.io/v1".to_owned(),
-        )
+        ("PartialObjectMetadataList", "meta.k8s.io/v1")
     } else {
-        (data.kind.clone(), data.api_version.clone())
+        (data.kind.as_str(), data.api_version.as_str())
     };
-    let body =
-        json!({"kind": kind, "apiVersion": api_version, "metadata": metadata, "items": items});
-    let mut bytes = serde_json::to_vec(&body).unwrap_or_default();
-    bytes.push(b'\n');
+    let head = json!({"kind": kind, "apiVersion": api_version, "metadata": metadata});
+    let mut bytes = serde_json::to_vec(&head).unwrap_or_default();
+    bytes.pop(); // the closing brace: items follow
+    bytes.extend_from_slice(b",\"items\":[");
+    for (k, it) in items.iter().enumerate() {
+        if k > 0 {
+            bytes.push(b',');
+        }
+        bytes.extend_from_slice(it);
+    }
+    bytes.extend_from_slice(b"]}\n");
     respond(200, "application/json", bytes)
 }
 

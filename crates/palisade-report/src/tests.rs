@@ -329,13 +329,26 @@ fn live_objects_and_resources_not_evaluated_are_shown() {
         reason: "forbidden".into(),
     });
     let table = render(Format::Table, &result, false);
-    assert!(table.contains("cluster://prod/apps/v1/Deployment/shop/web"), "{table}");
-    assert!(!table.contains(" 0:0 "), "no line for a live object: {table}");
-    assert!(table.contains(&format!("at {}", result.findings[0].path)), "{table}");
-    assert!(table.contains("warning: not evaluated: secrets: forbidden"), "{table}");
+    assert!(
+        table.contains("cluster://prod/apps/v1/Deployment/shop/web"),
+        "{table}"
+    );
+    assert!(
+        !table.contains(" 0:0 "),
+        "no line for a live object: {table}"
+    );
+    assert!(
+        table.contains(&format!("at {}", result.findings[0].path)),
+        "{table}"
+    );
+    assert!(
+        table.contains("warning: not evaluated: secrets: forbidden"),
+        "{table}"
+    );
     let flat = table.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(flat.contains("1 resource not evaluated"), "{table}");
-    let json: serde_json::Value = serde_json::from_str(&render(Format::Json, &result, false)).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&render(Format::Json, &result, false)).unwrap();
     assert_eq!(json["summary"]["not_evaluated"], 1);
     assert_eq!(json["not_evaluated"][0]["resource"], "secrets");
     assert_eq!(json["not_evaluated"][0]["reason"], "forbidden");

@@ -27,7 +27,7 @@ impl Document {
             index,
             duplicates: Vec::new(),
         };
-        let root = add(&mut doc, value, 0, limits)?;
+        let root = add(&mut doc, value, 0, limits, &mut Vec::new())?;
         doc.root = Some(root);
         Ok(doc)
     }
@@ -41,11 +41,14 @@ fn too_big(message: &str) -> SourceError {
     }
 }
 
+/// Appends `value` and everything under it; `scratch` holds the child ids of the
+/// collections being built (one buffer for the whole document, not one per node).
 fn add(
     doc: &mut Document,
     value: &Value,
     depth: usize,
     limits: &Limits,
+    scratch: &mut Vec<u32>,
 ) -> Result<u32, SourceError> {
     if depth > limits.max_depth {
         return Err(too_big(&format!(
@@ -53,6 +56,42 @@ fn add(
             limits.max_depth
         )));
     }
+    let (kind, start) = match value {
+        Value::Null => return scalar(doc, "null", true, limits),
+        Value::Bool(b) => return scalar(doc, if *b { "true" } else { "false" }, true, limits),
+        Value::Number(n) => return scalar(doc, &n.to_string(), true, limits),
+        Value::String(s) => return scalar(doc, s, false, limits),
+        Value::Array(_) => (NodeKind::Sequence, scratch.len()),
+        Value::Object(_) => (NodeKind::Mapping, scratch.len()),
+    };
+    // Reserved first so that ids (and positions) follow document order.
+    let id = reserve(doc, limits)?;
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                let child = add(doc, item, depth + 1, limits, scratch)?;
+                scratch.push(child);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let key_id = scalar(doc, key, false, limits)?;
+                scratch.push(key_id);
+                let child = add(doc, item, depth + 1, limits, scratch)?;
+                scratch.push(child);
+            }
+        }
+        _ => {}
+    }
+    let pos = doc.nodes[id as usize].pos;
+    let node = collection(doc, kind, pos, &scratch[start..])?;
+    scratch.truncate(start);
+    doc.nodes[id as usize] = node;
+    Ok(id)
+}
+
+/// A new node's id, after the size limit; its position is its place in the document.
+fn reserve(doc: &mut Document, limits: &Limits) -> Result<u32, SourceError> {
     if doc.nodes.len() as u64 >= limits.max_expanded_nodes {
         return Err(too_big(&format!(
             "more than {} nodes in one object",
@@ -60,55 +99,35 @@ fn add(
         )));
     }
     let id = u32::try_from(doc.nodes.len()).map_err(|_| too_big("too many nodes"))?;
-    let pos = Pos {
-        line: 0,
-        column: id.saturating_add(1),
-    };
-    let scalar = |doc: &mut Document, text: &str, plain: bool| -> Result<Raw, SourceError> {
-        let start = doc.text.len();
-        doc.text.push_str(text);
-        let (Ok(start), Ok(end)) = (u32::try_from(start), u32::try_from(doc.text.len())) else {
-            return Err(too_big("document text larger than 4 GiB"));
-        };
-        Ok(Raw {
-            kind: NodeKind::Scalar,
-            plain,
-            pos,
-            start,
-            end,
-        })
-    };
-    // Reserve the node first so that ids follow document order.
     doc.nodes.push(Raw {
         kind: NodeKind::Scalar,
         plain: true,
-        pos,
+        pos: Pos {
+            line: 0,
+            column: id.saturating_add(1),
+        },
         start: 0,
         end: 0,
     });
-    let raw = match value {
-        Value::Null => scalar(doc, "null", true)?,
-        Value::Bool(b) => scalar(doc, if *b { "true" } else { "false" }, true)?,
-        Value::Number(n) => scalar(doc, &n.to_string(), true)?,
-        Value::String(s) => scalar(doc, s, false)?,
-        Value::Array(items) => {
-            let mut ids = Vec::with_capacity(items.len());
-            for item in items {
-                ids.push(add(doc, item, depth + 1, limits)?);
-            }
-            collection(doc, NodeKind::Sequence, pos, &ids)?
-        }
-        Value::Object(map) => {
-            let mut ids = Vec::with_capacity(map.len() * 2);
-            for (key, item) in map {
-                let key_id = add(doc, &Value::String(key.clone()), depth + 1, limits)?;
-                ids.push(key_id);
-                ids.push(add(doc, item, depth + 1, limits)?);
-            }
-            collection(doc, NodeKind::Mapping, pos, &ids)?
-        }
+    Ok(id)
+}
+
+fn scalar(
+    doc: &mut Document,
+    text: &str,
+    plain: bool,
+    limits: &Limits,
+) -> Result<u32, SourceError> {
+    let id = reserve(doc, limits)?;
+    let start = doc.text.len();
+    doc.text.push_str(text);
+    let (Ok(start), Ok(end)) = (u32::try_from(start), u32::try_from(doc.text.len())) else {
+        return Err(too_big("document text larger than 4 GiB"));
     };
-    doc.nodes[id as usize] = raw;
+    let node = &mut doc.nodes[id as usize];
+    node.plain = plain;
+    node.start = start;
+    node.end = end;
     Ok(id)
 }
 

@@ -353,14 +353,16 @@ struct Builder<'l> {
     pending: Vec<u32>,
     anchors: HashMap<usize, u32>,
     limits: &'l Limits,
+    /// The bound on expanded nodes: the limit, or the document's length in bytes when
+    /// that is larger. A node takes at least a byte of text, so a large document with no
+    /// aliases (a cluster snapshot's `kind: List`) stays within it; only aliases can
+    /// expand past it.
+    max_nodes: u64,
     first_line: u32,
 }
 
-fn too_big(limits: &Limits) -> String {
-    format!(
-        "document expands to more than {} nodes (alias bomb?)",
-        limits.max_expanded_nodes
-    )
+fn too_big(max_nodes: u64) -> String {
+    format!("document expands to more than {max_nodes} nodes (alias bomb?)")
 }
 
 impl Builder<'_> {
@@ -382,10 +384,10 @@ impl Builder<'_> {
     }
 
     fn new_node(&mut self, raw: Raw, size: u64) -> Result<u32, String> {
-        if size > self.limits.max_expanded_nodes {
-            return Err(too_big(self.limits));
+        if size > self.max_nodes {
+            return Err(too_big(self.max_nodes));
         }
-        let id = u32::try_from(self.doc.nodes.len()).map_err(|_| too_big(self.limits))?;
+        let id = u32::try_from(self.doc.nodes.len()).map_err(|_| too_big(self.max_nodes))?;
         self.doc.nodes.push(raw);
         self.sizes.push(size);
         Ok(id)
@@ -438,15 +440,15 @@ impl Builder<'_> {
         let size = kids
             .iter()
             .fold(1u64, |acc, &k| acc.saturating_add(self.sizes[k as usize]));
-        if size > self.limits.max_expanded_nodes {
-            return Err(self.error(span, too_big(self.limits)));
+        if size > self.max_nodes {
+            return Err(self.error(span, too_big(self.max_nodes)));
         }
         self.sizes[frame.node as usize] = size;
         let start = u32::try_from(self.doc.children.len())
-            .map_err(|_| self.error(span, too_big(self.limits)))?;
+            .map_err(|_| self.error(span, too_big(self.max_nodes)))?;
         self.doc.children.extend_from_slice(&kids);
         let end = u32::try_from(self.doc.children.len())
-            .map_err(|_| self.error(span, too_big(self.limits)))?;
+            .map_err(|_| self.error(span, too_big(self.max_nodes)))?;
         let raw = &mut self.doc.nodes[frame.node as usize];
         raw.start = start;
         raw.end = end;
@@ -577,6 +579,7 @@ pub fn parse_document(
         pending: Vec::new(),
         anchors: HashMap::new(),
         limits,
+        max_nodes: limits.max_expanded_nodes.max(text.len() as u64),
         first_line: chunk.first_line,
     };
     let mut documents = 0usize;

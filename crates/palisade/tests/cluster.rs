@@ -136,7 +136,7 @@ fn a_snapshot_scans_offline_exactly_as_the_cluster_scans_live() {
     let Some(cluster) = Cluster::start(Options::default(), &Auth::ClientCertificate) else {
         return;
     };
-    let out = cluster.dir.path().join("snapshot.json");
+    let out = cluster.dir.path().join("snapshot.yaml");
     let written = cluster.run(&["snapshot", "-o", out.to_str().unwrap()]);
     assert_eq!(
         written.status.code(),
@@ -155,9 +155,17 @@ fn a_snapshot_scans_offline_exactly_as_the_cluster_scans_live() {
         !text.contains("ZmFrZS1wYXNzd29yZC0xMjM="),
         "no Secret value is written"
     );
-    let list: Value = serde_json::from_str(&text).expect("one JSON List");
-    assert_eq!(list["kind"], "List");
-    let items = list["items"].as_array().unwrap();
+    // A YAML `kind: List` whose items are one line of JSON each.
+    assert!(
+        text.contains("\napiVersion: v1\nkind: List\n"),
+        "{}",
+        &text[..200]
+    );
+    let items: Vec<Value> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("- "))
+        .map(|l| serde_json::from_str(l).expect("an item is one line of JSON"))
+        .collect();
     assert_eq!(items.len(), 648);
     assert!(items
         .iter()
