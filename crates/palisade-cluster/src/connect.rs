@@ -32,7 +32,7 @@ pub struct Connected {
     pub server: String,
 }
 
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn kubeconfig_error(path: &str, e: impl std::fmt::Display) -> ClusterError {
     ClusterError::Config(format!("{path}: {e}"))
@@ -47,14 +47,25 @@ pub async fn connect(connection: &Connection) -> Result<Connected, ClusterError>
         context: connection.context.clone(),
         ..KubeConfigOptions::default()
     };
-    let explicit = connection.kubeconfig.clone().or_else(|| {
-        std::env::var_os("KUBECONFIG")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    });
-    let (mut config, context) = if let Some(path) = explicit {
-        let shown = path.display().to_string();
-        let kubeconfig = read_kubeconfigs(&path).map_err(|e| kubeconfig_error(&shown, e))?;
+    // `--kubeconfig` names one file; `$KUBECONFIG` may list several.
+    let files: Vec<PathBuf> = match (&connection.kubeconfig, std::env::var_os("KUBECONFIG")) {
+        (Some(path), _) => vec![path.clone()],
+        (None, Some(list)) if !list.is_empty() => std::env::split_paths(&list)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect(),
+        _ => default_kubeconfig()
+            .filter(|p| p.exists())
+            .into_iter()
+            .collect(),
+    };
+    let (mut config, context) = if !files.is_empty() {
+        let shown = files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(":");
+        let kubeconfig = read_kubeconfigs(&files, connection.kubeconfig.is_some())
+            .map_err(|e| kubeconfig_error(&shown, e))?;
         let context = options
             .context
             .clone()
@@ -62,19 +73,7 @@ pub async fn connect(connection: &Connection) -> Result<Connected, ClusterError>
             .unwrap_or_default();
         let config = Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
-            .map_err(|e| kubeconfig_error(&shown, e))?;
-        (config, context)
-    } else if let Some(home) = default_kubeconfig().filter(|p| p.exists()) {
-        let shown = home.display().to_string();
-        let kubeconfig = Kubeconfig::read_from(&home).map_err(|e| kubeconfig_error(&shown, e))?;
-        let context = options
-            .context
-            .clone()
-            .or_else(|| kubeconfig.current_context.clone())
-            .unwrap_or_default();
-        let config = Config::from_custom_kubeconfig(kubeconfig, &options)
-            .await
-            .map_err(|e| kubeconfig_error(&shown, e))?;
+            .map_err(|e| kubeconfig_error(&shown, chain(&e)))?;
         (config, context)
     } else if connection.context.is_some() {
         return Err(ClusterError::Config(
@@ -94,7 +93,7 @@ pub async fn connect(connection: &Connection) -> Result<Connected, ClusterError>
     // own, briefly (`list_resource`).
     config.default_retry = false;
     let server = config.cluster_url.to_string();
-    let client = Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))?;
+    let client = Client::try_from(config).map_err(|e| ClusterError::Config(chain(&e)))?;
     Ok(Connected {
         client,
         context,
@@ -102,18 +101,34 @@ pub async fn connect(connection: &Connection) -> Result<Connected, ClusterError>
     })
 }
 
-/// `$KUBECONFIG` may list several files (`:`-separated); kubectl merges them, the first
-/// file's value winning.
-fn read_kubeconfigs(list: &Path) -> Result<Kubeconfig, String> {
+/// Reads and merges kubeconfig files as kubectl does: the first file's value wins, and
+/// files of `$KUBECONFIG` that do not exist are skipped (an explicit one must exist).
+fn read_kubeconfigs(files: &[PathBuf], explicit: bool) -> Result<Kubeconfig, String> {
     let mut merged: Option<Kubeconfig> = None;
-    for path in std::env::split_paths(list).filter(|p| !p.as_os_str().is_empty()) {
-        let next = Kubeconfig::read_from(&path).map_err(|e| e.to_string())?;
+    for path in files {
+        if !explicit && !path.exists() {
+            continue;
+        }
+        let next = Kubeconfig::read_from(path)
+            .map_err(|e| format!("{}: {}", path.display(), chain(&e)))?;
         merged = Some(match merged {
             None => next,
-            Some(m) => m.merge(next).map_err(|e| e.to_string())?,
+            Some(m) => m.merge(next).map_err(|e| chain(&e))?,
         });
     }
-    merged.ok_or_else(|| "no kubeconfig file given".to_owned())
+    merged.ok_or_else(|| "none of the files exists".to_owned())
+}
+
+/// An error and its causes, on one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 fn default_kubeconfig() -> Option<PathBuf> {

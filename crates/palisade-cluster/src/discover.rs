@@ -49,13 +49,14 @@ const SKIPPED: &[(&str, &str)] = &[("", "events"), ("events.k8s.io", "events")];
 
 async fn get_json<T: for<'de> Deserialize<'de>>(
     client: &Client,
+    limit: std::time::Duration,
     path: &str,
 ) -> Result<T, kube::Error> {
     let request = http::Request::get(path)
         .header("Accept", "application/json")
         .body(Vec::new())
         .map_err(kube::Error::HttpError)?;
-    let text = client.request_text(request).await?;
+    let text = crate::within(limit, client.request_text(request)).await?;
     serde_json::from_str(&text).map_err(kube::Error::SerdeError)
 }
 
@@ -65,25 +66,45 @@ async fn get_json<T: for<'de> Deserialize<'de>>(
 ///
 /// # Errors
 /// The core discovery itself failing: nothing can be listed then.
-pub async fn discover(client: &Client) -> Result<(Vec<Resource>, Vec<NotEvaluated>), kube::Error> {
+pub async fn discover(
+    client: &Client,
+    limit: std::time::Duration,
+) -> Result<(Vec<Resource>, Vec<NotEvaluated>), kube::Error> {
     let mut resources = Vec::new();
     let mut failed = Vec::new();
-    let core: ResourceList = get_json(client, "/api/v1").await?;
+    let core: ResourceList = get_json(client, limit, "/api/v1").await?;
     add(&mut resources, "", "v1", core);
-    let groups: GroupList = get_json(client, "/apis").await?;
+    let groups: GroupList = get_json(client, limit, "/apis").await?;
     for group in groups.groups {
-        let Some(preferred) = group.preferred.or_else(|| group.versions.first().cloned()) else {
-            continue;
-        };
-        let gv = preferred.group_version;
-        let version = gv.rsplit('/').next().unwrap_or_default().to_owned();
-        match get_json::<ResourceList>(client, &format!("/apis/{gv}")).await {
-            Ok(list) => add(&mut resources, &group.name, &version, list),
-            Err(e) => failed.push(NotEvaluated {
-                resource: gv.clone(),
-                reason: format!("discovery failed: {}", crate::describe(&e)),
-            }),
+        // The preferred version first; other versions add only the resources it lacks
+        // (a custom resource served in v1alpha1 alone), as `kubectl api-resources` has them.
+        let mut versions: Vec<String> = group
+            .preferred
+            .iter()
+            .map(|p| p.group_version.clone())
+            .collect();
+        for v in &group.versions {
+            if !versions.contains(&v.group_version) {
+                versions.push(v.group_version.clone());
+            }
         }
+        let mut served: Vec<Resource> = Vec::new();
+        for gv in versions {
+            let version = gv.rsplit('/').next().unwrap_or_default().to_owned();
+            match get_json::<ResourceList>(client, limit, &format!("/apis/{gv}")).await {
+                Ok(list) => {
+                    let mut found = Vec::new();
+                    add(&mut found, &group.name, &version, list);
+                    found.retain(|r| !served.iter().any(|s| s.name == r.name));
+                    served.extend(found);
+                }
+                Err(e) => failed.push(NotEvaluated {
+                    resource: gv.clone(),
+                    reason: format!("discovery failed: {}", crate::describe(&e)),
+                }),
+            }
+        }
+        resources.extend(served);
     }
     Ok((resources, failed))
 }

@@ -95,6 +95,8 @@ pub enum ClusterError {
     Config(String),
     #[error("cannot read the cluster at {server}: {message}")]
     Unreachable { server: String, message: String },
+    #[error("the cluster reader failed: {0}")]
+    Internal(String),
 }
 
 /// What to read.
@@ -147,10 +149,27 @@ pub struct ClusterRead {
     pub restarts: usize,
 }
 
+/// `future`, given up after `limit`: kube-rs bounds each socket read, not a whole
+/// response, so a server that trickles bytes would otherwise hold the scan forever.
+pub(crate) async fn within<T>(
+    limit: std::time::Duration,
+    future: impl std::future::Future<Output = Result<T, kube::Error>>,
+) -> Result<T, kube::Error> {
+    match tokio::time::timeout(limit, future).await {
+        Ok(result) => result,
+        Err(_) => Err(kube::Error::Service(
+            format!("no complete answer within {} s", limit.as_secs()).into(),
+        )),
+    }
+}
+
 /// Words for a client error: the API server's message, or the transport error.
 #[must_use]
 pub fn describe(e: &kube::Error) -> String {
     match e {
+        // An exec plugin's failure message carries its command line, environment and
+        // output, any of which may hold a credential: say what failed, not what it said.
+        kube::Error::Auth(_) => "authentication failed: the kubeconfig's credentials (token, certificate or exec plugin) could not be used; details are withheld as they may contain secrets".to_owned(),
         kube::Error::Api(status) => {
             let message = status.message.trim();
             if message.is_empty() {
@@ -172,7 +191,8 @@ pub fn describe(e: &kube::Error) -> String {
     }
 }
 
-/// Reads the cluster and hands each page to `on_page` as it arrives.
+/// Reads the cluster and hands each page to `on_page` as it arrives; `on_page` returns
+/// `false` to stop reading (the objects read so far are then all there is).
 ///
 /// # Errors
 /// Bad credentials or configuration, an unreachable server, or a server that refuses
@@ -180,7 +200,7 @@ pub fn describe(e: &kube::Error) -> String {
 pub fn read(
     connection: &Connection,
     options: &ReadOptions,
-    mut on_page: impl FnMut(Page),
+    mut on_page: impl FnMut(Page) -> bool,
 ) -> Result<ClusterRead, ClusterError> {
     let (tx, rx): (SyncSender<Page>, Receiver<Page>) = sync_channel(2);
     let connection = connection.clone();
@@ -189,16 +209,23 @@ pub fn read(
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| ClusterError::Config(format!("cannot start the client: {e}")))?;
+            .map_err(|e| ClusterError::Internal(format!("cannot start the client runtime: {e}")))?;
         runtime.block_on(fetch(&connection, &options, &tx))
     });
     for page in rx {
-        on_page(page);
+        if !on_page(page) {
+            break; // dropping the receiver makes the fetcher's next send fail: it stops
+        }
     }
-    fetcher.join().unwrap_or_else(|_| {
-        Err(ClusterError::Config(
-            "the cluster reader panicked".to_owned(),
-        ))
+    fetcher.join().unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(ClusterError::Internal(format!(
+            "the reading thread panicked: {why}"
+        )))
     })
 }
 
@@ -228,8 +255,8 @@ async fn fetch(
         server: server.clone(),
         ..ClusterRead::default()
     };
-    let version = client
-        .apiserver_version()
+    let limit = connection.timeout.unwrap_or(connect::DEFAULT_TIMEOUT);
+    let version = within(limit, client.apiserver_version())
         .await
         .map_err(|e| unreachable(&e))?;
     read.version = Some(version.git_version.clone());
@@ -259,7 +286,7 @@ async fn fetch(
     {
         return Ok(read);
     }
-    let (resources, failed) = discover::discover(&client)
+    let (resources, failed) = discover::discover(&client, limit)
         .await
         .map_err(|e| unreachable(&e))?;
     read.not_evaluated.extend(failed);
@@ -284,7 +311,8 @@ async fn fetch(
     let mut seen: HashSet<String> = HashSet::new();
     for resource in ordered {
         bar.set_message(resource.display_name());
-        let outcome = list_resource(&client, &resource, options, &mut seen, tx, &mut read).await;
+        let outcome =
+            list_resource(&client, limit, &resource, options, &mut seen, tx, &mut read).await;
         match outcome {
             Ok(true) => {}
             Ok(false) => return Ok(read), // the caller stopped listening
@@ -324,6 +352,7 @@ const MAX_RETRIES: u32 = 3;
 /// why the resource (or its rest) was not read.
 async fn list_resource(
     client: &Client,
+    limit: std::time::Duration,
     resource: &Arc<Resource>,
     options: &ReadOptions,
     seen: &mut HashSet<String>,
@@ -348,7 +377,7 @@ async fn list_resource(
             request.list(&params)
         }
         .map_err(|e| e.to_string())?;
-        let text = match client.request_text(request).await {
+        let text = match within(limit, client.request_text(request)).await {
             Ok(text) => text,
             Err(kube::Error::Api(status)) if status.code == 410 && restarts < 3 => {
                 // The continue token expired (etcd compacted): list again from the
@@ -390,7 +419,7 @@ async fn list_resource(
         };
         let items: Vec<Value> = items
             .into_iter()
-            .filter_map(|item| normalise(item, resource, seen))
+            .filter_map(|item| normalise(item, resource, seen, metadata_only))
             .collect();
         read.objects += items.len();
         if !items.is_empty()
@@ -404,6 +433,9 @@ async fn list_resource(
             return Ok(false);
         }
         match next {
+            Some(token) if continue_token.as_deref() == Some(token.as_str()) => {
+                return Err("the server sent the same continue token twice; the rest of the list was not read".to_owned());
+            }
             Some(token) => continue_token = Some(token),
             None => return Ok(true),
         }
@@ -413,7 +445,17 @@ async fn list_resource(
 /// Sets `apiVersion` and `kind` (lists of built-in types leave them out, and metadata-only
 /// items say `PartialObjectMetadata`); `None` for an object already read (a list started
 /// again, or the same object served by two groups).
-fn normalise(mut item: Value, resource: &Resource, seen: &mut HashSet<String>) -> Option<Value> {
+fn normalise(
+    mut item: Value,
+    resource: &Resource,
+    seen: &mut HashSet<String>,
+    metadata_only: bool,
+) -> Option<Value> {
+    if metadata_only {
+        // Whatever the server sent (a proxy may ignore the Accept header), values and
+        // their copy in kubectl's last-applied annotation go no further.
+        item = scrub_secret(item);
+    }
     let object = item.as_object_mut()?;
     if let Some(uid) = object
         .get("metadata")
@@ -437,7 +479,34 @@ fn normalise(mut item: Value, resource: &Resource, seen: &mut HashSet<String>) -
     Some(item)
 }
 
-/// The object with every Secret value replaced by `""` (keys kept), for snapshots.
+/// Where client-side `kubectl apply` keeps the whole object as last applied: for a
+/// Secret, its values in clear.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// A Secret with no values at all: no `data` or `stringData`, no last-applied copy.
+fn scrub_secret(mut object: Value) -> Value {
+    if let Some(map) = object.as_object_mut() {
+        map.remove("data");
+        map.remove("stringData");
+    }
+    blank_last_applied(&mut object);
+    object
+}
+
+fn blank_last_applied(object: &mut Value) {
+    if let Some(annotations) = object
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("annotations"))
+        .and_then(Value::as_object_mut)
+    {
+        if let Some(v) = annotations.get_mut(LAST_APPLIED) {
+            *v = Value::String(String::new());
+        }
+    }
+}
+
+/// The object with every Secret value replaced by `""` (keys kept), and a Secret's
+/// last-applied annotation emptied, for snapshots.
 #[must_use]
 pub fn without_secret_values(mut object: Value) -> Value {
     let is_secret = object["kind"] == "Secret" && object["apiVersion"] == "v1";
@@ -449,6 +518,64 @@ pub fn without_secret_values(mut object: Value) -> Value {
                 }
             }
         }
+        blank_last_applied(&mut object);
     }
     object
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn secret() -> Value {
+        json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "db", "namespace": "shop", "uid": "u1",
+                "annotations": {LAST_APPLIED: "{\"data\":{\"password\":\"aHVudGVyMg==\"}}", "team": "a"}},
+            "data": {"password": "aHVudGVyMg=="}, "stringData": {"token": "t0k3n"}})
+    }
+
+    #[test]
+    fn snapshots_keep_no_secret_value_anywhere() {
+        let out = without_secret_values(secret());
+        let text = out.to_string();
+        assert!(
+            !text.contains("aHVudGVyMg") && !text.contains("t0k3n"),
+            "{text}"
+        );
+        assert_eq!(out["data"]["password"], "");
+        assert_eq!(out["metadata"]["annotations"]["team"], "a");
+        // Not a Secret: untouched.
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"password": "x"}});
+        assert_eq!(without_secret_values(cm.clone()), cm);
+    }
+
+    #[test]
+    fn metadata_only_secrets_carry_no_values_even_if_the_server_sent_them() {
+        let resource = Resource {
+            group: String::new(),
+            version: "v1".into(),
+            name: "secrets".into(),
+            kind: "Secret".into(),
+            namespaced: true,
+        };
+        let mut seen = HashSet::new();
+        let out = normalise(secret(), &resource, &mut seen, true).unwrap();
+        let text = out.to_string();
+        assert!(
+            !text.contains("aHVudGVyMg") && !text.contains("t0k3n"),
+            "{text}"
+        );
+        assert!(out.get("data").is_none());
+        assert!(
+            normalise(secret(), &resource, &mut seen, true).is_none(),
+            "read once"
+        );
+        let mut seen = HashSet::new();
+        let full = normalise(secret(), &resource, &mut seen, false).unwrap();
+        assert_eq!(
+            full["data"]["password"], "aHVudGVyMg==",
+            "asked for, values are kept"
+        );
+    }
 }

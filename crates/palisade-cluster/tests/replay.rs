@@ -57,7 +57,10 @@ fn read_all(
     options: &ReadOptions,
 ) -> Result<(ClusterRead, Vec<Value>), ClusterError> {
     let mut objects = Vec::new();
-    let read = read(connection, options, |page| objects.extend(page.items))?;
+    let read = read(connection, options, |page| {
+        objects.extend(page.items);
+        true
+    })?;
     Ok((read, objects))
 }
 
@@ -351,4 +354,33 @@ fn a_pods_service_account_is_used_inside_a_cluster() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("token"), "{err}");
+}
+
+#[test]
+fn the_caller_can_stop_the_reading() {
+    let Some(setup) = Setup::new(Options::default()) else {
+        return;
+    };
+    let mut pages = 0;
+    let read = read(
+        &setup.connection(&Auth::ClientCertificate),
+        &ReadOptions {
+            page_size: 5,
+            ..ReadOptions::default()
+        },
+        |_| {
+            pages += 1;
+            pages < 3
+        },
+    )
+    .unwrap();
+    assert_eq!(pages, 3);
+    // The fetcher stops at its next hand-over: a page or two more at most, not the
+    // hundreds of a whole read at 5 objects a page.
+    assert!(read.objects < 40, "{}", read.objects);
+    assert!(
+        setup.server.requests().len() < 45,
+        "{}",
+        setup.server.requests().len()
+    );
 }

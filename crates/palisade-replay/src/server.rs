@@ -406,6 +406,21 @@ fn handle(state: &State, has_cert: bool, req: &Request<Incoming>) -> Response<Fu
             status_body(*code, "InternalError", "an error on the server (\"replayed failure\") has prevented the request from succeeding"),
         );
     }
+    // An expired token is answered before a recorded page could match it.
+    if let Some((wide, _, _, _)) = &list {
+        if query_param(&query, "continue").is_some() && state.options.expire_once.contains(wide) {
+            let mut expired = state
+                .expired
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !expired.contains(wide) {
+                expired.push(wide.clone());
+                if let Some(r) = &state.recordings.expired {
+                    return replay(r);
+                }
+            }
+        }
+    }
     if let Some(r) = state
         .recordings
         .exact
@@ -427,19 +442,6 @@ fn handle(state: &State, has_cert: bool, req: &Request<Incoming>) -> Response<Fu
             b"404 page not found\n".to_vec(),
         );
     };
-    let continue_token = query_param(&query, "continue");
-    if continue_token.is_some() && state.options.expire_once.contains(&wide) {
-        let mut expired = state
-            .expired
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !expired.contains(&wide) {
-            expired.push(wide.clone());
-            if let Some(r) = &state.recordings.expired {
-                return replay(r);
-            }
-        }
-    }
     list_page(
         state,
         &wide,
@@ -586,6 +588,17 @@ fn list_page(
         },
     };
     let total = list_len(state, wide, data);
+    if start > total {
+        return respond(
+            400,
+            "application/json",
+            status_body(
+                400,
+                "BadRequest",
+                "continue key is not valid: it points past the list",
+            ),
+        );
+    }
     let wanted =
         |item: &Item<'_>| namespace.is_none() || namespace_of(item).as_deref() == namespace;
     let mut items: Vec<Vec<u8>> = Vec::new();

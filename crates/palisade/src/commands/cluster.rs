@@ -101,6 +101,7 @@ where
         items.append(&mut got);
         errors.append(&mut errs);
         errors.append(&mut visit_errors);
+        true
     })?;
     report_not_evaluated(&read);
     Ok(((items, errors), read))
@@ -156,30 +157,57 @@ pub fn snapshot(args: &SnapshotArgs) -> anyhow::Result<ExitStatus> {
         timeout: Some(Duration::from_secs(args.request_timeout.max(1))),
     };
     let to_stdout = args.output.as_os_str() == "-";
+    // Written beside the target and renamed once complete: a failed read never leaves a
+    // well-formed but partial snapshot that would scan clean.
+    let partial = {
+        let mut name = args.output.clone().into_os_string();
+        name.push(".partial");
+        std::path::PathBuf::from(name)
+    };
     let mut out: Box<dyn Write> = if to_stdout {
         Box::new(io::BufWriter::new(io::stdout().lock()))
     } else {
-        let file = std::fs::File::create(&args.output)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.output.display()))?;
+        let file = std::fs::File::create(&partial)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", partial.display()))?;
         Box::new(io::BufWriter::new(file))
     };
     let mut failed: Option<io::Error> = None;
     let mut first = true;
     out.write_all(b"# palisade snapshot: one object per line, Secret values removed\napiVersion: v1\nkind: List\nmetadata:\n  resourceVersion: \"\"\n")?;
     let read = read(&connection, &read_options(args.namespace.clone()), |page| {
-        if failed.is_none() {
-            if let Err(e) = write_items(&mut *out, page, &mut first) {
+        match write_items(&mut *out, page, &mut first) {
+            Ok(()) => true,
+            Err(e) => {
                 failed = Some(e);
+                false // stop reading the cluster
             }
         }
-    })?;
+    });
+    let cleanup = || {
+        if !to_stdout {
+            let _ = std::fs::remove_file(&partial);
+        }
+    };
+    let read = match read {
+        Ok(read) => read,
+        Err(e) => {
+            cleanup();
+            return Err(e.into());
+        }
+    };
     if let Some(e) = failed {
+        cleanup();
         anyhow::bail!("cannot write {}: {e}", args.output.display());
     }
     if first {
         out.write_all(b"items: []\n")?;
     }
     out.flush()?;
+    drop(out);
+    if !to_stdout {
+        std::fs::rename(&partial, &args.output)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.output.display()))?;
+    }
     report_not_evaluated(&read);
     if !to_stdout {
         eprintln!(

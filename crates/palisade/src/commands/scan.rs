@@ -38,6 +38,7 @@ fn config(args: &ScanArgs) -> anyhow::Result<Config> {
 /// one is fetched.
 fn scan_cluster(
     args: &ScanArgs,
+    selected: &[String],
     checks: &[&'static dyn Check],
     opts: &ScanOptions,
 ) -> anyhow::Result<ScanResult> {
@@ -46,8 +47,7 @@ fn scan_cluster(
     let mut context = String::new();
     let options = ReadOptions {
         // Secret values are read only for a check that needs them, named by id.
-        secret_contents: args
-            .select
+        secret_contents: selected
             .iter()
             .any(|s| SECRET_VALUE_CHECKS.contains(&s.as_str())),
         ..cluster::read_options(args.namespace.clone())
@@ -57,6 +57,7 @@ fn scan_cluster(
         let (docs, mut errs) = cluster::documents(&context, page, &opts.limits);
         errors.append(&mut errs);
         scanner.add(docs);
+        true
     })?;
     let mut result = scanner.finish();
     result.errors.splice(0..0, errors);
@@ -71,12 +72,13 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         None => None,
     };
     // `--select` replaces the config's selection; ignores add up.
+    let selected = if args.select.is_empty() {
+        config.select.clone().unwrap_or_default()
+    } else {
+        args.select.clone()
+    };
     let checks = select(&Selection {
-        select: if args.select.is_empty() {
-            config.select.clone().unwrap_or_default()
-        } else {
-            args.select.clone()
-        },
+        select: selected.clone(),
         ignore: config.ignore.iter().chain(&args.ignore).cloned().collect(),
     })
     .map_err(anyhow::Error::msg)?;
@@ -96,7 +98,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         ..ScanOptions::default()
     };
     let mut result = if args.cluster.cluster {
-        scan_cluster(args, &checks, &opts)?
+        scan_cluster(args, &selected, &checks, &opts)?
     } else {
         let (inputs, discover_errors) = super::inputs(&args.paths)?;
         let mut result = scan(&inputs, &checks, &opts);
