@@ -426,3 +426,50 @@ fn bad_credentials_and_kubeconfigs_are_clear_errors() {
         "paths and --cluster exclude each other"
     );
 }
+
+#[test]
+fn explanations_name_live_objects_by_identity() {
+    let Some(cluster) = Cluster::start(Options::default(), &Auth::ClientCertificate) else {
+        return;
+    };
+    let out = cluster.run(&[
+        "netpol",
+        "explain",
+        "payments/payments-api",
+        "default/frontend",
+        "--cluster",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "denied");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("NetworkPolicy payments/default-deny-all (cluster://replay/networking.k8s.io/v1/NetworkPolicy/payments/default-deny-all)"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(":0)"),
+        "no line 0 for a live object: {stdout}"
+    );
+    let out = cluster.run(&[
+        "rbac",
+        "can-i",
+        "get",
+        "secrets",
+        "-n",
+        "payments",
+        "--as",
+        "x",
+        "--as-group",
+        "payments-devs",
+        "--explain",
+        "--cluster",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("cluster://replay/rbac.authorization.k8s.io/v1/RoleBinding/payments/payments-devs-everything"), "{stdout}");
+    assert!(!stdout.contains(":0"), "{stdout}");
+}

@@ -9,13 +9,27 @@ mod scan;
 use std::path::PathBuf;
 
 use palisade_inventory::{
-    discover, map_objects, InputKind, InputSpec, ObjectAt, ObjectError, Visited,
+    discover, map_objects, InputKind, InputSpec, ObjectAt, ObjectError, Origin, Place, Visited,
 };
 use palisade_model::LoadError;
 use palisade_source::Limits;
 
 use crate::cli::{Args, ClusterArgs, Command};
 use crate::ExitStatus;
+
+/// `file:line` of a place in the input; a live object, which has no line, is named with
+/// the field path instead; `none` for objects not in the input (Kubernetes' defaults).
+fn place(origin: Option<&Origin>, at: &Place, none: &str) -> String {
+    match origin {
+        // The object itself (its name) needs no path: the file names it.
+        Some(o) if at.line == 0 && matches!(at.path.as_str(), "" | "metadata.name") => {
+            o.file.to_string()
+        }
+        Some(o) if at.line == 0 => format!("{} {}", o.file, at.path),
+        Some(o) => format!("{}:{}", o.file, at.line),
+        None => none.to_owned(),
+    }
+}
 
 /// A Graphviz DOT string's inside.
 fn dot_escape(s: &str) -> String {

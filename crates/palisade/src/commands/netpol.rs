@@ -173,10 +173,7 @@ fn explain(args: &ExplainArgs) -> anyhow::Result<ExitStatus> {
 }
 
 fn place(origin: Option<&Origin>, at: &Place) -> String {
-    match origin {
-        Some(o) => format!("{}:{}", o.file, at.line),
-        None => "(no file)".to_owned(),
-    }
+    super::place(origin, at, "(no file)")
 }
 
 /// One side's verdict: not isolated, or the isolating policies and the rules that allow.

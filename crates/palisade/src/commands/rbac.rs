@@ -76,10 +76,7 @@ fn request(
 }
 
 fn place(origin: Option<&Origin>, at: &Place) -> String {
-    match origin {
-        Some(o) => format!("{}:{}", o.file, at.line),
-        None => "Kubernetes default".to_owned(),
-    }
+    super::place(origin, at, "Kubernetes default")
 }
 
 /// `RoleBinding ns/b (file:3) -> ClusterRole r (file:10), rule 2 (file:14): verbs=[...]`
