@@ -109,6 +109,9 @@ pub struct ReadOptions {
     pub secret_contents: bool,
     /// Objects per list request.
     pub page_size: u32,
+    /// A page larger than this many bytes halves the page size for the rest of its
+    /// list (objects such as CRDs can be hundreds of KB each).
+    pub max_page_bytes: usize,
     /// Only these resources (plural names, `roles` or `roles.rbac.authorization.k8s.io`);
     /// all when empty.
     pub only: Vec<String>,
@@ -122,6 +125,7 @@ impl Default for ReadOptions {
             namespace: None,
             secret_contents: false,
             page_size: 500,
+            max_page_bytes: 16 << 20,
             only: Vec::new(),
             progress: false,
         }
@@ -364,9 +368,10 @@ async fn list_resource(
     let mut continue_token: Option<String> = None;
     let mut restarts = 0;
     let mut retries = 0u32;
+    let mut page_size = options.page_size.max(1);
     loop {
         let params = ListParams {
-            limit: Some(options.page_size),
+            limit: Some(page_size),
             continue_token: continue_token.clone(),
             ..ListParams::default()
         };
@@ -407,6 +412,11 @@ async fn list_resource(
         };
         let mut body: Value = serde_json::from_str(&text)
             .map_err(|e| format!("the server sent a list that is not JSON: {e}"))?;
+        // Memory is bounded by bytes, not objects: large objects (CRDs with big schemas)
+        // make large pages, so the next pages of this resource are asked smaller.
+        if text.len() > options.max_page_bytes && page_size > 1 {
+            page_size = (page_size / 2).max(1);
+        }
         drop(text);
         let next = body["metadata"]["continue"]
             .as_str()

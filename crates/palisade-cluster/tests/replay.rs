@@ -384,3 +384,37 @@ fn the_caller_can_stop_the_reading() {
         setup.server.requests().len()
     );
 }
+
+#[test]
+fn large_pages_make_the_next_pages_smaller() {
+    let Some(setup) = Setup::new(Options::default()) else {
+        return;
+    };
+    let options = ReadOptions {
+        page_size: 16,
+        max_page_bytes: 100_000,
+        only: vec!["configmaps".to_owned()],
+        ..ReadOptions::default()
+    };
+    let (_, objects) = read_all(&setup.connection(&Auth::ClientCertificate), &options).unwrap();
+    assert_eq!(
+        objects.len(),
+        60,
+        "every ConfigMap still read once, and the cluster info"
+    );
+    let limits: Vec<u32> = setup
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/v1/configmaps")
+        .filter_map(|r| {
+            r.query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("limit=")?.parse().ok())
+        })
+        .collect();
+    assert_eq!(limits[0], 16);
+    // The Grafana dashboards are large: the page size shrinks where they are.
+    assert!(limits.iter().any(|l| *l < 16), "{limits:?}");
+    assert!(limits.windows(2).all(|w| w[1] <= w[0]), "{limits:?}");
+}
