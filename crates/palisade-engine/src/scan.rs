@@ -46,6 +46,84 @@ struct ObjectOutcome {
     eval: Evaluated,
     /// What analyses kept of this object: (analysis index, item).
     gathered: Vec<(usize, Gathered)>,
+    /// `metadata.uid`, and the uid of the controller that made the object from a pod
+    /// template of its own (a ReplicaSet of a Deployment, a Pod of a ReplicaSet).
+    owner: Ownership,
+}
+
+#[derive(Default)]
+struct Ownership {
+    uid: Option<String>,
+    controller: Option<String>,
+}
+
+/// Controllers whose objects copy their own pod template: what is wrong in the copy is
+/// wrong in the template, and is reported there.
+const TEMPLATE_CONTROLLERS: &[&str] = &[
+    "Deployment",
+    "ReplicaSet",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "CronJob",
+    "ReplicationController",
+];
+
+fn ownership(object: &Object<'_>) -> Ownership {
+    let meta = object.root.get("metadata");
+    let uid = meta
+        .and_then(|m| m.get("uid"))
+        .and_then(|u| u.as_str())
+        .map(str::to_owned);
+    let controller = meta
+        .and_then(|m| m.get_present("ownerReferences"))
+        .into_iter()
+        .flat_map(|refs| refs.items())
+        .find(|r| {
+            r.get("controller").is_some_and(|c| c.is_true())
+                && r.get("kind")
+                    .and_then(|k| k.as_str())
+                    .is_some_and(|k| TEMPLATE_CONTROLLERS.contains(&k))
+        })
+        .and_then(|r| r.get("uid")?.as_str().map(str::to_owned));
+    Ownership { uid, controller }
+}
+
+/// Drops, from each object a controller in the scan made from its pod template, the
+/// findings of checks that also fire on that controller: a live cluster's Deployment,
+/// ReplicaSet and Pods then report a template's problem once, on the Deployment. A
+/// check that fires on the copy only (a sidecar injected at admission) stays.
+fn drop_copies(outcomes: &mut [InputOutcome]) {
+    let mut fired: HashMap<&str, Vec<&'static str>> = HashMap::new();
+    for o in outcomes.iter().flat_map(|o| o.objects.iter()) {
+        if let Some(uid) = &o.owner.uid {
+            // Suppressed on the controller counts too: a finding excepted there is not
+            // to come back on each of its Pods.
+            let ids = o
+                .eval
+                .findings
+                .iter()
+                .chain(o.eval.suppressed.iter().map(|(f, _)| f))
+                .map(|f| f.check.id)
+                .collect();
+            fired.insert(uid.as_str(), ids);
+        }
+    }
+    let mut drop: Vec<(usize, usize, Vec<&'static str>)> = Vec::new();
+    for (i, o) in outcomes.iter().enumerate() {
+        for (j, object) in o.objects.iter().enumerate() {
+            let owner = object.owner.controller.as_deref();
+            if let Some(ids) = owner.and_then(|uid| fired.get(uid)) {
+                drop.push((i, j, ids.clone()));
+            }
+        }
+    }
+    for (i, j, ids) in drop {
+        outcomes[i].objects[j]
+            .eval
+            .findings
+            .retain(|f| !ids.contains(&f.check.id));
+    }
 }
 
 /// What evaluating one object produced.
@@ -399,6 +477,7 @@ fn scan_parsed(
             }
         }
         let keep = !gathered.is_empty();
+        let owner = ownership(&object);
         let eval = evaluate(name, checks, object, pods, profile, duplicates, opts, keep);
         out.objects.push(ObjectOutcome {
             document: doc.index,
@@ -406,6 +485,7 @@ fn scan_parsed(
             identity,
             eval,
             gathered,
+            owner,
         });
     }
     out
@@ -581,6 +661,7 @@ fn assemble(
 ) -> ScanResult {
     let ran: Vec<&'static CheckMeta> = checks.iter().map(|c| c.meta()).collect();
     run_analyses(&mut outcomes, analyses, checks, opts);
+    drop_copies(&mut outcomes);
 
     let mut result = ScanResult::default();
     let mut used = vec![0usize; opts.exceptions.len()];

@@ -101,7 +101,11 @@ fn live_scan_finds_what_the_offline_snapshot_scan_finds() {
     args.push(snapshot.to_str().unwrap());
     let offline = run_in(&root(), &args);
     let (live_keys, offline_keys) = (finding_keys(&live.stdout), finding_keys(&offline.stdout));
-    assert!(offline_keys.len() > 500, "{}", offline_keys.len());
+    assert!(offline_keys.len() > 300, "{}", offline_keys.len());
+    // Every ReplicaSet here belongs to a Deployment: the template's problems are the
+    // Deployment's findings, not repeated on the ReplicaSet.
+    assert!(offline_keys.iter().any(|k| k.starts_with("image-not-pinned | Deployment")));
+    assert!(!offline_keys.iter().any(|k| k.starts_with("image-not-pinned | ReplicaSet")));
     // The one difference: the recorded snapshot has no ClusterInfo (no `/version`), so
     // only the live scan can judge the server's version.
     let only_live: Vec<&String> = live_keys.difference(&offline_keys).collect();

@@ -688,3 +688,39 @@ fn credentials_never_reach_any_output() {
         }
     }
 }
+
+/// A live cluster's Deployment, ReplicaSet and Pod (as a snapshot holds them): a
+/// template's problem is reported once, on the Deployment; what only the Pod has (a
+/// sidecar injected at admission) stays on the Pod.
+#[test]
+fn copies_of_a_controllers_template_report_only_what_is_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let container = "      - name: app\n        image: registry.example/app@sha256:0000000000000000000000000000000000000000000000000000000000000000\n        securityContext: {privileged: true}\n";
+    let deployment = format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\n  uid: d-1\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers:\n{container}");
+    let replicaset = format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-5d\n  namespace: shop\n  uid: r-1\n  ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}}]\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers:\n{container}");
+    let pod = format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-5d-x\n  namespace: shop\n  uid: p-1\n  labels: {{app: web}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d, uid: r-1, controller: true}}]\nspec:\n  containers:\n{}  - name: injected\n    image: registry.example/proxy@sha256:0000000000000000000000000000000000000000000000000000000000000000\n    ports: [{{containerPort: 15000, hostPort: 15000}}]\n", container.replace("      ", "  "));
+    let file = write(
+        dir.path(),
+        "live.yaml",
+        &format!("{deployment}---\n{replicaset}---\n{pod}"),
+    );
+    let (_, v) = json(
+        &["--no-config", "--fail-on", "none", file.to_str().unwrap()],
+        None,
+    );
+    let privileged = findings(&v, "privileged");
+    assert_eq!(privileged.len(), 1, "{privileged:#?}");
+    assert_eq!(privileged[0]["object"]["kind"], "Deployment");
+    let host_ports = findings(&v, "hostPorts");
+    assert_eq!(host_ports.len(), 1, "only the Pod has it: {host_ports:#?}");
+    assert_eq!(host_ports[0]["object"]["kind"], "Pod");
+
+    // Without the controller in the scan (its list forbidden, say), the copy reports all.
+    let file = write(dir.path(), "pod-only.yaml", &pod);
+    let (_, v) = json(
+        &["--no-config", "--fail-on", "none", file.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(findings(&v, "privileged").len(), 1);
+    assert_eq!(findings(&v, "privileged")[0]["object"]["kind"], "Pod");
+}
