@@ -104,8 +104,12 @@ fn live_scan_finds_what_the_offline_snapshot_scan_finds() {
     assert!(offline_keys.len() > 300, "{}", offline_keys.len());
     // Every ReplicaSet here belongs to a Deployment: the template's problems are the
     // Deployment's findings, not repeated on the ReplicaSet.
-    assert!(offline_keys.iter().any(|k| k.starts_with("image-not-pinned | Deployment")));
-    assert!(!offline_keys.iter().any(|k| k.starts_with("image-not-pinned | ReplicaSet")));
+    assert!(offline_keys
+        .iter()
+        .any(|k| k.starts_with("image-not-pinned | Deployment")));
+    assert!(!offline_keys
+        .iter()
+        .any(|k| k.starts_with("image-not-pinned | ReplicaSet")));
     // The one difference: the recorded snapshot has no ClusterInfo (no `/version`), so
     // only the live scan can judge the server's version.
     let only_live: Vec<&String> = live_keys.difference(&offline_keys).collect();

@@ -195,15 +195,16 @@ pub fn snapshot(args: &SnapshotArgs) -> anyhow::Result<ExitStatus> {
             return Err(e.into());
         }
     };
-    if let Some(e) = failed {
+    let ended = match failed {
+        Some(e) => Err(e),
+        None if first => out.write_all(b"items: []\n").and_then(|()| out.flush()),
+        None => out.flush(),
+    };
+    drop(out);
+    if let Err(e) = ended {
         cleanup();
         anyhow::bail!("cannot write {}: {e}", args.output.display());
     }
-    if first {
-        out.write_all(b"items: []\n")?;
-    }
-    out.flush()?;
-    drop(out);
     if !to_stdout {
         std::fs::rename(&partial, &args.output)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.output.display()))?;
