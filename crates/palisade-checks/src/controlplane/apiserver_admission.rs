@@ -72,7 +72,7 @@ fn items<'s, 'd>(list: List<'s, 'd>) -> Vec<(String, &'s Setting<'d>)> {
 /// Reports a plugin that should run and does not: at the flag that turns it off, at
 /// `--enable-admission-plugins` (where it belongs) when the default leaves it off, or at
 /// the command.
-fn require_plugin(
+pub(super) fn require_plugin(
     meta: &'static CheckMeta,
     t: &Target<'_, '_>,
     name: &str,
@@ -124,24 +124,12 @@ pub static DENY_SERVICE_EXTERNAL_IPS: FlagRule = FlagRule {
         source: file!(),
     },
     component: Component::ApiServer,
-    test: Test::Custom(deny_service_external_ips),
+    test: Test::Plugin {
+        name: "DenyServiceExternalIPs",
+        default_on: false,
+        why: "so anyone who may create Services can set externalIPs and capture the cluster's traffic to those addresses (CVE-2020-8554)",
+    },
 };
-
-fn deny_service_external_ips(
-    meta: &'static CheckMeta,
-    t: &Target<'_, '_>,
-    _: &CheckSettings,
-    out: &mut Findings,
-) {
-    require_plugin(
-        meta,
-        t,
-        "DenyServiceExternalIPs",
-        false,
-        "so anyone who may create Services can set externalIPs and capture the cluster's traffic to those addresses (CVE-2020-8554)",
-        out,
-    );
-}
 
 pub static EVENT_RATE_LIMIT: FlagRule = FlagRule {
     meta: CheckMeta {
@@ -159,24 +147,12 @@ pub static EVENT_RATE_LIMIT: FlagRule = FlagRule {
         source: file!(),
     },
     component: Component::ApiServer,
-    test: Test::Custom(event_rate_limit),
+    test: Test::Plugin {
+        name: "EventRateLimit",
+        default_on: false,
+        why: "so one client can flood etcd with events",
+    },
 };
-
-fn event_rate_limit(
-    meta: &'static CheckMeta,
-    t: &Target<'_, '_>,
-    _: &CheckSettings,
-    out: &mut Findings,
-) {
-    require_plugin(
-        meta,
-        t,
-        "EventRateLimit",
-        false,
-        "so one client can flood etcd with events",
-        out,
-    );
-}
 
 pub static ALWAYS_ADMIT: FlagRule = FlagRule {
     meta: CheckMeta {
@@ -229,24 +205,12 @@ pub static ALWAYS_PULL_IMAGES: FlagRule = FlagRule {
         source: file!(),
     },
     component: Component::ApiServer,
-    test: Test::Custom(always_pull_images),
+    test: Test::Plugin {
+        name: "AlwaysPullImages",
+        default_on: false,
+        why: "so a pod can run a private image another pod pulled onto its node without holding the pull secret",
+    },
 };
-
-fn always_pull_images(
-    meta: &'static CheckMeta,
-    t: &Target<'_, '_>,
-    _: &CheckSettings,
-    out: &mut Findings,
-) {
-    require_plugin(
-        meta,
-        t,
-        "AlwaysPullImages",
-        false,
-        "so a pod can run a private image another pod pulled onto its node without holding the pull secret",
-        out,
-    );
-}
 
 pub static SERVICE_ACCOUNT: FlagRule = FlagRule {
     meta: CheckMeta {
@@ -264,24 +228,12 @@ pub static SERVICE_ACCOUNT: FlagRule = FlagRule {
         source: file!(),
     },
     component: Component::ApiServer,
-    test: Test::Custom(service_account),
+    test: Test::Plugin {
+        name: "ServiceAccount",
+        default_on: true,
+        why: "so pods are not given a service account that exists, nor its token and restrictions",
+    },
 };
-
-fn service_account(
-    meta: &'static CheckMeta,
-    t: &Target<'_, '_>,
-    _: &CheckSettings,
-    out: &mut Findings,
-) {
-    require_plugin(
-        meta,
-        t,
-        "ServiceAccount",
-        true,
-        "so pods are not given a service account that exists, nor its token and restrictions",
-        out,
-    );
-}
 
 pub static NAMESPACE_LIFECYCLE: FlagRule = FlagRule {
     meta: CheckMeta {
@@ -299,24 +251,12 @@ pub static NAMESPACE_LIFECYCLE: FlagRule = FlagRule {
         source: file!(),
     },
     component: Component::ApiServer,
-    test: Test::Custom(namespace_lifecycle),
+    test: Test::Plugin {
+        name: "NamespaceLifecycle",
+        default_on: true,
+        why: "so objects can be created in namespaces being deleted and system namespaces can be deleted",
+    },
 };
-
-fn namespace_lifecycle(
-    meta: &'static CheckMeta,
-    t: &Target<'_, '_>,
-    _: &CheckSettings,
-    out: &mut Findings,
-) {
-    require_plugin(
-        meta,
-        t,
-        "NamespaceLifecycle",
-        true,
-        "so objects can be created in namespaces being deleted and system namespaces can be deleted",
-        out,
-    );
-}
 
 pub static NODE_RESTRICTION: FlagRule = FlagRule {
     meta: CheckMeta {
@@ -334,24 +274,12 @@ pub static NODE_RESTRICTION: FlagRule = FlagRule {
         source: file!(),
     },
     component: Component::ApiServer,
-    test: Test::Custom(node_restriction),
+    test: Test::Plugin {
+        name: "NodeRestriction",
+        default_on: false,
+        why: "so a kubelet can modify other nodes and their pods",
+    },
 };
-
-fn node_restriction(
-    meta: &'static CheckMeta,
-    t: &Target<'_, '_>,
-    _: &CheckSettings,
-    out: &mut Findings,
-) {
-    require_plugin(
-        meta,
-        t,
-        "NodeRestriction",
-        false,
-        "so a kubelet can modify other nodes and their pods",
-        out,
-    );
-}
 
 pub static POD_SECURITY: FlagRule = FlagRule {
     meta: CheckMeta {

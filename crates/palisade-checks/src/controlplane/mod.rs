@@ -128,6 +128,12 @@ pub enum Test {
         flag: &'static str,
         why: &'static str,
     },
+    /// The admission plugin must run; unset, it runs when `default_on`.
+    Plugin {
+        name: &'static str,
+        default_on: bool,
+        why: &'static str,
+    },
     /// Anything else.
     Custom(fn(&'static CheckMeta, &Target<'_, '_>, &CheckSettings, &mut Findings)),
 }
@@ -152,6 +158,11 @@ impl Check for FlagRule {
                     why,
                 } => boolean(meta, &target, flag, default, want, why, out),
                 Test::Forbidden { flag, why } => forbidden(meta, &target, flag, why, out),
+                Test::Plugin {
+                    name,
+                    default_on,
+                    why,
+                } => apiserver_admission::require_plugin(meta, &target, name, default_on, why, out),
                 Test::Custom(eval) => eval(meta, &target, ctx.settings, out),
             }
         }
