@@ -620,16 +620,23 @@ fn rescan_labelled(
 
 /// Scans `inputs` with `checks`: every input and document in parallel, each document
 /// dropped once checked. Findings and errors come back sorted by input, document, line,
-/// column and check.
-#[must_use]
-pub fn scan(inputs: &[InputSpec], checks: &[&'static dyn Check], opts: &ScanOptions) -> ScanResult {
+/// The analyses that run: those one of `checks` belongs to.
+fn wanted_analyses(
+    checks: &[&'static dyn Check],
+    opts: &ScanOptions,
+) -> Vec<&'static dyn Analysis> {
     let ran: Vec<&'static CheckMeta> = checks.iter().map(|c| c.meta()).collect();
-    let analyses: Vec<&'static dyn Analysis> = opts
-        .analyses
+    opts.analyses
         .iter()
         .copied()
         .filter(|a| a.wanted(&ran))
-        .collect();
+        .collect()
+}
+
+/// column and check.
+#[must_use]
+pub fn scan(inputs: &[InputSpec], checks: &[&'static dyn Check], opts: &ScanOptions) -> ScanResult {
+    let analyses = wanted_analyses(checks, opts);
     let mut outcomes: Vec<InputOutcome> = inputs
         .par_iter()
         .map(|spec| scan_input(spec, checks, &analyses, opts))
@@ -759,15 +766,9 @@ pub struct StreamingScan<'o> {
 impl<'o> StreamingScan<'o> {
     #[must_use]
     pub fn new(checks: &'o [&'static dyn Check], opts: &'o ScanOptions) -> Self {
-        let ran: Vec<&'static CheckMeta> = checks.iter().map(|c| c.meta()).collect();
         Self {
             checks,
-            analyses: opts
-                .analyses
-                .iter()
-                .copied()
-                .filter(|a| a.wanted(&ran))
-                .collect(),
+            analyses: wanted_analyses(checks, opts),
             opts,
             profiles: HashMap::new(),
             outcomes: Vec::new(),

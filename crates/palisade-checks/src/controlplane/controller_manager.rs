@@ -5,7 +5,7 @@ use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
 use super::flags::{Component, Target};
 use super::{
-    loopback, report_at, report_missing, FlagRule, Test, CIS_DOC, CONTROLLER_MANAGER_DOC, NSA_AUTH,
+    report_at, report_missing, FlagRule, Test, CIS_DOC, CONTROLLER_MANAGER_DOC, NSA_AUTH,
     NSA_CONTROL_PLANE,
 };
 use crate::pss::helpers::{cis, mitre, nsa, peer};
@@ -206,41 +206,8 @@ pub static BIND_ADDRESS: FlagRule = FlagRule {
         source: file!(),
     },
     component: Component::ControllerManager,
-    test: Test::Custom(bind_address),
+    test: Test::Loopback { port: 10257 },
 };
-
-fn bind_address(
-    meta: &'static CheckMeta,
-    t: &Target<'_, '_>,
-    _: &CheckSettings,
-    out: &mut Findings,
-) {
-    loopback_only(meta, t, 10257, out);
-}
-
-/// Reports a component whose `--bind-address` is unset (every interface) or not loopback.
-pub fn loopback_only(meta: &'static CheckMeta, t: &Target<'_, '_>, port: u16, out: &mut Findings) {
-    match t.flags.set("bind-address") {
-        None => {
-            report_missing(
-                meta,
-                t,
-                format!("{}: --bind-address is not set and defaults to 0.0.0.0, so its secure port {port} (health, metrics, profiling) listens on every interface; set --bind-address=127.0.0.1", t.who()),
-                out,
-            );
-        }
-        Some(s) => {
-            if s.text().and_then(loopback) == Some(false) {
-                report_at(
-                    meta,
-                    s,
-                    format!("{}: {} is not a loopback address, so its secure port {port} (health, metrics, profiling) is reachable from the network; set --bind-address=127.0.0.1", t.who(), s.written()),
-                    out,
-                );
-            }
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -134,6 +134,9 @@ pub enum Test {
         default_on: bool,
         why: &'static str,
     },
+    /// `--bind-address` must be a loopback address (unset is every interface); `port` is
+    /// the component's secure port, named in the message.
+    Loopback { port: u16 },
     /// Anything else.
     Custom(fn(&'static CheckMeta, &Target<'_, '_>, &CheckSettings, &mut Findings)),
 }
@@ -163,6 +166,7 @@ impl Check for FlagRule {
                     default_on,
                     why,
                 } => apiserver_admission::require_plugin(meta, &target, name, default_on, why, out),
+                Test::Loopback { port } => loopback_only(meta, &target, port, out),
                 Test::Custom(eval) => eval(meta, &target, ctx.settings, out),
             }
         }
@@ -294,3 +298,27 @@ fn forbidden(
 
 #[cfg(test)]
 mod tests;
+
+/// Reports a component whose `--bind-address` is unset (every interface) or not loopback.
+fn loopback_only(meta: &'static CheckMeta, t: &Target<'_, '_>, port: u16, out: &mut Findings) {
+    match t.flags.set("bind-address") {
+        None => {
+            report_missing(
+                meta,
+                t,
+                format!("{}: --bind-address is not set and defaults to 0.0.0.0, so its secure port {port} (health, metrics, profiling) listens on every interface; set --bind-address=127.0.0.1", t.who()),
+                out,
+            );
+        }
+        Some(s) => {
+            if s.text().and_then(loopback) == Some(false) {
+                report_at(
+                    meta,
+                    s,
+                    format!("{}: {} is not a loopback address, so its secure port {port} (health, metrics, profiling) is reachable from the network; set --bind-address=127.0.0.1", t.who(), s.written()),
+                    out,
+                );
+            }
+        }
+    }
+}

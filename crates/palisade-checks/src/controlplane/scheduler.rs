@@ -3,7 +3,6 @@
 use palisade_engine::{CheckSettings, Findings};
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::controller_manager::loopback_only;
 use super::flags::{Component, Target};
 use super::{report_at, report_missing, FlagRule, Test, CIS_DOC, NSA_CONTROL_PLANE, SCHEDULER_DOC};
 use crate::pss::helpers::{cis, mitre, nsa, peer};
@@ -80,17 +79,8 @@ pub static BIND_ADDRESS: FlagRule = FlagRule {
         source: file!(),
     },
     component: Component::Scheduler,
-    test: Test::Custom(bind_address),
+    test: Test::Loopback { port: 10259 },
 };
-
-fn bind_address(
-    meta: &'static CheckMeta,
-    t: &Target<'_, '_>,
-    _: &CheckSettings,
-    out: &mut Findings,
-) {
-    loopback_only(meta, t, 10259, out);
-}
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,7 @@
 //! identity, the not-evaluated resources, and snapshots.
 
 use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,10 +17,22 @@ use crate::cli::{ClusterArgs, SnapshotArgs};
 use crate::ExitStatus;
 
 pub fn connection(args: &ClusterArgs) -> Connection {
+    connect_with(
+        args.kubeconfig.as_ref(),
+        args.context.as_ref(),
+        args.request_timeout,
+    )
+}
+
+fn connect_with(
+    kubeconfig: Option<&PathBuf>,
+    context: Option<&String>,
+    timeout: u64,
+) -> Connection {
     Connection {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone(),
-        timeout: Some(Duration::from_secs(args.request_timeout.max(1))),
+        kubeconfig: kubeconfig.cloned(),
+        context: context.cloned(),
+        timeout: Some(Duration::from_secs(timeout.max(1))),
     }
 }
 
@@ -151,11 +164,11 @@ fn write_items(out: &mut dyn Write, page: Page, first: &mut bool) -> io::Result<
 /// a finding's line is its object's, and the parser's flow-context buffers stay the size
 /// of one object (a whole-file JSON document cost 45 bytes of memory per byte of input).
 pub fn snapshot(args: &SnapshotArgs) -> anyhow::Result<ExitStatus> {
-    let connection = Connection {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone(),
-        timeout: Some(Duration::from_secs(args.request_timeout.max(1))),
-    };
+    let connection = connect_with(
+        args.kubeconfig.as_ref(),
+        args.context.as_ref(),
+        args.request_timeout,
+    );
     let to_stdout = args.output.as_os_str() == "-";
     // Written beside the target and renamed once complete: a failed read never leaves a
     // well-formed but partial snapshot that would scan clean.
