@@ -3,7 +3,7 @@
 
 use palisade_engine::{Check, Findings, ObjectContext, RawFinding};
 use palisade_inventory::{Origin, Place};
-use palisade_model::{CheckMeta, Severity};
+use palisade_model::{CheckMeta, Scope, Severity};
 
 /// A check that is its metadata and a function over one object.
 pub struct Rule {
@@ -51,6 +51,20 @@ pub fn report(
     severity: Severity,
     message: String,
 ) {
+    report_scoped(out, meta, origin, place, severity, message, None);
+}
+
+/// [`report`] for a finding about a namespace or the cluster, shown on `place`: its
+/// fingerprint follows the scope, not the carrying object.
+pub fn report_scoped(
+    out: &mut Out,
+    meta: &'static CheckMeta,
+    origin: Option<&Origin>,
+    place: &Place,
+    severity: Severity,
+    message: String,
+    scope: Option<Scope>,
+) {
     let Some(origin) = origin else {
         return;
     };
@@ -65,6 +79,7 @@ pub fn report(
             message,
             pss: None,
             container: None,
+            scope,
         },
     ));
 }

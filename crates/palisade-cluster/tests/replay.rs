@@ -7,14 +7,9 @@ use palisade_cluster::{read, ClusterError, ClusterRead, Connection, ReadOptions}
 use palisade_replay::{Auth, Options, Recordings, ReplayServer};
 use serde_json::Value;
 
-fn recordings_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/apiserver-recordings");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: {} is absent", dir.display());
-        None
-    }
+/// The recorded API server responses, kept in the repository so every clone runs these tests.
+fn recordings_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/apiserver")
 }
 
 struct Setup {
@@ -23,12 +18,12 @@ struct Setup {
 }
 
 impl Setup {
-    fn new(options: Options) -> Option<Self> {
-        let recordings = Recordings::load(&recordings_dir()?).expect("recordings");
-        Some(Self {
+    fn new(options: Options) -> Self {
+        let recordings = Recordings::load(&recordings_dir()).expect("recordings");
+        Self {
             server: ReplayServer::start(recordings, options),
             dir: tempfile::tempdir().expect("tempdir"),
-        })
+        }
     }
 
     fn connection(&self, auth: &Auth) -> Connection {
@@ -66,9 +61,7 @@ fn read_all(
 
 #[test]
 fn reads_every_recorded_object_as_the_snapshot_has_it() {
-    let Some(setup) = Setup::new(Options::default()) else {
-        return;
-    };
+    let setup = Setup::new(Options::default());
     let options = ReadOptions {
         page_size: 50,
         ..ReadOptions::default()
@@ -104,7 +97,7 @@ fn reads_every_recorded_object_as_the_snapshot_has_it() {
         "no object is handed over twice"
     );
     // The snapshot holds one copy of every object (Events too, which are not read).
-    let path = recordings_dir().unwrap().join("snapshot.yaml");
+    let path = recordings_dir().join("snapshot.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
     let (want, errors) = palisade_inventory::map_objects_in_text(
         &std::sync::Arc::from("snapshot.yaml"),
@@ -133,9 +126,7 @@ fn reads_every_recorded_object_as_the_snapshot_has_it() {
 
 #[test]
 fn secrets_are_listed_as_metadata_only() {
-    let Some(setup) = Setup::new(Options::default()) else {
-        return;
-    };
+    let setup = Setup::new(Options::default());
     let (_, objects) = read_all(
         &setup.connection(&Auth::ClientCertificate),
         &ReadOptions::default(),
@@ -173,12 +164,10 @@ fn secrets_are_listed_as_metadata_only() {
 
 #[test]
 fn lists_follow_continue_and_restart_after_410() {
-    let Some(setup) = Setup::new(Options {
+    let setup = Setup::new(Options {
         expire_once: vec!["/api/v1/configmaps".to_owned()],
         ..Options::default()
-    }) else {
-        return;
-    };
+    });
     let options = ReadOptions {
         page_size: 5,
         only: vec!["configmaps".to_owned()],
@@ -212,13 +201,11 @@ fn lists_follow_continue_and_restart_after_410() {
 
 #[test]
 fn forbidden_and_failing_resources_are_reported_and_the_rest_is_read() {
-    let Some(setup) = Setup::new(Options {
+    let setup = Setup::new(Options {
         forbid: vec!["/api/v1/secrets".to_owned()],
         fail: vec![("/apis/apps/v1/deployments".to_owned(), 500)],
         ..Options::default()
-    }) else {
-        return;
-    };
+    });
     let (read, objects) = read_all(
         &setup.connection(&Auth::ClientCertificate),
         &ReadOptions::default(),
@@ -240,12 +227,10 @@ fn forbidden_and_failing_resources_are_reported_and_the_rest_is_read() {
 
 #[test]
 fn bearer_tokens_and_exec_plugins_authenticate() {
-    let Some(setup) = Setup::new(Options {
+    let setup = Setup::new(Options {
         tokens: vec![("s3cr3t-token".to_owned(), "scanner".to_owned(), vec![])],
         ..Options::default()
-    }) else {
-        return;
-    };
+    });
     let only = ReadOptions {
         only: vec!["namespaces".to_owned()],
         ..ReadOptions::default()
@@ -279,9 +264,7 @@ fn bearer_tokens_and_exec_plugins_authenticate() {
 
 #[test]
 fn a_namespace_limits_namespaced_lists_only() {
-    let Some(setup) = Setup::new(Options::default()) else {
-        return;
-    };
+    let setup = Setup::new(Options::default());
     let options = ReadOptions {
         namespace: Some("payments".to_owned()),
         only: vec!["pods".to_owned(), "clusterroles".to_owned()],
@@ -309,16 +292,14 @@ fn a_namespace_limits_namespaced_lists_only() {
 
 #[test]
 fn a_pods_service_account_is_used_inside_a_cluster() {
-    let Some(setup) = Setup::new(Options {
+    let setup = Setup::new(Options {
         tokens: vec![(
             "projected-token".to_owned(),
             "system:serviceaccount:palisade:palisade-scanner".to_owned(),
             vec![],
         )],
         ..Options::default()
-    }) else {
-        return;
-    };
+    });
     let mount = setup.dir.path().join("serviceaccount");
     std::fs::create_dir_all(&mount).unwrap();
     std::fs::write(mount.join("token"), "projected-token").unwrap();
@@ -358,9 +339,7 @@ fn a_pods_service_account_is_used_inside_a_cluster() {
 
 #[test]
 fn the_caller_can_stop_the_reading() {
-    let Some(setup) = Setup::new(Options::default()) else {
-        return;
-    };
+    let setup = Setup::new(Options::default());
     let mut pages = 0;
     let read = read(
         &setup.connection(&Auth::ClientCertificate),
@@ -387,9 +366,7 @@ fn the_caller_can_stop_the_reading() {
 
 #[test]
 fn large_pages_make_the_next_pages_smaller() {
-    let Some(setup) = Setup::new(Options::default()) else {
-        return;
-    };
+    let setup = Setup::new(Options::default());
     let options = ReadOptions {
         page_size: 16,
         max_page_bytes: 100_000,

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use palisade_inventory::{Object, ObjectAt, ObjectError, PodSpecView};
-use palisade_model::{CheckMeta, PssInfo, Severity};
+use palisade_model::{CheckMeta, PssInfo, Scope, Severity};
 use palisade_source::{DuplicateKey, Node, Pos};
 
 use crate::pss::Profile;
@@ -59,6 +59,9 @@ pub struct RawFinding {
     pub pss: Option<PssInfo>,
     /// Set by the engine: the container whose path holds `path`.
     pub container: Option<String>,
+    /// Set when the finding is about a namespace or the cluster, not the object that
+    /// carries it: its fingerprint then depends on the check and the scope alone.
+    pub scope: Option<Scope>,
 }
 
 /// Where checks put what they find.
@@ -97,6 +100,7 @@ impl Findings {
             message,
             pss: None,
             container: None,
+            scope: None,
         });
         let last = self.items.len() - 1;
         &mut self.items[last]

@@ -7,8 +7,9 @@ use palisade_inventory::{
     find_pod_specs, objects_in, read_input, InputKind, InputSpec, Object, ObjectAt, PodSpecView,
 };
 use palisade_model::{
-    fingerprint, Category, CheckMeta, Finding, LoadError, Location, Notice, NoticeKind, ObjectRef,
-    ScanResult, ScannedObject, Severity, SuppressedFinding, Suppression, SuppressionKind,
+    fingerprint, scope_fingerprint, Category, CheckMeta, Finding, LoadError, Location, Notice,
+    NoticeKind, ObjectRef, ScanResult, ScannedObject, Severity, SuppressedFinding, Suppression,
+    SuppressionKind,
 };
 use palisade_source::{
     parse_document, split_documents, Document, DocumentChunk, DuplicateKey, Limits, Pos,
@@ -888,7 +889,10 @@ fn run_analyses(
 
 fn finish(raw: RawFinding, file: &Arc<str>, document: usize, object: &Arc<ObjectRef>) -> Finding {
     Finding {
-        fingerprint: fingerprint(raw.check.id, file, object, &raw.path),
+        fingerprint: match &raw.scope {
+            Some(scope) => scope_fingerprint(raw.check.id, scope),
+            None => fingerprint(raw.check.id, file, object, &raw.path),
+        },
         check: raw.check,
         severity: raw.severity,
         message: raw.message,

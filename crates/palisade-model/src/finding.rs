@@ -173,6 +173,33 @@ pub fn fingerprint(check: &str, file: &str, object: &ObjectRef, path: &str) -> S
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What a finding is about when that is a whole namespace or the whole cluster rather
+/// than the object it is shown on (a namespace without a default-deny policy is shown on
+/// its Namespace object, or on one of its workloads when the input has none).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Namespace(String),
+    Cluster,
+}
+
+/// The fingerprint of a namespace- or cluster-level finding: the check and the scope
+/// alone, so it survives edits to whichever object carries it (baselines keep matching
+/// when another file gains a workload, or the carrying object moves).
+#[must_use]
+pub fn scope_fingerprint(check: &str, scope: &Scope) -> String {
+    let (kind, name) = match scope {
+        Scope::Namespace(ns) => ("namespace", ns.as_str()),
+        Scope::Cluster => ("cluster", ""),
+    };
+    let mut h = Sha256::new();
+    for part in [check, "scope", kind, name] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    let digest = h.finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// An input that could not be read or parsed (or only partly).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct LoadError {
@@ -296,6 +323,30 @@ mod tests {
         assert_ne!(
             a,
             fingerprint("hostPorts", "a.yaml", &obj("x"), "spec.containers[0]")
+        );
+        // A scoped finding's fingerprint is the check and the scope's alone.
+        let ns = scope_fingerprint(
+            "netpol-missing-default-deny-ingress",
+            &Scope::Namespace("shop".into()),
+        );
+        assert_eq!(ns.len(), 32);
+        assert_ne!(
+            ns,
+            scope_fingerprint(
+                "netpol-missing-default-deny-ingress",
+                &Scope::Namespace("web".into())
+            )
+        );
+        assert_ne!(
+            ns,
+            scope_fingerprint(
+                "netpol-missing-default-deny-egress",
+                &Scope::Namespace("shop".into())
+            )
+        );
+        assert_ne!(
+            scope_fingerprint("x", &Scope::Cluster),
+            scope_fingerprint("x", &Scope::Namespace(String::new()))
         );
         // Separators keep ("ab","c") and ("a","bc") apart.
         assert_ne!(

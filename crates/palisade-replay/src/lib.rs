@@ -1,6 +1,6 @@
 //! A loopback HTTPS server that answers as the recorded kube-apiserver did.
 //!
-//! It serves `../shared/apiserver-recordings` (real responses of a real API server) to the
+//! It serves `testdata/apiserver` (real responses of a real API server) to the
 //! real kube-rs client, so the live-cluster path is tested end to end without an API
 //! server: TLS with a CA of its own, client certificates and bearer tokens, discovery,
 //! every recorded list re-paginated with `limit`/`continue` (tokens of its own, with
@@ -12,7 +12,7 @@
 //!
 //! ```no_run
 //! use palisade_replay::{Auth, Options, Recordings, ReplayServer};
-//! let recordings = Recordings::load("../shared/apiserver-recordings".as_ref()).unwrap();
+//! let recordings = Recordings::load("testdata/apiserver".as_ref()).unwrap();
 //! let server = ReplayServer::start(recordings, Options::default());
 //! std::fs::write("kubeconfig", server.kubeconfig(&Auth::ClientCertificate)).unwrap();
 //! ```

@@ -12,14 +12,9 @@ use palisade_rbac::{load, Model, Request, User};
 use palisade_replay::{Auth, Options, Recordings, ReplayServer, RequestInfo};
 use serde_json::Value;
 
-fn recordings_dir() -> Option<PathBuf> {
-    let dir = root().join("../shared/apiserver-recordings");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: {} is absent", dir.display());
-        None
-    }
+/// The recorded API server responses, kept in the repository so every clone runs these tests.
+fn recordings_dir() -> PathBuf {
+    root().join("testdata/apiserver")
 }
 
 struct Cluster {
@@ -29,17 +24,17 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn start(options: Options, auth: &Auth) -> Option<Self> {
-        let recordings = Recordings::load(&recordings_dir()?).expect("recordings");
+    fn start(options: Options, auth: &Auth) -> Self {
+        let recordings = Recordings::load(&recordings_dir()).expect("recordings");
         let server = ReplayServer::start(recordings, options);
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
         std::fs::write(&kubeconfig, server.kubeconfig(auth)).unwrap();
-        Some(Self {
+        Self {
             server,
             dir,
             kubeconfig,
-        })
+        }
     }
 
     fn run(&self, args: &[&str]) -> std::process::Output {
@@ -84,9 +79,7 @@ const SCAN_JSON: &[&str] = &["scan", "--no-config", "-f", "json", "--fail-on", "
 
 #[test]
 fn live_scan_finds_what_the_offline_snapshot_scan_finds() {
-    let Some(cluster) = Cluster::start(Options::default(), &Auth::ClientCertificate) else {
-        return;
-    };
+    let cluster = Cluster::start(Options::default(), &Auth::ClientCertificate);
     let mut args = SCAN_JSON.to_vec();
     args.push("--cluster");
     let live = cluster.run(&args);
@@ -96,7 +89,7 @@ fn live_scan_finds_what_the_offline_snapshot_scan_finds() {
         "{}",
         String::from_utf8_lossy(&live.stderr)
     );
-    let snapshot = recordings_dir().unwrap().join("snapshot.yaml");
+    let snapshot = recordings_dir().join("snapshot.yaml");
     let mut args = SCAN_JSON.to_vec();
     args.push(snapshot.to_str().unwrap());
     let offline = run_in(&root(), &args);
@@ -141,9 +134,7 @@ fn live_scan_finds_what_the_offline_snapshot_scan_finds() {
 
 #[test]
 fn a_snapshot_scans_offline_exactly_as_the_cluster_scans_live() {
-    let Some(cluster) = Cluster::start(Options::default(), &Auth::ClientCertificate) else {
-        return;
-    };
+    let cluster = Cluster::start(Options::default(), &Auth::ClientCertificate);
     let out = cluster.dir.path().join("snapshot.yaml");
     let written = cluster.run(&["snapshot", "-o", out.to_str().unwrap()]);
     assert_eq!(
@@ -229,15 +220,13 @@ fn a_snapshot_scans_offline_exactly_as_the_cluster_scans_live() {
 
 #[test]
 fn forbidden_resources_are_reported_not_skipped() {
-    let Some(cluster) = Cluster::start(
+    let cluster = Cluster::start(
         Options {
             forbid: vec!["/api/v1/secrets".to_owned()],
             ..Options::default()
         },
         &Auth::ClientCertificate,
-    ) else {
-        return;
-    };
+    );
     let table = cluster.run(&["scan", "--no-config", "--cluster"]);
     let stdout = String::from_utf8_lossy(&table.stdout);
     assert!(
@@ -324,16 +313,14 @@ const SCANNER: &str = "system:serviceaccount:palisade:palisade-scanner";
 #[test]
 fn the_shipped_read_only_role_is_enough_and_no_more_is_asked() {
     let model = deploy_model(&root().join("deploy/palisade-scanner.yaml"));
-    let Some(cluster) = Cluster::start(
+    let cluster = Cluster::start(
         Options {
             tokens: vec![("scanner-token".into(), SCANNER.into(), vec![])],
             authorize: Some(authorizer(model)),
             ..Options::default()
         },
         &Auth::Token("scanner-token".into()),
-    ) else {
-        return;
-    };
+    );
     let mut args = SCAN_JSON.to_vec();
     args.push("--cluster");
     let out = cluster.run(&args);
@@ -365,16 +352,14 @@ fn the_shipped_read_only_role_is_enough_and_no_more_is_asked() {
         );
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), narrowed).unwrap();
-    let Some(cluster) = Cluster::start(
+    let cluster = Cluster::start(
         Options {
             tokens: vec![("scanner-token".into(), SCANNER.into(), vec![])],
             authorize: Some(authorizer(deploy_model(file.path()))),
             ..Options::default()
         },
         &Auth::Token("scanner-token".into()),
-    ) else {
-        return;
-    };
+    );
     let out = cluster.run(&args);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let not_evaluated = report["not_evaluated"].as_array().unwrap();
@@ -387,11 +372,7 @@ fn the_shipped_read_only_role_is_enough_and_no_more_is_asked() {
 
 #[test]
 fn bad_credentials_and_kubeconfigs_are_clear_errors() {
-    let Some(cluster) =
-        Cluster::start(Options::default(), &Auth::Token("not-a-valid-token".into()))
-    else {
-        return;
-    };
+    let cluster = Cluster::start(Options::default(), &Auth::Token("not-a-valid-token".into()));
     let out = cluster.run(&["scan", "--no-config", "--cluster"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -437,9 +418,7 @@ fn bad_credentials_and_kubeconfigs_are_clear_errors() {
 
 #[test]
 fn explanations_name_live_objects_by_identity() {
-    let Some(cluster) = Cluster::start(Options::default(), &Auth::ClientCertificate) else {
-        return;
-    };
+    let cluster = Cluster::start(Options::default(), &Auth::ClientCertificate);
     let out = cluster.run(&[
         "netpol",
         "explain",

@@ -429,3 +429,131 @@ fn sarif_carries_suppressions() {
     );
     assert_eq!(suppressed[0]["suppressions"][0]["kind"], "external");
 }
+
+const SHOP_WEB: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+";
+
+const SHOP_WORKER: &str = "apiVersion: batch/v1
+kind: CronJob
+metadata: {name: worker, namespace: shop}
+spec:
+  schedule: '@hourly'
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+          - name: worker
+            image: busybox:1.36
+";
+
+const BLOG: &str = "apiVersion: v1
+kind: Namespace
+metadata: {name: blog}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: blog, namespace: blog}
+spec:
+  selector: {matchLabels: {app: blog}}
+  template:
+    metadata: {labels: {app: blog}}
+    spec:
+      containers:
+      - name: blog
+        image: ghost:5
+";
+
+const INTRUDER: &str = "apiVersion: v1
+kind: Pod
+metadata: {name: intruder, namespace: shop}
+spec:
+  containers:
+  - name: shell
+    image: alpine:3.20
+    securityContext: {privileged: true}
+---
+";
+
+#[test]
+fn namespace_findings_keep_their_baseline_when_another_object_carries_them() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "shop/a-web.yaml", SHOP_WEB);
+    write(dir.path(), "shop/b-worker.yaml", SHOP_WORKER);
+    write(dir.path(), "blog/app.yaml", BLOG);
+    let (code, v, err) = json_in(
+        dir.path(),
+        &[".", "--no-config", "--write-baseline", "b.json"],
+    );
+    assert_eq!(code, 0, "writing a baseline accepts everything: {err}");
+    let before = checks_of(&v["findings"]);
+    // shop has no Namespace object: its namespace findings sit on its first workload.
+    let on_web = |v: &Value, check: &str| {
+        v["findings"].as_array().unwrap().iter().any(|f| {
+            f["check"] == check
+                && f["object"]["name"] == "web"
+                && f["object"]["namespace"] == "shop"
+        })
+    };
+    assert!(
+        on_web(&v, "netpol-missing-default-deny-ingress"),
+        "{before:?}"
+    );
+
+    // A privileged pod is inserted at the top of shop's first file: it becomes the
+    // namespace's first workload and carries the namespace findings from now on.
+    write(
+        dir.path(),
+        "shop/a-web.yaml",
+        &format!("{INTRUDER}{SHOP_WEB}"),
+    );
+    let (code, v, err) = json_in(dir.path(), &[".", "--no-config", "--baseline", "b.json"]);
+    assert_eq!(code, 1, "{err}");
+    let new = v["findings"].as_array().unwrap();
+    assert!(!new.is_empty());
+    for f in new {
+        assert_eq!(
+            f["object"]["name"], "intruder",
+            "only the pod's findings are new: {f:#}"
+        );
+        assert!(
+            !f["check"]
+                .as_str()
+                .unwrap()
+                .starts_with("netpol-missing-default-deny"),
+            "a namespace finding is not new because another object carries it: {f:#}"
+        );
+    }
+    assert!(checks_of(&v["findings"]).contains(&"privileged".to_owned()));
+    assert!(
+        v["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["kind"] != "stale-baseline"),
+        "every baseline entry still matches: {:#}",
+        v["notices"]
+    );
+    // The namespace finding did move to the pod, with the same fingerprint.
+    let moved = v["suppressed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["check"] == "netpol-missing-default-deny-ingress"
+                && s["object"]["namespace"] == "shop"
+        })
+        .expect("the shop default-deny finding is suppressed by the baseline");
+    assert_eq!(moved["object"]["name"], "intruder");
+}

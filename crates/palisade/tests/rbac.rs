@@ -17,16 +17,8 @@ fn text(out: &Output) -> String {
 }
 
 const INSECURE: &str = "examples/insecure";
-const SNAPSHOT: &str = "../shared/apiserver-recordings/snapshot.yaml";
-
-fn snapshot() -> Option<&'static str> {
-    if root().join(SNAPSHOT).exists() {
-        Some(SNAPSHOT)
-    } else {
-        eprintln!("skipping: {SNAPSHOT} is absent (the shared folder is not beside the project)");
-        None
-    }
-}
+/// The recorded cluster, kept in the repository.
+const SNAPSHOT: &str = "testdata/apiserver/snapshot.yaml";
 
 fn can_i(args: &[&str]) -> (i32, String) {
     let mut all = vec!["rbac", "can-i"];
@@ -201,7 +193,7 @@ fn can_i_cluster_scoped_and_non_resource_requests() {
 
 #[test]
 fn can_i_on_a_cluster_snapshot() {
-    let Some(snap) = snapshot() else { return };
+    let snap = SNAPSHOT;
     let (code, out) = can_i(&[
         "delete",
         "pods",
@@ -484,16 +476,77 @@ fn scan_reports_rbac_findings_with_exceptions() {
 }
 
 #[test]
-fn cluster_scoped_requests_ignore_role_bindings() {
+fn cluster_scoped_resources_in_a_namespace_answer_as_the_api_server_does() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("rbac.yaml"),
-        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: nodes, namespace: dev}\nrules: [{apiGroups: [\"\"], resources: [nodes, pods], verbs: [get]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: bob-nodes, namespace: dev}\nsubjects: [{kind: User, name: bob}]\nroleRef: {kind: Role, name: nodes}\n",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: nodes, namespace: dev}\nrules: [{apiGroups: [\"\"], resources: [nodes, pods, namespaces, nodes/status], verbs: [get, update, watch]}, {apiGroups: [storage.k8s.io], resources: [storageclasses], verbs: [list]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: bob-nodes, namespace: dev}\nsubjects: [{kind: User, name: bob}]\nroleRef: {kind: Role, name: nodes}\n",
     )
     .unwrap();
     let path = dir.path().to_str().unwrap();
-    let who = |resource: &str| {
-        let out = palisade(&["rbac", "who-can", "get", resource, "-A", "-f", "json", path]);
+    let ask = |args: &[&str]| {
+        let mut all = vec!["rbac", "can-i"];
+        all.extend_from_slice(args);
+        all.extend(["--as", "bob", path]);
+        let out = palisade(&all);
+        (
+            out.status.code().unwrap(),
+            text(&out),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // kubectl sends the namespace in its review, so the RoleBinding in dev counts and
+    // the API server says yes; Palisade says so too, with kubectl's warning and a note
+    // that a real request (which carries no namespace) would be refused.
+    let (code, out, err) = ask(&["get", "nodes", "-n", "dev"]);
+    assert_eq!((code, out.as_str()), (0, "yes\n"), "{err}");
+    assert!(
+        err.contains("Warning: resource 'nodes' is not namespace scoped\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("rests on RoleBinding dev/bob-nodes") && err.contains("real request"),
+        "{err}"
+    );
+    let (code, _, err) = ask(&["watch", "nodes", "--subresource=status", "-n", "dev"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = ask(&["list", "storageclasses", "-n", "dev"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("resource 'storageclasses' is not namespace scoped in group 'storage.k8s.io'"),
+        "{err}"
+    );
+    // Another namespace's RoleBindings do not count, and -A asks cluster-wide.
+    assert_eq!(ask(&["get", "nodes", "-n", "prod"]).0, 1);
+    let (code, _, err) = ask(&["get", "nodes", "-A"]);
+    assert_eq!(code, 1);
+    assert!(
+        !err.contains("not namespace scoped"),
+        "kubectl does not warn with -A: {err}"
+    );
+    // The namespace object dev itself: a real request carries namespace dev, so no note.
+    let (code, _, err) = ask(&["update", "namespaces/dev", "-n", "dev"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("Note:"), "{err}");
+    let (code, _, err) = ask(&["get", "namespaces/other", "-n", "dev"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("Note:"), "{err}");
+    // --explain carries the note too.
+    let (_, out, _) = ask(&["get", "nodes", "-n", "dev", "--explain", "-q"]);
+    assert!(out.is_empty(), "-q prints nothing: {out}");
+    let (_, out, _) = ask(&["get", "nodes", "-n", "dev", "--explain"]);
+    assert!(
+        out.contains("RoleBinding dev/bob-nodes") && out.contains("note: "),
+        "{out}"
+    );
+
+    // who-can keeps real-request semantics: RoleBindings never grant nodes, but the
+    // namespace object dev is granted by dev's RoleBindings.
+    let who = |args: &[&str]| {
+        let mut all = vec!["rbac", "who-can"];
+        all.extend_from_slice(args);
+        all.extend(["-f", "json", path]);
+        let out = palisade(&all);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -502,14 +555,11 @@ fn cluster_scoped_requests_ignore_role_bindings() {
         );
         text(&out)
     };
-    assert!(who("pods").contains("\"bob\""), "{}", who("pods"));
-    assert!(!who("nodes").contains("\"bob\""), "{}", who("nodes"));
-    // can-i in that namespace is asked cluster-wide, as the API server would authorize it.
-    let out = palisade(&[
-        "rbac", "can-i", "get", "nodes", "-n", "dev", "--as", "bob", path,
-    ]);
-    assert_eq!(text(&out), "no\n");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not namespace scoped"));
+    assert!(who(&["get", "pods", "-A"]).contains("\"bob\""));
+    assert!(!who(&["get", "nodes", "-A"]).contains("\"bob\""));
+    assert!(!who(&["get", "nodes", "-n", "dev"]).contains("\"bob\""));
+    assert!(who(&["get", "namespaces", "--name", "dev"]).contains("\"bob\""));
+    assert!(!who(&["get", "namespaces", "--name", "prod", "-n", "dev"]).contains("\"bob\""));
 }
 
 #[test]

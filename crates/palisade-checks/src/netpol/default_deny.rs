@@ -1,12 +1,12 @@
 //! `netpol-missing-default-deny-ingress` / `-egress`: a namespace with workloads and no
 //! policy that isolates all of its pods in that direction.
 
-use palisade_model::{Category, CheckMeta, PeerTool, Severity};
+use palisade_model::{Category, CheckMeta, PeerTool, Scope, Severity};
 use palisade_netpol::{Direction, Model};
 
 use super::{NetpolRule, NETPOL_DOC, NSA_NETWORK};
 use crate::pss::helpers::{cis, mitre, nsa, peer};
-use crate::rule::{report, Out};
+use crate::rule::{report_scoped, Out};
 
 pub static INGRESS: NetpolRule = NetpolRule {
     meta: CheckMeta {
@@ -79,12 +79,16 @@ fn check(meta: &'static CheckMeta, m: &Model, out: &mut Out, direction: Directio
             if direction == Direction::Ingress { "Ingress" } else { "Egress" },
             workloads.len()
         );
-        match m.namespaces.iter().find(|n| n.name == ns) {
-            Some(n) => report(out, meta, n.origin.as_ref(), &n.at, meta.severity, message),
+        // Shown on the Namespace object, else on a workload of the namespace; either
+        // way the finding is the namespace's, and so is its fingerprint.
+        let (origin, at) = match m.namespaces.iter().find(|n| n.name == ns) {
+            Some(n) => (n.origin.as_ref(), &n.at),
             None => {
                 let w = &m.workloads[workloads[0]];
-                report(out, meta, w.origin.as_ref(), &w.at, meta.severity, message);
+                (w.origin.as_ref(), &w.at)
             }
-        }
+        };
+        let scope = Some(Scope::Namespace(ns.to_owned()));
+        report_scoped(out, meta, origin, at, meta.severity, message, scope);
     }
 }

@@ -42,10 +42,7 @@ fn fixtures_root() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!(
-            "SKIPPED: {} is absent; the Pod Security fixture test needs ../shared",
-            p.display()
-        );
+        skipped_suite("the Pod Security conformance fixtures", &p);
         None
     }
 }
@@ -438,4 +435,15 @@ fn pss_covers_follows_profile_and_selection() {
         assert_eq!(pss_covers(&ctx, id), want, "{profile} {id}");
     }
     assert!(!run_with(yaml, &[], "restricted", &all).is_empty());
+}
+
+/// Says on the real stderr, which the test harness does not capture, that a suite
+/// depending on `../shared` did not run, so a plain `cargo test` shows it.
+fn skipped_suite(suite: &str, missing: &Path) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: {suite} did not run: {} is absent (it lives in ../shared beside the project)",
+        missing.display()
+    );
 }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use palisade_model::LoadError;
 use palisade_rbac::{
-    escalations, record_of, resolve_resource, Chain, Grant, Model, Origin, Place, Reason, Request,
-    Target, User,
+    escalations, record_of, resolve_resource, Chain, Decision, Grant, Model, Origin, Place, Reason,
+    Request, Target, User,
 };
 use serde_json::json;
 
@@ -31,20 +31,49 @@ fn model(paths: &[PathBuf], cluster: &ClusterArgs) -> anyhow::Result<(Model, Vec
     Ok((Model::build(records), errors))
 }
 
-/// The request a `can-i`/`who-can` TYPE[/NAME] or URL argument describes, and a warning
-/// when the namespace does not apply.
+/// Which namespace a request about a cluster-scoped resource carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Semantics {
+    /// The attributes `kubectl auth can-i` sends in its SelfSubjectAccessReview: the
+    /// namespace as given (`-n`, or `default`), whatever the resource's scope. The
+    /// authorizer then consults that namespace's RoleBindings, so the API server's
+    /// answer can be yes where a real request would be refused.
+    Kubectl,
+    /// What a real request carries: no namespace for a cluster-scoped resource, except
+    /// a Namespace object's own (`GET /api/v1/namespaces/NS` is authorized in NS).
+    RealRequest,
+}
+
+/// Whether `req` is about a Namespace object by name, which a real request makes in
+/// that namespace.
+fn names_a_namespace(req: &Request) -> bool {
+    req.api_group.is_empty() && req.resource == "namespaces" && !req.name.is_empty()
+}
+
+/// kubectl's `resource 'nodes' is not namespace scoped[ in group 'G']` warning.
+fn not_namespaced_warning(req: &Request) -> String {
+    let mut w = format!("resource '{}' is not namespace scoped", req.resource);
+    if !req.api_group.is_empty() {
+        w.push_str(&format!(" in group '{}'", req.api_group));
+    }
+    w
+}
+
+/// The request a `can-i`/`who-can` TYPE[/NAME] or URL argument describes, and warnings
+/// about how it was read.
 fn request(
     verb: &str,
     resource: &str,
     subresource: Option<&str>,
     name: Option<&str>,
     namespace: &str,
-) -> anyhow::Result<(Request, Option<String>)> {
+    semantics: Semantics,
+) -> anyhow::Result<(Request, Vec<String>)> {
     if resource.starts_with('/') {
         if subresource.is_some() {
             anyhow::bail!("--subresource cannot be used with a non-resource URL");
         }
-        return Ok((Request::non_resource(verb, resource), None));
+        return Ok((Request::non_resource(verb, resource), Vec::new()));
     }
     let (kind, object) = match resource.split_once('/') {
         Some((k, n)) => (k, Some(n)),
@@ -54,25 +83,70 @@ fn request(
     let mut req = Request::resource(verb, &rt.group, &rt.resource, namespace);
     req.subresource = subresource.unwrap_or_default().to_owned();
     req.name = object.unwrap_or_default().to_owned();
-    let mut warning = None;
+    let mut warnings = Vec::new();
     if rt.namespaced.is_none() && rt.resource != "*" {
-        warning = Some(format!(
+        warnings.push(format!(
             "resource type {kind:?} is not a built-in one; taken as resource {:?} in group {:?}",
             rt.resource, rt.group
         ));
     }
-    // The API server never puts a namespace on a cluster-scoped request, so RoleBindings
-    // cannot grant one. kubectl warns too, but still asks with the namespace (so a
-    // RoleBinding there makes it say yes to a request the API server would refuse);
-    // Palisade answers as the API server would.
-    if rt.namespaced == Some(false) && !namespace.is_empty() {
-        req.namespace = String::new();
-        warning = Some(format!(
-            "resource {:?} is not namespace scoped; asking cluster-wide",
-            rt.resource
-        ));
+    if rt.namespaced == Some(false) {
+        match semantics {
+            Semantics::Kubectl => {
+                if !namespace.is_empty() {
+                    warnings.push(not_namespaced_warning(&req));
+                }
+            }
+            Semantics::RealRequest => {
+                if names_a_namespace(&req) {
+                    req.namespace = req.name.clone();
+                } else if !namespace.is_empty() {
+                    req.namespace = String::new();
+                    warnings.push(format!(
+                        "{}; asking cluster-wide, as a real request carries no namespace",
+                        not_namespaced_warning(&req)
+                    ));
+                }
+            }
+        }
     }
-    Ok((req, warning))
+    Ok((req, warnings))
+}
+
+/// When a yes rests on a RoleBinding although the resource is cluster-scoped: the API
+/// server gives that answer to kubectl's review, but a real request carries no
+/// namespace (except a Namespace object's own), so it would be refused.
+fn kubectl_only_yes(m: &Model, req: &Request, decision: &Decision) -> Option<String> {
+    let Some(Reason::Rbac(g)) = decision else {
+        return None;
+    };
+    let binding = &m.bindings[g.binding];
+    let qualified = if req.api_group.is_empty() {
+        req.resource.clone()
+    } else {
+        format!("{}.{}", req.resource, req.api_group)
+    };
+    let cluster_scoped =
+        req.path.is_none() && resolve_resource(&qualified).namespaced == Some(false);
+    if binding.cluster || !cluster_scoped {
+        return None;
+    }
+    if names_a_namespace(req) && req.name == req.namespace {
+        return None;
+    }
+    Some(format!(
+        "this yes rests on {} in namespace {}: the API server answers yes to kubectl's \
+         review, which carries the namespace, but a real request for {} carries none{}, \
+         so only a ClusterRoleBinding could allow it",
+        binding.display(),
+        binding.namespace,
+        req.resource,
+        if req.resource == "namespaces" && req.api_group.is_empty() {
+            " (except for the Namespace object named like the binding's namespace)"
+        } else {
+            ""
+        }
+    ))
 }
 
 fn place(origin: Option<&Origin>, at: &Place) -> String {
@@ -116,19 +190,26 @@ fn finish(answer: bool, errors: &[LoadError]) -> ExitStatus {
 
 fn can_i(args: &CanIArgs) -> anyhow::Result<ExitStatus> {
     let namespace = args.scope.request_namespace();
-    let (req, warning) = request(
+    let (req, warnings) = request(
         &args.verb,
         &args.resource,
         args.subresource.as_deref(),
         None,
         &namespace,
+        Semantics::Kubectl,
     )?;
-    if let Some(w) = warning.filter(|_| !args.quiet) {
-        eprintln!("Warning: {w}");
+    if !args.quiet {
+        for w in warnings {
+            eprintln!("Warning: {w}");
+        }
     }
     let (m, errors) = model(&args.paths, &args.cluster)?;
     let user = User::impersonated(&args.as_user, &args.as_group);
     let decision = m.authorize(&user, &req);
+    let caveat = kubectl_only_yes(&m, &req, &decision);
+    if let Some(c) = caveat.as_ref().filter(|_| !args.quiet) {
+        eprintln!("Note: {c}");
+    }
     let mut out = BufWriter::new(io::stdout().lock());
     if !args.quiet {
         writeln!(out, "{}", if decision.is_some() { "yes" } else { "no" })?;
@@ -140,7 +221,12 @@ fn can_i(args: &CanIArgs) -> anyhow::Result<ExitStatus> {
                 out,
                 "{who} is in system:masters, which the API server allows everything before RBAC"
             )?,
-            Some(Reason::Rbac(g)) => writeln!(out, "{}", describe_grant(&m, &g))?,
+            Some(Reason::Rbac(g)) => {
+                writeln!(out, "{}", describe_grant(&m, &g))?;
+                if let Some(c) = &caveat {
+                    writeln!(out, "note: {c}")?;
+                }
+            }
             None => {
                 writeln!(out, "no binding grants {who} {}", req.describe())?;
                 let held: Vec<String> = m
@@ -166,14 +252,15 @@ fn can_i(args: &CanIArgs) -> anyhow::Result<ExitStatus> {
 
 fn who_can(args: &WhoCanArgs) -> anyhow::Result<ExitStatus> {
     let namespace = args.scope.request_namespace();
-    let (req, warning) = request(
+    let (req, warnings) = request(
         &args.verb,
         &args.resource,
         args.subresource.as_deref(),
         args.name.as_deref(),
         &namespace,
+        Semantics::RealRequest,
     )?;
-    if let Some(w) = warning {
+    for w in warnings {
         eprintln!("Warning: {w}");
     }
     // RoleBindings of any namespace count with `-A`, except for what only a
