@@ -30,7 +30,8 @@ mod tree;
 pub use scalar::{parse_go_bool, parse_go_int};
 pub use split::{split_documents, DocumentChunk};
 pub use tree::{
-    parse_document, Document, DuplicateKey, Entries, Items, Limits, Node, NodeKind, Pos,
+    parse_document, parse_document_by, Document, DuplicateKey, Engine, Entries, Items, Limits,
+    Node, NodeKind, Pos,
 };
 
 /// A problem found while reading one document, with its position in the file.

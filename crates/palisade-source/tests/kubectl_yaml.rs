@@ -1,0 +1,185 @@
+//! YAML that kubectl (go-yaml, a port of libyaml) reads is read here too, with exact
+//! positions; and where both parsers read a document, they build the same tree.
+
+use std::path::Path;
+
+use palisade_source::{
+    parse_document, parse_document_by, split_documents, Document, Engine, Limits, Node, NodeKind,
+};
+
+fn parse(text: &str) -> Result<Document, palisade_source::SourceError> {
+    let chunk = &split_documents(text)[0];
+    parse_document(&text[chunk.range.clone()], chunk, &Limits::default())
+}
+
+/// `(line, column)` of the node at a dotted `path` of keys.
+fn at(doc: &Document, path: &str) -> (u32, u32) {
+    let node = doc
+        .root()
+        .unwrap()
+        .get_path(path)
+        .unwrap_or_else(|| panic!("no {path}"));
+    (node.pos().line, node.pos().column)
+}
+
+fn strings(node: Node<'_>) -> Vec<&str> {
+    node.items().filter_map(|n| n.as_str()).collect()
+}
+
+#[test]
+fn flow_collections_closed_or_continued_at_any_indentation() {
+    // `]` at the key's column, the entries at the key's column, `]` left of the key,
+    // entries at column 1: go-yaml does not check indentation inside flow collections.
+    let cases = [
+        "spec:\n  args: [\n    \"--a\",\n    \"--b\"\n  ]\n",
+        "spec:\n  args: [\n  \"--a\",\n  \"--b\"\n  ]\n",
+        "spec:\n  args: [\n    \"--a\",\n    \"--b\"\n]\n",
+        "spec:\n  args: [\n\"--a\",\n\"--b\"\n]\n",
+        "spec:\n  args: [\"--a\",\n  \"--b\"]\n",
+        "spec:\n  args: [ # why\n      \"--a\", # first\n      \"--b\"\n  ]\n",
+        "spec:\n  args: [\r\n    \"--a\",\r\n    \"--b\"\r\n  ]\r\n",
+    ];
+    for text in cases {
+        let doc = parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        let args = doc.root().unwrap().get_path("spec.args").unwrap();
+        assert_eq!(strings(args), ["--a", "--b"], "{text:?}");
+        assert_eq!(at(&doc, "spec.args"), (2, 9), "{text:?}");
+        let second = args.items().nth(1).unwrap().pos();
+        let line = text.lines().position(|l| l.contains("\"--b\"")).unwrap() + 1;
+        let column = text.lines().nth(line - 1).unwrap().find("\"--b\"").unwrap() + 1;
+        assert_eq!(
+            (second.line, second.column),
+            (line as u32, column as u32),
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
+fn flow_mappings_and_nested_flow_spanning_lines() {
+    let doc = parse(
+        "metadata:\n  labels: {\n    app: web,\n  tier: front\n  }\nspec:\n  env: [\n  {name: A, value: \"1\"},\n  {name: B,\n  value: \"2\"}\n  ]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        doc.root()
+            .unwrap()
+            .get_path("metadata.labels.tier")
+            .unwrap()
+            .as_str(),
+        Some("front")
+    );
+    assert_eq!(at(&doc, "metadata.labels.tier"), (4, 9));
+    let env = doc.root().unwrap().get_path("spec.env").unwrap();
+    let value = env.items().nth(1).unwrap().get("value").unwrap();
+    assert_eq!(value.as_str(), Some("2"));
+    assert_eq!((value.pos().line, value.pos().column), (10, 10));
+}
+
+#[test]
+fn quoted_scalars_continued_at_the_keys_column_and_tabs_after_a_colon() {
+    let doc = parse("data:\n  k: \"multi\n  line\"\n  j:\tv\n  l: 'one\n  two'\n").unwrap();
+    let data = doc.root().unwrap().get("data").unwrap();
+    assert_eq!(data.get("k").unwrap().as_str(), Some("multi line"));
+    assert_eq!(data.get("j").unwrap().as_str(), Some("v"));
+    assert_eq!(data.get("l").unwrap().as_str(), Some("one two"));
+    assert_eq!(at(&doc, "data.j"), (4, 6));
+}
+
+#[test]
+fn yaml_1_1_typing_holds_for_documents_read_by_libyaml() {
+    // The same scalar rules whichever parser read the document.
+    let doc = parse("a: [\n  yes, \"yes\", !!str on, 0x10, ~\n]\n").unwrap();
+    let items: Vec<Node<'_>> = doc.root().unwrap().get("a").unwrap().items().collect();
+    assert_eq!(items[0].as_bool(), Some(true));
+    assert_eq!(items[1].as_bool(), None);
+    assert_eq!(items[2].as_bool(), None);
+    assert_eq!(items[3].as_i64(), Some(16));
+    assert!(items[4].is_null());
+    // Anchors and aliases too.
+    let doc = parse("base: &b [\n  1, 2\n]\ncopy: *b\n").unwrap();
+    let copy = doc.root().unwrap().get("copy").unwrap();
+    assert_eq!(copy.kind(), NodeKind::Sequence);
+    assert_eq!(copy.items().count(), 2);
+}
+
+#[test]
+fn what_kubectl_refuses_is_still_an_error_with_a_position() {
+    // A tab indenting a block mapping, an unclosed flow sequence, a bad document start.
+    for (text, line) in [
+        ("data:\n\tk: v\n", 2),
+        ("spec:\n  args: [\n    a,\n", 4),
+        ("a: b: c\n", 1),
+    ] {
+        let e = parse(text)
+            .err()
+            .unwrap_or_else(|| panic!("{text:?} parsed"));
+        assert_eq!(e.line, line, "{text:?}: {e}");
+    }
+    // Limits are enforced whichever parser reads the document.
+    let deep = format!("a: {}\n{}", "[".repeat(300), "]".repeat(300));
+    let e = parse(&deep).unwrap_err();
+    assert!(e.message.contains("nesting deeper"), "{e}");
+    let deep_multiline = format!("a: [\n{}\n{}\n]\n", "[".repeat(300), "]".repeat(300));
+    let e = parse(&deep_multiline).unwrap_err();
+    assert!(e.message.contains("nesting deeper"), "{e}");
+}
+
+/// Every document of every YAML file under `dir` that the fast parser reads must be read
+/// identically by libyaml: same nodes, values, styles and positions.
+fn both_parsers_agree_under(dir: &Path) -> usize {
+    let mut compared = 0;
+    for entry in walkdir::WalkDir::new(dir) {
+        let entry = entry.unwrap();
+        let ext = entry.path().extension().and_then(|e| e.to_str());
+        if !matches!(ext, Some("yaml" | "yml")) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        for chunk in split_documents(&text) {
+            let part = &text[chunk.range.clone()];
+            let limits = Limits::default();
+            let Ok(fast) = parse_document_by(Engine::Saphyr, part, &chunk, &limits) else {
+                continue;
+            };
+            let slow =
+                parse_document_by(Engine::Libyaml, part, &chunk, &limits).unwrap_or_else(|e| {
+                    panic!("{} document {}: {e}", entry.path().display(), chunk.index)
+                });
+            assert!(
+                fast.same_tree(&slow),
+                "{} document {}: the parsers disagree",
+                entry.path().display(),
+                chunk.index
+            );
+            compared += 1;
+        }
+    }
+    compared
+}
+
+#[test]
+fn both_parsers_build_the_same_tree_for_the_examples() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let n = both_parsers_agree_under(&root.join("examples"))
+        + both_parsers_agree_under(&root.join("fuzz/seeds"));
+    assert!(n > 50, "only {n} documents compared");
+}
+
+#[test]
+fn both_parsers_build_the_same_tree_for_the_corpus() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    if !corpus.is_dir() {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: the parser agreement suite on the corpus did not run: {} is absent (it lives in ../shared beside the project)",
+            corpus.display()
+        );
+        return;
+    }
+    let n = both_parsers_agree_under(&corpus);
+    assert!(n > 1000, "only {n} documents compared");
+}
