@@ -405,6 +405,7 @@ fn load_error(
         line,
         column,
         message,
+        skipped: false,
     }
 }
 
@@ -438,13 +439,10 @@ fn scan_parsed(
     let mut out = DocOutcome::default();
     let (objects, problems) = objects_in(doc);
     for p in problems {
-        out.errors.push(load_error(
-            name,
-            doc.index,
-            p.pos.line,
-            p.pos.column,
-            p.message,
-        ));
+        out.errors.push(LoadError {
+            skipped: p.skipped,
+            ..load_error(name, doc.index, p.pos.line, p.pos.column, p.message)
+        });
     }
     let starts: Vec<Pos> = objects.iter().map(|o| o.root.pos()).collect();
     for (ordinal, object) in objects.into_iter().enumerate() {
@@ -685,7 +683,24 @@ fn assemble(
             }));
         let mut errors = outcome.errors;
         errors.sort_by_key(|e| (e.document, e.line, e.column));
-        result.errors.extend(errors);
+        for e in errors {
+            if e.skipped {
+                // Not a Kubernetes object (a tool's saved output beside the manifests):
+                // said, and the run does not fail for it.
+                result.notices.push(Notice {
+                    message: match e.document {
+                        Some(d) => format!("document {d}: {}", e.message),
+                        None => e.message,
+                    },
+                    file: e.file,
+                    line: e.line,
+                    column: e.column,
+                    kind: NoticeKind::SkippedDocument,
+                });
+            } else {
+                result.errors.push(e);
+            }
+        }
         let (start, suppressed_start) = (result.findings.len(), result.suppressed.len());
         for object in outcome.objects {
             let eval = object.eval;

@@ -70,6 +70,7 @@ fn error(name: Arc<str>, message: String) -> LoadError {
         line: 0,
         column: 0,
         message,
+        skipped: false,
     }
 }
 
@@ -190,6 +191,7 @@ fn decode(name: &Arc<str>, bytes: Vec<u8>) -> (String, Option<LoadError>) {
                 line: u32::try_from(line).unwrap_or(u32::MAX),
                 column: u32::try_from(column).unwrap_or(u32::MAX),
                 message: "invalid UTF-8; the bytes were replaced and the rest scanned".into(),
+                skipped: false,
             };
             (String::from_utf8_lossy(&bytes).into_owned(), Some(err))
         }

@@ -80,6 +80,8 @@ impl<'d> Object<'d> {
 pub struct ObjectProblem {
     pub pos: Pos,
     pub message: String,
+    /// The document is not a Kubernetes object and was skipped: a warning, not an error.
+    pub skipped: bool,
 }
 
 const MAX_LIST_DEPTH: usize = 8;
@@ -105,6 +107,7 @@ fn string_field<'d>(
     problems.push(ObjectProblem {
         pos: k.pos(),
         message: format!("`{key}` must be a string, found {found}"),
+        skipped: false,
     });
     None
 }
@@ -121,6 +124,7 @@ fn collect<'d>(
             problems.push(ObjectProblem {
                 pos: node.pos(),
                 message: format!("{prefix} is not an object"),
+                skipped: false,
             });
         }
         return;
@@ -134,6 +138,7 @@ fn collect<'d>(
             problems.push(ObjectProblem {
                 pos: node.pos(),
                 message: "object has `apiVersion` but no `kind`; skipped".into(),
+                skipped: false,
             });
         }
         return;
@@ -186,6 +191,7 @@ pub fn objects_in(doc: &Document) -> (Vec<Object<'_>>, Vec<ObjectProblem>) {
             problems.push(ObjectProblem {
                 pos: root.pos(),
                 message: "document is a sequence, not a Kubernetes object; skipped".into(),
+                skipped: true,
             });
         }
     }

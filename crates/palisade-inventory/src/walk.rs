@@ -111,6 +111,7 @@ where
                 line,
                 column,
                 message,
+                skipped: false,
             };
             let doc = match parse_document(&text[chunk.range.clone()], chunk, limits) {
                 Ok(doc) => doc,
@@ -132,11 +133,15 @@ where
         line,
         column,
         message,
+        skipped: false,
     };
     let (objects, problems) = objects_in(doc);
     let mut errors: Vec<LoadError> = problems
         .into_iter()
-        .map(|p| error(p.pos.line, p.pos.column, p.message))
+        .map(|p| LoadError {
+            skipped: p.skipped,
+            ..error(p.pos.line, p.pos.column, p.message)
+        })
         .collect();
     let mut items = Vec::new();
     for object in &objects {

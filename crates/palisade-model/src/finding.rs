@@ -117,6 +117,8 @@ pub enum NoticeKind {
     InvalidException,
     /// Baseline entries no finding matched any more (fixed, or moved).
     StaleBaseline,
+    /// A document of the input that is not a Kubernetes object, skipped.
+    SkippedDocument,
 }
 
 impl NoticeKind {
@@ -127,6 +129,7 @@ impl NoticeKind {
             NoticeKind::UnusedException => "unused-exception",
             NoticeKind::InvalidException => "invalid-exception",
             NoticeKind::StaleBaseline => "stale-baseline",
+            NoticeKind::SkippedDocument => "skipped-document",
         }
     }
 }
@@ -208,6 +211,10 @@ pub struct LoadError {
     pub line: u32,
     pub column: u32,
     pub message: String,
+    /// A document that was skipped, not broken: it is not a Kubernetes object (a
+    /// top-level list, such as a tool's saved output beside the manifests). Said as a
+    /// warning; it does not make the run fail.
+    pub skipped: bool,
 }
 
 impl std::fmt::Display for LoadError {

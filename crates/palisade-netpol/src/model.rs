@@ -81,6 +81,19 @@ impl Model {
                 !owned_by_present
             })
         });
+        // A Pod whose controller is not in the input is named after it, as np-guard
+        // names it (`ns/web-7d77fb55cc[ReplicaSet]`), and the pods of one controller
+        // are one workload (the first one's labels and ports stand for all).
+        let mut seen = std::collections::HashSet::new();
+        m.workloads.retain_mut(|w| {
+            if w.kind == "Pod" {
+                if let Some((kind, name)) = w.owner.take() {
+                    w.kind = kind;
+                    w.name = name;
+                }
+            }
+            seen.insert((w.kind.clone(), w.namespace.clone(), w.name.clone()))
+        });
         let used = m
             .policies
             .iter()

@@ -250,60 +250,130 @@ pub fn extract(
         // A PodTemplate is not a workload, and a controller's many templates (rare) are
         // one workload: the first template's pods stand for it.
         ("PodTemplate", _) => Ok(None),
-        _ => {
-            let Some(pod) = pods.first() else {
-                let custom = group.contains('.') && !group.ends_with("k8s.io");
-                return Ok(custom.then_some(NetpolRecord::CustomResource { namespace }));
-            };
-            let labels = string_pairs(pod.metadata.and_then(|m| m.get_present("labels")));
-            let mut named_ports = Vec::new();
-            // Ports of regular containers and of sidecars (init containers that keep
-            // running); a plain init container has exited before traffic flows.
-            let serving = pod.containers().iter().filter(|c| match c.kind {
-                ContainerKind::Regular => true,
-                ContainerKind::Init => {
-                    c.node.get_present("restartPolicy").and_then(|n| n.as_str()) == Some("Always")
-                }
-                ContainerKind::Ephemeral => false,
-            });
-            for c in serving {
-                for p in c
-                    .node
-                    .get_present("ports")
-                    .into_iter()
-                    .flat_map(|n| n.items())
-                {
-                    let (Some(name), Some(number)) = (
-                        p.get_present("name").and_then(|n| n.as_str()),
-                        p.get_present("containerPort").and_then(|n| n.as_i64()),
-                    ) else {
-                        continue;
+        (kind, group) => {
+            // A built-in workload is one by its kind, whatever its containers hold (np-guard
+            // models a Pod whose containers have no name or image); others by the pod
+            // spec found in them.
+            let (metadata, spec) = match builtin_template(kind, group) {
+                Some(path) => {
+                    let template = if path.is_empty() {
+                        Some(object.root)
+                    } else {
+                        object.root.get_path(path)
                     };
-                    let protocol = p
-                        .get_present("protocol")
-                        .and_then(|n| n.as_str())
-                        .map_or(Some(Protocol::Tcp), Protocol::parse);
-                    let number = u16::try_from(number)
-                        .ok()
-                        .filter(|n| (MIN_PORT..=MAX_PORT).contains(n));
-                    if let (Some(protocol), Some(number)) = (protocol, number) {
-                        named_ports.push((name.to_owned(), number, protocol));
-                    }
+                    (
+                        template.and_then(|t| t.get_present("metadata")),
+                        template.and_then(|t| t.get_present("spec")),
+                    )
                 }
-            }
+                None => match pods.first() {
+                    Some(pod) => (pod.metadata, Some(pod.spec)),
+                    None => {
+                        let custom = group.contains('.') && !group.ends_with("k8s.io");
+                        return Ok(custom.then_some(NetpolRecord::CustomResource { namespace }));
+                    }
+                },
+            };
+            let labels = string_pairs(metadata.and_then(|m| m.get_present("labels")));
+            let named_ports = match (builtin_template(kind, group), pods.first()) {
+                // Tekton steps and other custom shapes: the containers the view found.
+                (None, Some(pod)) => pod
+                    .containers()
+                    .iter()
+                    .filter(|c| serves(c.kind, c.node))
+                    .flat_map(|c| named_ports_of(c.node))
+                    .collect(),
+                _ => spec.map(serving_named_ports).unwrap_or_default(),
+            };
             Ok(Some(NetpolRecord::Workload(WorkloadDef {
                 kind: id.kind.clone(),
                 namespace,
                 name: id.name.clone(),
                 labels,
                 named_ports,
-                host_network: pod.field("hostNetwork").is_some_and(|n| n.is_true()),
+                host_network: spec
+                    .and_then(|s| s.get_present("hostNetwork"))
+                    .is_some_and(|n| n.is_true()),
                 owner: controller_of(object),
                 origin,
                 at: Place::of_name(object),
             })))
         }
     }
+}
+
+/// Where a built-in workload kind keeps its pod template (`""`: the object is the pod).
+fn builtin_template(kind: &str, group: &str) -> Option<&'static str> {
+    match (group, kind) {
+        ("", "Pod") => Some(""),
+        ("", "ReplicationController")
+        | ("apps" | "extensions", "Deployment" | "ReplicaSet" | "DaemonSet")
+        | ("apps", "StatefulSet")
+        | ("batch", "Job") => Some("spec.template"),
+        ("batch", "CronJob") => Some("spec.jobTemplate.spec.template"),
+        _ => None,
+    }
+}
+
+/// Whether a container of this list serves traffic: regular containers and sidecars
+/// (init containers that keep running); a plain init container has exited before
+/// traffic flows, and ephemeral containers declare no ports.
+fn serves(kind: ContainerKind, container: Node<'_>) -> bool {
+    match kind {
+        ContainerKind::Regular => true,
+        ContainerKind::Init => {
+            container
+                .get_present("restartPolicy")
+                .and_then(|n| n.as_str())
+                == Some("Always")
+        }
+        ContainerKind::Ephemeral => false,
+    }
+}
+
+/// The named ports of a pod spec's serving containers, named or not.
+fn serving_named_ports(spec: Node<'_>) -> Vec<(String, u16, Protocol)> {
+    [
+        ("containers", ContainerKind::Regular),
+        ("initContainers", ContainerKind::Init),
+    ]
+    .into_iter()
+    .flat_map(|(key, kind)| {
+        spec.get_present(key)
+            .into_iter()
+            .flat_map(|list| list.items())
+            .filter(move |c| c.is_mapping() && serves(kind, *c))
+    })
+    .flat_map(named_ports_of)
+    .collect()
+}
+
+/// `(name, containerPort, protocol)` of each named port of one container.
+fn named_ports_of(container: Node<'_>) -> Vec<(String, u16, Protocol)> {
+    let mut out = Vec::new();
+    for p in container
+        .get_present("ports")
+        .into_iter()
+        .flat_map(|n| n.items())
+    {
+        let (Some(name), Some(number)) = (
+            p.get_present("name").and_then(|n| n.as_str()),
+            p.get_present("containerPort").and_then(|n| n.as_i64()),
+        ) else {
+            continue;
+        };
+        let protocol = p
+            .get_present("protocol")
+            .and_then(|n| n.as_str())
+            .map_or(Some(Protocol::Tcp), Protocol::parse);
+        let number = u16::try_from(number)
+            .ok()
+            .filter(|n| (MIN_PORT..=MAX_PORT).contains(n));
+        if let (Some(protocol), Some(number)) = (protocol, number) {
+            out.push((name.to_owned(), number, protocol));
+        }
+    }
+    out
 }
 
 fn policy(
@@ -595,7 +665,8 @@ fn is_port_name(name: &str) -> bool {
         && !name.contains("--")
 }
 
-/// The `ownerReferences` entry marked `controller: true`, as (kind, name).
+/// The first `ownerReferences` entry marked `controller: true`, as (kind, name); a
+/// mirror pod's controller, its Node, is no workload.
 fn controller_of(object: &Object<'_>) -> Option<(String, String)> {
     object
         .root
@@ -607,6 +678,7 @@ fn controller_of(object: &Object<'_>) -> Option<(String, String)> {
             let name = r.get_present("name")?.as_str()?;
             Some((kind.to_owned(), name.to_owned()))
         })
+        .filter(|(kind, _)| kind != "Node")
 }
 
 fn string_pairs(node: Option<Node<'_>>) -> Vec<(String, String)> {

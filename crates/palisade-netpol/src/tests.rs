@@ -528,13 +528,13 @@ spec:
             deployment("shop", "web", "{app: web}", "[]"),
             owned("ReplicaSet", "web-7d9f", "Deployment", "web"),
             owned("Pod", "web-7d9f-x2", "ReplicaSet", "web-7d9f"),
-            // Its owner is not in the input: it stays.
+            // Its owner is not in the input: it stays, named after its owner.
             owned("Pod", "orphan", "ReplicaSet", "gone"),
         ]
         .concat(),
     );
     let names: Vec<String> = m.workloads.iter().map(WorkloadDef::display).collect();
-    assert_eq!(names, ["shop/web[Deployment]", "shop/orphan[Pod]"]);
+    assert_eq!(names, ["shop/web[Deployment]", "shop/gone[ReplicaSet]"]);
 }
 
 #[test]
@@ -639,11 +639,99 @@ fn a_pod_whose_replica_set_is_missing_stands_for_its_deployment() {
         &[
             deployment("shop", "web", "{app: web}", "[]"),
             pod_of("web-7d9f-x2", "web-7d9f", "7d9f"),
-            // The hash does not match the ReplicaSet's name: kept.
+            // The hash does not match the ReplicaSet's name: kept, as its ReplicaSet.
             pod_of("other-1", "other-abc", "zzz"),
         ]
         .concat(),
     );
     let names: Vec<String> = m.workloads.iter().map(WorkloadDef::display).collect();
-    assert_eq!(names, ["shop/web[Deployment]", "shop/other-1[Pod]"]);
+    assert_eq!(
+        names,
+        ["shop/web[Deployment]", "shop/other-abc[ReplicaSet]"]
+    );
+}
+
+/// A Pod with `ownerReferences` (as `kubectl get pods -o yaml` lists it) and containers
+/// that may lack names and images, as np-guard's test inputs have them.
+fn owned_pod(namespace: &str, name: &str, labels: &str, owners: &str, containers: &str) -> String {
+    format!(
+        "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  labels: {labels}\n  ownerReferences: {owners}\nspec:\n  containers: {containers}\n"
+    )
+}
+
+#[test]
+fn pods_are_workloads_by_kind_whatever_their_containers_hold() {
+    let m = model(
+        &[
+            owned_pod("demo", "bare", "{app: a}", "[]", "[{}]"),
+            owned_pod("demo", "ports-only", "{app: b}", "[]", "[{ports: [{containerPort: 8080, name: http}]}]"),
+            owned_pod("demo", "no-containers", "{app: c}", "[]", "[]"),
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: nameless, namespace: demo}\nspec:\n  template:\n    metadata: {labels: {app: d}}\n    spec: {containers: [{ports: [{containerPort: 53, name: dns, protocol: UDP}]}]}\n".to_owned(),
+            policy("demo", "http-only", "  podSelector: {matchLabels: {app: b}}\n  ingress: [{ports: [{port: http}]}]\n"),
+        ]
+        .concat(),
+    );
+    let names: Vec<String> = m.workloads.iter().map(WorkloadDef::display).collect();
+    assert_eq!(
+        names,
+        [
+            "demo/bare[Pod]",
+            "demo/ports-only[Pod]",
+            "demo/no-containers[Pod]",
+            "demo/nameless[Deployment]"
+        ]
+    );
+    // The named port of a container with no name or image resolves.
+    assert_eq!(
+        conns(&m, pod(&m, "demo", "bare"), pod(&m, "demo", "ports-only")),
+        "TCP 8080"
+    );
+    let nameless = &m.workloads[3];
+    assert_eq!(
+        nameless.named_ports,
+        [("dns".to_owned(), 53, Protocol::Udp)]
+    );
+}
+
+#[test]
+fn pods_are_named_after_their_controller_as_np_guard_names_them() {
+    let rs = |name: &str| {
+        format!(
+            "[{{apiVersion: apps/v1, kind: ReplicaSet, name: {name}, controller: true, uid: u1}}]"
+        )
+    };
+    let m = model(
+        &[
+            // Two pods of one ReplicaSet that is not in the input: one workload.
+            owned_pod("ns", "cog-local-analyzer-7d77fb55cc-a", "{app: app-4}", &rs("cog-local-analyzer-7d77fb55cc"), "[{}]"),
+            owned_pod("ns", "cog-local-analyzer-7d77fb55cc-b", "{app: app-4}", &rs("cog-local-analyzer-7d77fb55cc"), "[{}]"),
+            // A DaemonSet's pod; the first controller reference counts, others do not.
+            owned_pod("ns", "cog-agents-x1", "{app: app-0}", "[{apiVersion: v1, kind: ConfigMap, name: cm, controller: false}, {apiVersion: apps/v1, kind: DaemonSet, name: cog-agents, controller: true}, {apiVersion: apps/v1, kind: StatefulSet, name: later, controller: true}]", "[{}]"),
+            // A reference that is not a controller's names nothing.
+            owned_pod("ns", "loose", "{app: app-5}", "[{apiVersion: apps/v1, kind: ReplicaSet, name: rs, controller: false}]", "[{}]"),
+            // A mirror pod's controller is its Node: it stays a Pod.
+            owned_pod("kube-system", "etcd-node1", "{component: etcd}", "[{apiVersion: v1, kind: Node, name: node1, controller: true}]", "[{}]"),
+        ]
+        .concat(),
+    );
+    let mut names: Vec<String> = m.workloads.iter().map(WorkloadDef::display).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "kube-system/etcd-node1[Pod]",
+            "ns/cog-agents[DaemonSet]",
+            "ns/cog-local-analyzer-7d77fb55cc[ReplicaSet]",
+            "ns/loose[Pod]",
+        ]
+    );
+    let lines: Vec<String> = m.connections().iter().map(|c| m.line(c)).collect();
+    assert!(
+        lines.contains(&"ns/cog-agents[DaemonSet] => ns/cog-local-analyzer-7d77fb55cc[ReplicaSet] : All Connections".to_owned()),
+        "{lines:#?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.starts_with("ns/cog-local-analyzer-7d77fb55cc[ReplicaSet] => ns/cog-local-analyzer-7d77fb55cc[ReplicaSet]")),
+        "pods of one controller are one workload, without a self-loop: {lines:#?}"
+    );
 }

@@ -115,6 +115,7 @@ fn sample() -> ScanResult {
             line: 7,
             column: 3,
             message: "did not find expected key".into(),
+            skipped: false,
         }],
         notices: vec![Notice {
             file: config,

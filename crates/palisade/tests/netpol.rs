@@ -184,3 +184,103 @@ spec:
     );
     assert!(stdout(&out).contains("shop/web[Deployment] => shop/db[Deployment] : TCP 5432"));
 }
+
+/// A directory laid out like np-guard's test inputs: a PodList as `kubectl get pods -o
+/// json` prints it (controller references, containers with no name or image), a
+/// NamespaceList, a policy, and a tool's saved JSON output (a top-level array).
+#[test]
+fn connections_of_a_pod_list_print_np_guards_connlist() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = |name: &str, app: &str, owner_kind: &str, owner: &str| {
+        format!(
+            r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "{name}", "namespace": "default", "labels": {{"app": "{app}"}}, "ownerReferences": [{{"apiVersion": "apps/v1", "kind": "{owner_kind}", "name": "{owner}", "controller": true, "blockOwnerDeletion": true, "uid": "u-{owner}"}}]}}, "spec": {{"containers": [{{"ports": [{{"containerPort": 8080, "name": "web", "protocol": "TCP"}}]}}]}}, "status": {{"hostIP": "10.0.0.1", "podIP": "10.244.0.7"}}}}"#
+        )
+    };
+    let pods = [
+        pod("cog-agents-0", "app-0", "DaemonSet", "cog-agents"),
+        pod("cog-agents-1", "app-0", "DaemonSet", "cog-agents"),
+        pod(
+            "cog-local-analyzer-7d77fb55cc-jh8xz",
+            "app-1",
+            "ReplicaSet",
+            "cog-local-analyzer-7d77fb55cc",
+        ),
+    ];
+    std::fs::write(
+        dir.path().join("pods_list.json"),
+        format!(
+            r#"{{"apiVersion": "v1", "kind": "PodList", "items": [{}]}}"#,
+            pods.join(", ")
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("ns_list.json"),
+        r#"{"apiVersion": "v1", "kind": "NamespaceList", "items": [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default", "labels": {"kubernetes.io/metadata.name": "default"}}}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("policy.yaml"),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: analyzer, namespace: default}\nspec:\n  podSelector: {matchLabels: {app: app-1}}\n  ingress: [{from: [{podSelector: {matchLabels: {app: app-0}}}], ports: [{port: web}]}]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("connlist_output.json"),
+        "[\n  {\"src\": \"a\", \"dst\": \"b\", \"conn\": \"All Connections\"}\n]",
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["netpol", "connections", "."]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a saved output is skipped, not an error: {stderr}"
+    );
+    assert!(
+        stderr.contains("warning: connlist_output.json:1:1: document 0: document is a sequence, not a Kubernetes object; skipped"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stdout(&out),
+        "0.0.0.0-255.255.255.255 => default/cog-agents[DaemonSet] : All Connections
+default/cog-agents[DaemonSet] => 0.0.0.0-255.255.255.255 : All Connections
+default/cog-agents[DaemonSet] => default/cog-local-analyzer-7d77fb55cc[ReplicaSet] : TCP 8080
+default/cog-local-analyzer-7d77fb55cc[ReplicaSet] => 0.0.0.0-255.255.255.255 : All Connections
+default/cog-local-analyzer-7d77fb55cc[ReplicaSet] => default/cog-agents[DaemonSet] : All Connections
+"
+    );
+    // The JSON format names workloads the same way.
+    let out = run_in(dir.path(), &["netpol", "connections", "-f", "json", "."]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["connections"][2],
+        serde_json::json!({"src": "default/cog-agents[DaemonSet]", "dst": "default/cog-local-analyzer-7d77fb55cc[ReplicaSet]", "conn": "TCP 8080"})
+    );
+    // A file that cannot be parsed is still an error.
+    std::fs::write(dir.path().join("broken.yaml"), "kind: [\n").unwrap();
+    let out = run_in(dir.path(), &["netpol", "connections", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error: broken.yaml:"));
+    assert!(stdout(&out).contains("default/cog-agents[DaemonSet] => default/cog-local-analyzer-7d77fb55cc[ReplicaSet] : TCP 8080"));
+}
+
+#[test]
+fn scan_notes_a_skipped_document_without_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("out.json"), "[1, 2]").unwrap();
+    std::fs::write(
+        dir.path().join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x}\n",
+    )
+    .unwrap();
+    let out = run_in(
+        dir.path(),
+        &["scan", "--no-config", "--format", "json", "."],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["errors"], 0, "{v:#}");
+    let notice = &v["notices"][0];
+    assert_eq!(notice["kind"], "skipped-document", "{v:#}");
+    assert!(notice["file"].as_str().unwrap().ends_with("out.json"));
+    assert_ne!(out.status.code(), Some(2));
+}

@@ -83,6 +83,7 @@ pub fn documents(
                     line: 0,
                     column: 0,
                     message: e.message,
+                    skipped: false,
                 })
         })
         .collect();

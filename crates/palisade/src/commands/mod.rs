@@ -61,6 +61,13 @@ where
         errors.extend(load_errors);
         (items, errors)
     };
+    // A document that is not a Kubernetes object (a tool's saved output beside the
+    // manifests) is skipped with a warning; only what cannot be read is an error.
+    let (skipped, errors): (Vec<LoadError>, Vec<LoadError>) =
+        errors.into_iter().partition(|e| e.skipped);
+    for e in &skipped {
+        eprintln!("palisade: warning: {e}");
+    }
     for e in &errors {
         eprintln!("palisade: error: {e}");
     }
