@@ -705,6 +705,19 @@ pub fn parse_document(
     chunk: &DocumentChunk,
     limits: &Limits,
 ) -> Result<Document, SourceError> {
+    // Files concatenated with `cat` keep each file's byte order mark, right after the
+    // `---` that now separates them. kubectl splits the stream at `---` before parsing,
+    // so each such mark starts a stream and is dropped; here it would sit inside the
+    // document. Dropping it leaves every line number as it was (and columns as an
+    // editor shows them).
+    let without_bom;
+    let text = match text.split_once('\n') {
+        Some((first, rest)) if first.starts_with("---") && rest.starts_with('\u{feff}') => {
+            without_bom = format!("{first}\n{}", &rest['\u{feff}'.len_utf8()..]);
+            without_bom.as_str()
+        }
+        _ => text,
+    };
     match parse_document_with(Engine::Saphyr, text, chunk, limits) {
         Ok(doc) => Ok(doc),
         Err(Failure::Document(e)) => Err(e),

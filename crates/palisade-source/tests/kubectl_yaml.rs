@@ -87,6 +87,32 @@ fn quoted_scalars_continued_at_the_keys_column_and_tabs_after_a_colon() {
 }
 
 #[test]
+fn concatenated_files_keep_loading_past_a_byte_order_mark() {
+    // `cat a.yaml b.yaml` where b.yaml starts with a BOM: kubectl reads both.
+    let text = "kind: A\n---\n\u{feff}apiVersion: v1\nkind: B\n---\r\n\u{feff}kind: C\r\n";
+    let kinds: Vec<(String, (u32, u32))> = split_documents(text)
+        .iter()
+        .map(|chunk| {
+            let doc = parse_document(&text[chunk.range.clone()], chunk, &Limits::default())
+                .unwrap_or_else(|e| panic!("document {}: {e}", chunk.index));
+            let kind = doc.root().unwrap().get("kind").unwrap();
+            (
+                kind.as_str().unwrap().to_owned(),
+                (kind.pos().line, kind.pos().column),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("A".to_owned(), (1, 7)),
+            ("B".to_owned(), (4, 7)),
+            ("C".to_owned(), (6, 7))
+        ]
+    );
+}
+
+#[test]
 fn yaml_1_1_typing_holds_for_documents_read_by_libyaml() {
     // The same scalar rules whichever parser read the document.
     let doc = parse("a: [\n  yes, \"yes\", !!str on, 0x10, ~\n]\n").unwrap();
