@@ -78,20 +78,24 @@ impl Model {
                 }
             }
         }
-        let ranges = self.address_ranges();
+        // Outside addresses as np-guard's netpol-analyzer splits them: sources by the
+        // ipBlocks of ingress rules, destinations by those of egress rules, one line per
+        // piece (pieces with the same connections are not joined).
+        let sources = self.address_ranges(Direction::Ingress);
+        let destinations = self.address_ranges(Direction::Egress);
         for class in &classes {
             let rep = class[0];
-            for outbound in [true, false] {
-                let per_range = ranges.iter().map(|&(first, last)| {
+            for (outbound, ranges) in [(true, &destinations), (false, &sources)] {
+                for &(first, last) in ranges {
                     let ext = Endpoint::External(first);
                     let allowed = if outbound {
                         self.evaluate(Endpoint::Workload(rep), ext).allowed
                     } else {
                         self.evaluate(ext, Endpoint::Workload(rep)).allowed
                     };
-                    (first, last, allowed)
-                });
-                for (first, last, allowed) in join_adjacent(per_range) {
+                    if allowed.is_empty() {
+                        continue;
+                    }
                     for &w in class {
                         let (src, dst) = if outbound {
                             (Node::Workload(w), Node::Range(first, last))
@@ -144,37 +148,33 @@ impl Model {
         classes
     }
 
-    /// The address space split at every ipBlock boundary: all of IPv4, and all of IPv6
-    /// when some block is IPv6.
-    fn address_ranges(&self) -> Vec<(IpAddr, IpAddr)> {
-        let mut v4: Vec<u32> = vec![0];
+    /// The address space split wherever an ipBlock of one direction's rules (its CIDR
+    /// less its excepts) begins or ends: all of IPv4, and all of IPv6 when some block is
+    /// IPv6. Every address of a piece is in the same blocks, so one address decides it.
+    fn address_ranges(&self, direction: Direction) -> Vec<(IpAddr, IpAddr)> {
+        let mut v4: Vec<u128> = vec![0];
         let mut v6: Vec<u128> = Vec::new();
-        let blocks = self
-            .policies
-            .iter()
-            .flat_map(|p| p.ingress.iter().chain(&p.egress))
-            .flat_map(|r| r.peers.iter().flatten())
-            .filter_map(|peer| match peer {
-                Peer::Block { cidr, except, .. } => Some(std::iter::once(cidr).chain(except)),
-                Peer::Pods { .. } => None,
-            })
-            .flatten();
-        for net in blocks {
-            match net {
-                IpNet::V4(n) => {
-                    v4.push(u32::from(n.network()));
-                    if let Some(next) = u32::from(n.broadcast()).checked_add(1) {
-                        v4.push(next);
-                    }
-                }
-                IpNet::V6(n) => {
+        let rules = self.policies.iter().flat_map(|p| match direction {
+            Direction::Ingress => &p.ingress,
+            Direction::Egress => &p.egress,
+        });
+        for peer in rules.flat_map(|r| r.peers.iter().flatten()) {
+            let Peer::Block { cidr, except, .. } = peer else {
+                continue;
+            };
+            let (bounds, max) = match cidr {
+                IpNet::V4(_) => (&mut v4, u128::from(u32::MAX)),
+                IpNet::V6(_) => {
                     if v6.is_empty() {
                         v6.push(0);
                     }
-                    v6.push(u128::from(n.network()));
-                    if let Some(next) = u128::from(n.broadcast()).checked_add(1) {
-                        v6.push(next);
-                    }
+                    (&mut v6, u128::MAX)
+                }
+            };
+            for (start, end) in block_intervals(cidr, except) {
+                bounds.push(start);
+                if end < max {
+                    bounds.push(end + 1);
                 }
             }
         }
@@ -182,13 +182,11 @@ impl Model {
         v4.dedup();
         v6.sort_unstable();
         v6.dedup();
+        let v4_addr = |n: u128| IpAddr::V4(Ipv4Addr::from(u32::try_from(n).unwrap_or(u32::MAX)));
         let mut out = Vec::new();
         for (i, &start) in v4.iter().enumerate() {
-            let end = v4.get(i + 1).map_or(u32::MAX, |n| n - 1);
-            out.push((
-                IpAddr::V4(Ipv4Addr::from(start)),
-                IpAddr::V4(Ipv4Addr::from(end)),
-            ));
+            let end = v4.get(i + 1).map_or(u128::from(u32::MAX), |n| n - 1);
+            out.push((v4_addr(start), v4_addr(end)));
         }
         for (i, &start) in v6.iter().enumerate() {
             let end = v6.get(i + 1).map_or(u128::MAX, |n| n - 1);
@@ -199,6 +197,41 @@ impl Model {
         }
         out
     }
+}
+
+/// The address intervals of an ipBlock: its CIDR less its excepts (adjacent excepts make
+/// one hole), as inclusive `(first, last)` numbers.
+fn block_intervals(cidr: &IpNet, except: &[IpNet]) -> Vec<(u128, u128)> {
+    let bounds = |net: &IpNet| match net {
+        IpNet::V4(n) => (
+            u128::from(u32::from(n.network())),
+            u128::from(u32::from(n.broadcast())),
+        ),
+        IpNet::V6(n) => (u128::from(n.network()), u128::from(n.broadcast())),
+    };
+    let (first, last) = bounds(cidr);
+    let mut holes: Vec<(u128, u128)> = except
+        .iter()
+        .filter(|e| matches!(e, IpNet::V4(_)) == matches!(cidr, IpNet::V4(_)))
+        .map(bounds)
+        .collect();
+    holes.sort_unstable();
+    let mut out = Vec::new();
+    let mut next = Some(first);
+    for (hole_first, hole_last) in holes {
+        let Some(from) = next else { break };
+        if hole_last < from {
+            continue;
+        }
+        if hole_first > from {
+            out.push((from, (hole_first - 1).min(last)));
+        }
+        next = hole_last.checked_add(1).filter(|&n| n <= last);
+    }
+    if let Some(from) = next.filter(|&n| n <= last) {
+        out.push((from, last));
+    }
+    out
 }
 
 /// Connections between equivalence classes of workloads, computed rule by rule: each
@@ -378,34 +411,4 @@ fn classes_matching(
         }
     }
     set
-}
-
-/// Joins runs of adjacent ranges (in order, same family) that allow the same
-/// connections; drops ranges that allow none.
-fn join_adjacent(
-    ranges: impl Iterator<Item = (IpAddr, IpAddr, ConnSet)>,
-) -> Vec<(IpAddr, IpAddr, ConnSet)> {
-    let mut out: Vec<(IpAddr, IpAddr, ConnSet)> = Vec::new();
-    for (first, last, conns) in ranges {
-        if conns.is_empty() {
-            continue;
-        }
-        if let Some(prev) = out.last_mut() {
-            if prev.2 == conns && follows(prev.1, first) {
-                prev.1 = last;
-                continue;
-            }
-        }
-        out.push((first, last, conns));
-    }
-    out
-}
-
-/// Whether `next` is the address right after `prev`.
-fn follows(prev: IpAddr, next: IpAddr) -> bool {
-    match (prev, next) {
-        (IpAddr::V4(a), IpAddr::V4(b)) => u32::from(a).checked_add(1) == Some(u32::from(b)),
-        (IpAddr::V6(a), IpAddr::V6(b)) => u128::from(a).checked_add(1) == Some(u128::from(b)),
-        _ => false,
-    }
 }

@@ -412,12 +412,45 @@ fn connections_list_workload_pairs_and_address_ranges_split_at_ip_blocks() {
     assert_eq!(
         lines,
         [
-            "0.0.0.0-255.255.255.255 => ns/b[Deployment] : All Connections",
+            // Sources are split by the ingress ipBlocks, one line per piece, as np-guard
+            // prints them (pieces with the same connections are not joined).
+            "0.0.0.0-9.255.255.255 => ns/b[Deployment] : All Connections",
             "10.0.0.0-10.0.255.255 => ns/a[Deployment] : TCP 80",
+            "10.0.0.0-10.0.255.255 => ns/b[Deployment] : All Connections",
+            "10.1.0.0-10.1.255.255 => ns/b[Deployment] : All Connections",
             "10.2.0.0-10.255.255.255 => ns/a[Deployment] : TCP 80",
+            "10.2.0.0-10.255.255.255 => ns/b[Deployment] : All Connections",
+            "11.0.0.0-255.255.255.255 => ns/b[Deployment] : All Connections",
+            // No egress rule names an ipBlock: destinations are one piece.
             "ns/a[Deployment] => 0.0.0.0-255.255.255.255 : All Connections",
             "ns/a[Deployment] => ns/b[Deployment] : All Connections",
             "ns/b[Deployment] => 0.0.0.0-255.255.255.255 : All Connections",
+        ]
+    );
+}
+
+#[test]
+fn address_pieces_follow_each_directions_ip_blocks_and_adjacent_excepts_make_one_hole() {
+    // np-guard's tests/ipblockstest_3 shape: 0.0.0.0/0 except two adjacent halves of
+    // 10.0.0.0/8, for ingress; an egress block elsewhere splits only destinations.
+    let m = model(
+        &[
+            deployment("ns", "a", "{app: a}", "[]"),
+            policy(
+                "ns",
+                "a-in",
+                "  podSelector: {matchLabels: {app: a}}\n  policyTypes: [Ingress, Egress]\n  ingress: [{from: [{ipBlock: {cidr: 0.0.0.0/0, except: [10.128.0.0/9, 10.0.0.0/9]}}], ports: [{port: 53, protocol: UDP}]}]\n  egress: [{to: [{ipBlock: {cidr: 192.168.1.1/32}}]}]\n",
+            ),
+        ]
+        .concat(),
+    );
+    let lines: Vec<String> = m.connections().iter().map(|c| m.line(c)).collect();
+    assert_eq!(
+        lines,
+        [
+            "0.0.0.0-9.255.255.255 => ns/a[Deployment] : UDP 53",
+            "11.0.0.0-255.255.255.255 => ns/a[Deployment] : UDP 53",
+            "ns/a[Deployment] => 192.168.1.1-192.168.1.1 : All Connections",
         ]
     );
 }
