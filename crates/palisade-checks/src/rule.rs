@@ -79,7 +79,7 @@ pub fn report_scoped(
             message,
             pss: None,
             container: None,
-            scope,
+            scope: scope.map(Box::new),
         },
     ));
 }

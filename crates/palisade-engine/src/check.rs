@@ -61,7 +61,7 @@ pub struct RawFinding {
     pub container: Option<String>,
     /// Set when the finding is about a namespace or the cluster, not the object that
     /// carries it: its fingerprint then depends on the check and the scope alone.
-    pub scope: Option<Scope>,
+    pub scope: Option<Box<Scope>>,
 }
 
 /// Where checks put what they find.

@@ -18,8 +18,8 @@ pub use conns::{ConnSet, PortSet, Protocol, MAX_PORT, MIN_PORT};
 pub use eval::{Direction, Endpoint, RuleRef, SideVerdict, Verdict};
 pub use model::{Model, NAMESPACE_NAME_LABEL};
 pub use record::{
-    extract, record_of, NamespaceDef, NetpolRecord, Peer, PolicyDef, PortRef, PortSpec, Rule,
-    ServiceDef, WorkloadDef,
+    extract, record_of, NamespaceDef, NetpolRecord, NotModelled, Peer, PolicyDef, PortRef,
+    PortSpec, Rule, ServiceDef, WorkloadDef,
 };
 
 #[cfg(test)]

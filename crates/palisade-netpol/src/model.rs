@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::record::{NamespaceDef, NetpolRecord, PolicyDef, ServiceDef, WorkloadDef};
+use crate::record::{NamespaceDef, NetpolRecord, NotModelled, PolicyDef, ServiceDef, WorkloadDef};
 
 /// The label every namespace carries since Kubernetes v1.21.
 pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
@@ -27,6 +27,8 @@ pub struct Model {
     /// Namespaces holding custom resources without pod templates, whose operators may
     /// run pods the input does not show.
     operated: std::collections::HashSet<String>,
+    /// Objects of workload kinds left out, with why.
+    pub not_modelled: Vec<NotModelled>,
 }
 
 impl Model {
@@ -55,6 +57,7 @@ impl Model {
                 NetpolRecord::CustomResource { namespace } => {
                     m.operated.insert(namespace);
                 }
+                NetpolRecord::NotModelled(n) => m.not_modelled.push(n),
             }
         }
         // A workload whose controller is also in the input (a snapshot's Pods, its

@@ -22,6 +22,18 @@ pub enum NetpolRecord {
     CustomResource {
         namespace: String,
     },
+    /// An object of a workload kind that cannot be modelled (a Deployment without a pod
+    /// template, such as a kustomize patch): said, never silently dropped.
+    NotModelled(NotModelled),
+}
+
+/// Why an object of a workload kind is left out of the network model.
+#[derive(Debug, Clone)]
+pub struct NotModelled {
+    /// `Deployment ns/name has no pod template (spec.template)`.
+    pub reason: String,
+    pub origin: Option<Origin>,
+    pub at: Place,
 }
 
 /// A Service that exposes pods outside the cluster: NodePort or LoadBalancer.
@@ -261,10 +273,26 @@ pub fn extract(
                     } else {
                         object.root.get_path(path)
                     };
-                    (
-                        template.and_then(|t| t.get_present("metadata")),
-                        template.and_then(|t| t.get_present("spec")),
-                    )
+                    // A pod spec needs its `containers` list (the API server refuses one
+                    // without); what lacks it is a fragment, such as a kustomize patch.
+                    let spec = template.and_then(|t| t.get_present("spec"));
+                    let containers = spec.and_then(|s| s.get_present("containers"));
+                    if !containers.is_some_and(|c| c.is_sequence()) {
+                        let field = if path.is_empty() {
+                            "spec.containers".to_owned()
+                        } else {
+                            format!("{path}.spec.containers")
+                        };
+                        return Ok(Some(NetpolRecord::NotModelled(NotModelled {
+                            reason: format!(
+                                "{kind} {namespace}/{} has no pod spec ({field}), so it runs no pods; not modelled",
+                                id.name
+                            ),
+                            origin,
+                            at: Place::of_name(object),
+                        })));
+                    }
+                    (template.and_then(|t| t.get_present("metadata")), spec)
                 }
                 None => match pods.first() {
                     Some(pod) => (pod.metadata, Some(pod.spec)),

@@ -768,3 +768,21 @@ fn pods_are_named_after_their_controller_as_np_guard_names_them() {
         "pods of one controller are one workload, without a self-loop: {lines:#?}"
     );
 }
+
+#[test]
+fn a_workload_kind_without_a_pod_spec_is_said_not_modelled() {
+    // A kustomize patch beside the manifests: `kind: Deployment` with `replicas` only.
+    let m = model(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {replicas: 6}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n",
+    );
+    assert!(m.workloads.is_empty(), "{:?}", m.workloads);
+    let reasons: Vec<&str> = m.not_modelled.iter().map(|n| n.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "Deployment shop/web has no pod spec (spec.template.spec.containers), so it runs no pods; not modelled",
+            "Pod shop/p has no pod spec (spec.containers), so it runs no pods; not modelled",
+        ]
+    );
+    assert_eq!(m.not_modelled[0].at.line, 3);
+}

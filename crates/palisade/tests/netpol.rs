@@ -229,12 +229,21 @@ fn connections_of_a_pod_list_print_np_guards_connlist() {
         "[\n  {\"src\": \"a\", \"dst\": \"b\", \"conn\": \"All Connections\"}\n]",
     )
     .unwrap();
+    std::fs::write(
+        dir.path().join("patch.yaml"),
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: cog-agents, namespace: default}\nspec: {updateStrategy: {type: OnDelete}}\n",
+    )
+    .unwrap();
     let out = run_in(dir.path(), &["netpol", "connections", "."]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
         Some(0),
         "a saved output is skipped, not an error: {stderr}"
+    );
+    assert!(
+        stderr.contains("warning: patch.yaml:3: DaemonSet default/cog-agents has no pod spec (spec.template.spec.containers), so it runs no pods; not modelled"),
+        "{stderr}"
     );
     assert!(
         stderr.contains("warning: connlist_output.json:1:1: document 0: document is a sequence, not a Kubernetes object; skipped"),

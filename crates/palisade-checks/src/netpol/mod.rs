@@ -84,6 +84,7 @@ fn origin_mut(record: &mut NetpolRecord) -> Option<&mut Origin> {
         NetpolRecord::Namespace(n) => n.origin.as_mut(),
         NetpolRecord::Workload(w) => w.origin.as_mut(),
         NetpolRecord::Service(s) => s.origin.as_mut(),
+        NetpolRecord::NotModelled(n) => n.origin.as_mut(),
         NetpolRecord::CustomResource { .. } => None,
     }
 }

@@ -26,7 +26,15 @@ pub fn run(command: NetpolCommand) -> anyhow::Result<ExitStatus> {
 /// malformed policies) are reported on stderr and the rest is used.
 fn model(paths: &[PathBuf], cluster: &ClusterArgs) -> anyhow::Result<(Model, Vec<LoadError>)> {
     let (records, errors) = super::objects(paths, cluster, &record_of)?;
-    Ok((Model::build(records), errors))
+    let m = Model::build(records);
+    for n in &m.not_modelled {
+        eprintln!(
+            "palisade: warning: {}: {}",
+            place(n.origin.as_ref(), &n.at),
+            n.reason
+        );
+    }
+    Ok((m, errors))
 }
 
 /// The workload `namespace/name` (any kind) names.
