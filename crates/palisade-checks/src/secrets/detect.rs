@@ -10,6 +10,9 @@
 //! are what gets deployed when nobody replaces the default, and they are the first thing an
 //! attacker tries.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use palisade_model::Severity;
@@ -31,28 +34,106 @@ const fn found(kind: &'static str, severity: Severity) -> Option<Detection> {
 /// formats are found even inside templated text: a key beside a `${VAR}` is still a key.
 #[must_use]
 pub fn detect(value: &str) -> Option<Detection> {
-    structured(value)
-        .or_else(|| provider_key(value))
-        .or_else(|| jwt(value))
-        .or_else(|| url_password(value))
+    let anchors = Anchors::of(value);
+    structured(value, &anchors)
+        .or_else(|| provider_key(value, &anchors))
+        .or_else(|| jwt(value, &anchors))
+        .or_else(|| url_password(value, &anchors))
         .or_else(|| high_entropy(value))
 }
 
+/// A literal that starts a detector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Anchor {
+    /// The prefix of `FORMATS[i]`.
+    Format(usize),
+    SendGrid,
+    Jwt,
+    Scheme,
+    PemBegin,
+    PrivateKeyField,
+    ServiceAccount,
+}
+
+impl Anchor {
+    fn literal(self) -> &'static str {
+        match self {
+            Anchor::Format(i) => FORMATS[i].prefix,
+            Anchor::SendGrid => "SG.",
+            Anchor::Jwt => "eyJ",
+            Anchor::Scheme => "://",
+            Anchor::PemBegin => "-----BEGIN ",
+            Anchor::PrivateKeyField => "\"private_key\"",
+            Anchor::ServiceAccount => "service_account",
+        }
+    }
+}
+
+/// Every anchor, in pattern-id order.
+static ANCHORS: LazyLock<(AhoCorasick, Vec<Anchor>)> = LazyLock::new(|| {
+    let anchors: Vec<Anchor> = (0..FORMATS.len())
+        .map(Anchor::Format)
+        .chain([
+            Anchor::SendGrid,
+            Anchor::Jwt,
+            Anchor::Scheme,
+            Anchor::PemBegin,
+            Anchor::PrivateKeyField,
+            Anchor::ServiceAccount,
+        ])
+        .collect();
+    let automaton = AhoCorasick::new(anchors.iter().map(|a| a.literal()))
+        .expect("the anchors are a handful of short literals");
+    (automaton, anchors)
+});
+
+/// Where the anchors occur in one value: found in a single pass of one automaton over
+/// the value, instead of one substring search per format.
+struct Anchors {
+    /// (anchor, byte offset), in order of offset.
+    hits: Vec<(Anchor, usize)>,
+}
+
+impl Anchors {
+    fn of(value: &str) -> Self {
+        let (automaton, anchors) = &*ANCHORS;
+        // Overlapping matches: one anchor may sit inside another (`://` in the Slack
+        // webhook prefix). No anchor overlaps itself where it could start a token.
+        let hits = automaton
+            .find_overlapping_iter(value)
+            .map(|m| (anchors[m.pattern().as_usize()], m.start()))
+            .collect();
+        Anchors { hits }
+    }
+
+    /// Byte offsets where `anchor` starts, in order.
+    fn at(&self, anchor: Anchor) -> impl Iterator<Item = usize> + '_ {
+        self.hits
+            .iter()
+            .filter(move |(a, _)| *a == anchor)
+            .map(|(_, i)| *i)
+    }
+
+    fn has(&self, anchor: Anchor) -> bool {
+        self.at(anchor).next().is_some()
+    }
+}
+
 /// Multi-part formats: PEM private keys and cloud key files.
-fn structured(value: &str) -> Option<Detection> {
-    if value.contains("\"private_key\"") && value.contains("service_account") {
+fn structured(value: &str, anchors: &Anchors) -> Option<Detection> {
+    if anchors.has(Anchor::PrivateKeyField) && anchors.has(Anchor::ServiceAccount) {
         return found("GCP service account key", Severity::Critical);
     }
-    if has_pem_private_key(value) {
+    if has_pem_private_key(value, anchors) {
         return found("private key", Severity::Critical);
     }
     None
 }
 
 /// `-----BEGIN [RSA |EC |OPENSSH |ENCRYPTED |...]PRIVATE KEY[ BLOCK]-----`
-fn has_pem_private_key(value: &str) -> bool {
-    value.match_indices("-----BEGIN ").any(|(i, m)| {
-        let rest = &value[i + m.len()..];
+fn has_pem_private_key(value: &str, anchors: &Anchors) -> bool {
+    anchors.at(Anchor::PemBegin).any(|i| {
+        let rest = &value[i + Anchor::PemBegin.literal().len()..];
         rest.find("-----")
             .is_some_and(|end| rest[..end].contains("PRIVATE KEY"))
     })
@@ -151,28 +232,32 @@ fn body_len(value: &str, start: usize, f: &Format) -> usize {
         .count()
 }
 
-fn provider_key(value: &str) -> Option<Detection> {
-    FORMATS
+/// The first format of [`FORMATS`] (in its order) that some anchor starts, else SendGrid.
+fn provider_key(value: &str, anchors: &Anchors) -> Option<Detection> {
+    anchors
+        .hits
         .iter()
-        .find_map(|f| {
-            value
-                .match_indices(f.prefix)
-                .any(|(i, _)| {
-                    let starts_token = i == 0 || !alnum(value.as_bytes()[i - 1]);
-                    let len = body_len(value, i, f);
-                    starts_token && (f.min..=f.max).contains(&len)
-                })
-                .then_some(Detection {
-                    kind: f.kind,
-                    severity: f.severity,
-                })
+        .filter_map(|&(anchor, i)| match anchor {
+            Anchor::Format(k) => Some((k, i)),
+            _ => None,
         })
-        .or_else(|| sendgrid(value))
+        .filter(|&(k, i)| {
+            let f = &FORMATS[k];
+            let starts_token = i == 0 || !alnum(value.as_bytes()[i - 1]);
+            starts_token && (f.min..=f.max).contains(&body_len(value, i, f))
+        })
+        .map(|(k, _)| k)
+        .min()
+        .map(|k| Detection {
+            kind: FORMATS[k].kind,
+            severity: FORMATS[k].severity,
+        })
+        .or_else(|| sendgrid(value, anchors))
 }
 
 /// `SG.` + 22 + `.` + 43 URL-safe characters.
-fn sendgrid(value: &str) -> Option<Detection> {
-    value.match_indices("SG.").find_map(|(i, _)| {
+fn sendgrid(value: &str, anchors: &Anchors) -> Option<Detection> {
+    anchors.at(Anchor::SendGrid).find_map(|i| {
         let token: &str = token_from(value, i + 3, |b| url_safe(b) || b == b'.');
         let (a, b) = token.split_once('.')?;
         (a.len() == 22 && b.len() == 43).then_some(Detection {
@@ -189,8 +274,8 @@ fn token_from(value: &str, start: usize, class: fn(u8) -> bool) -> &str {
 }
 
 /// Three base64url segments whose first decodes to a JSON header naming `alg`.
-fn jwt(value: &str) -> Option<Detection> {
-    value.match_indices("eyJ").find_map(|(i, _)| {
+fn jwt(value: &str, anchors: &Anchors) -> Option<Detection> {
+    anchors.at(Anchor::Jwt).find_map(|i| {
         if i > 0 && url_safe(value.as_bytes()[i - 1]) {
             return None;
         }
@@ -212,8 +297,8 @@ fn jwt(value: &str) -> Option<Detection> {
 }
 
 /// `scheme://user:password@host`: the password part, if it is a real value.
-fn url_password(value: &str) -> Option<Detection> {
-    value.match_indices("://").find_map(|(i, _)| {
+fn url_password(value: &str, anchors: &Anchors) -> Option<Detection> {
+    anchors.at(Anchor::Scheme).find_map(|i| {
         let scheme_ok = value[..i]
             .bytes()
             .next_back()
@@ -531,7 +616,7 @@ fn setting(line: &str) -> Option<(&str, &str)> {
 /// A whole-value detection (a PEM key spans lines) is reported at line 1.
 #[must_use]
 pub fn scan_lines(value: &str) -> Vec<LineFinding> {
-    if let Some(detection) = structured(value) {
+    if let Some(detection) = structured(value, &Anchors::of(value)) {
         return vec![LineFinding {
             line: 1,
             name: None,
@@ -550,11 +635,12 @@ pub fn scan_lines(value: &str) -> Vec<LineFinding> {
                 && !v.contains(char::is_whitespace)
                 && !is_nss_sources(v)
         });
-        let content = pair
-            .and_then(|(_, v)| detect(v))
-            .or_else(|| provider_key(line))
-            .or_else(|| jwt(line))
-            .or_else(|| url_password(line));
+        let content = pair.and_then(|(_, v)| detect(v)).or_else(|| {
+            let anchors = Anchors::of(line);
+            provider_key(line, &anchors)
+                .or_else(|| jwt(line, &anchors))
+                .or_else(|| url_password(line, &anchors))
+        });
         // A key format outranks the name; a sensitive name outranks a random-looking value.
         let detection = match content {
             Some(d) if d.severity > Severity::Medium => Some(d),
@@ -567,7 +653,9 @@ pub fn scan_lines(value: &str) -> Vec<LineFinding> {
                 // A name is printed, so never one that is itself a token.
                 name: pair
                     .map(|(n, _)| n)
-                    .filter(|n| provider_key(n).is_none() && high_entropy(n).is_none())
+                    .filter(|n| {
+                        provider_key(n, &Anchors::of(n)).is_none() && high_entropy(n).is_none()
+                    })
                     .map(str::to_owned),
                 detection,
             });
@@ -671,6 +759,69 @@ mod tests {
 
     fn kind(value: &str) -> Option<&'static str> {
         detect(value).map(|d| d.kind)
+    }
+
+    /// The anchors the automaton reports, checked against one `str::match_indices` per
+    /// literal (what each detector searched for before): the same offsets, except that
+    /// the automaton also reports an anchor overlapping an earlier copy of itself, which
+    /// never starts a token (an alphanumeric byte precedes it), so no detection changes.
+    fn anchors_agree_with_substring_search(value: &str) {
+        let (_, anchors) = &*ANCHORS;
+        let found = Anchors::of(value);
+        for &anchor in anchors {
+            let searched: Vec<usize> = value
+                .match_indices(anchor.literal())
+                .map(|(i, _)| i)
+                .collect();
+            let automaton: Vec<usize> = found.at(anchor).collect();
+            let extra: Vec<usize> = automaton
+                .iter()
+                .copied()
+                .filter(|i| !searched.contains(i))
+                .collect();
+            assert!(
+                searched.iter().all(|i| automaton.contains(i)),
+                "{anchor:?} missed in {value:?}: {searched:?} vs {automaton:?}"
+            );
+            for i in extra {
+                assert!(
+                    matches!(anchor, Anchor::Format(_)) && alnum(value.as_bytes()[i - 1]),
+                    "{anchor:?} at {i} in {value:?} could start a token"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn one_automaton_pass_finds_what_one_search_per_format_found() {
+        let tricky = [
+            "AKIAKIAAAAAAAAAAAAAAAAAA".to_owned(),
+            "SG.SG.SG.".to_owned(),
+            format!("https://hooks.slack.com/services/{}", "T0".repeat(12)),
+            "eyJeyJ.eyJ.x ://://".to_owned(),
+            "-----BEGIN -----BEGIN RSA PRIVATE KEY-----".to_owned(),
+            format!("x={} y={}", aws(), github()),
+            "\"private_key\": \"service_account\"".to_owned(),
+        ];
+        for value in &tricky {
+            anchors_agree_with_substring_search(value);
+        }
+        // Every line and every whole file of the examples and, when present, the corpus.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut texts = 0;
+        for dir in [root.join("examples"), root.join("../shared/corpus")] {
+            for entry in walkdir::WalkDir::new(dir).into_iter().flatten() {
+                let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                    continue;
+                };
+                anchors_agree_with_substring_search(&text);
+                for line in text.lines() {
+                    anchors_agree_with_substring_search(line);
+                }
+                texts += 1;
+            }
+        }
+        assert!(texts > 20, "only {texts} files read");
     }
 
     #[test]
