@@ -445,13 +445,14 @@ fn scan_parsed(
         });
     }
     let starts: Vec<Pos> = objects.iter().map(|o| o.root.pos()).collect();
-    for (ordinal, object) in objects.into_iter().enumerate() {
+    let one = |(ordinal, object): (usize, Object<'_>)| {
+        let mut errors = Vec::new();
         let identity = object.identity.clone();
         let duplicates = duplicates_of(doc, &starts, ordinal);
-        if identity.kind == "Namespace" && identity.api_version == "v1" {
+        let namespace = (identity.kind == "Namespace" && identity.api_version == "v1").then(|| {
             let profile = Profile::from_namespace_labels(object.labels(), opts.profile);
-            out.namespaces.push((identity.name.clone(), profile));
-        }
+            (identity.name.clone(), profile)
+        });
         let profile = identity
             .namespace
             .as_deref()
@@ -470,25 +471,39 @@ fn scan_parsed(
             match analysis.gather(&at) {
                 Ok(Some(item)) => gathered.push((i, item)),
                 Ok(None) => {}
-                Err(e) => out
-                    .errors
-                    .push(load_error(name, doc.index, e.line, e.column, e.message)),
+                Err(e) => errors.push(load_error(name, doc.index, e.line, e.column, e.message)),
             }
         }
         let keep = !gathered.is_empty();
         let owner = ownership(&object);
         let eval = evaluate(name, checks, object, pods, profile, duplicates, opts, keep);
-        out.objects.push(ObjectOutcome {
+        let outcome = ObjectOutcome {
             document: doc.index,
             ordinal,
             identity,
             eval,
             gathered,
             owner,
-        });
+        };
+        (namespace, errors, outcome)
+    };
+    // A document of many objects (a cluster snapshot, `kubectl get -o json`: one List)
+    // is checked on every core, object by object; results keep the document's order.
+    let results: Vec<_> = if objects.len() >= PARALLEL_OBJECTS {
+        objects.into_par_iter().enumerate().map(one).collect()
+    } else {
+        objects.into_iter().enumerate().map(one).collect()
+    };
+    for (namespace, errors, outcome) in results {
+        out.namespaces.extend(namespace);
+        out.errors.extend(errors);
+        out.objects.push(outcome);
     }
     out
 }
+
+/// From this many objects in one document, they are checked in parallel.
+const PARALLEL_OBJECTS: usize = 64;
 
 /// The repeated keys inside object `ordinal` of a document whose objects start at
 /// `starts` (List items follow each other; anything before the first goes to it).

@@ -23,6 +23,7 @@
 //! bombs cost neither time nor memory. Nothing here does IO.
 
 mod json;
+mod json_text;
 mod scalar;
 mod split;
 mod tree;

@@ -135,7 +135,7 @@ fn live_scan_finds_what_the_offline_snapshot_scan_finds() {
 #[test]
 fn a_snapshot_scans_offline_exactly_as_the_cluster_scans_live() {
     let cluster = Cluster::start(Options::default(), &Auth::ClientCertificate);
-    let out = cluster.dir.path().join("snapshot.yaml");
+    let out = cluster.dir.path().join("snapshot.json");
     let written = cluster.run(&["snapshot", "-o", out.to_str().unwrap()]);
     assert_eq!(
         written.status.code(),
@@ -154,18 +154,21 @@ fn a_snapshot_scans_offline_exactly_as_the_cluster_scans_live() {
         !text.contains("ZmFrZS1wYXNzd29yZC0xMjM="),
         "no Secret value is written"
     );
-    // A YAML `kind: List` whose items are one line of JSON each.
-    assert!(
-        text.contains("\napiVersion: v1\nkind: List\n"),
-        "{}",
-        &text[..200]
+    // A JSON `kind: List` (so kubectl and YAML tools read it too) whose items are one
+    // line each.
+    let list: Value = serde_json::from_str(&text).expect("the snapshot is JSON");
+    assert_eq!(
+        (list["apiVersion"].as_str(), list["kind"].as_str()),
+        (Some("v1"), Some("List"))
     );
     let items: Vec<Value> = text
         .lines()
-        .filter_map(|l| l.strip_prefix("- "))
-        .map(|l| serde_json::from_str(l).expect("an item is one line of JSON"))
+        .skip(1)
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l.trim_end_matches(',')).expect("an item is one line"))
         .collect();
     assert_eq!(items.len(), 648);
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(648));
     assert!(items
         .iter()
         .all(|i| i["apiVersion"].is_string() && i["kind"].is_string()));

@@ -1,0 +1,138 @@
+//! JSON text is read by the JSON reader into exactly the tree the YAML parser builds
+//! from the same text (values, styles, positions); what is not strict JSON is read as
+//! YAML as before.
+
+use std::path::Path;
+
+use palisade_source::{
+    parse_document, parse_document_by, split_documents, Document, Engine, Limits, Node, NodeKind,
+};
+use serde_json::Value;
+
+fn chunk_of(text: &str) -> palisade_source::DocumentChunk {
+    split_documents(text)
+        .into_iter()
+        .next()
+        .expect("one document")
+}
+
+/// Both readers build the same tree from `text`, which must be strict JSON.
+fn same_as_yaml(text: &str) {
+    let chunk = chunk_of(text);
+    let part = &text[chunk.range.clone()];
+    let limits = Limits::default();
+    let json = parse_document_by(Engine::Json, part, &chunk, &limits)
+        .unwrap_or_else(|e| panic!("not read as JSON: {e}: {text:.200}"));
+    let yaml = parse_document_by(Engine::Saphyr, part, &chunk, &limits)
+        .unwrap_or_else(|e| panic!("not read as YAML: {e}: {text:.200}"));
+    assert!(json.same_tree(&yaml), "the readers disagree on {text:.300}");
+}
+
+#[test]
+fn hand_written_json_reads_as_the_yaml_parser_reads_it() {
+    for text in [
+        r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {}}, "spec": {"containers": []}}"#,
+        "{\n  \"a\": [1, -0, 1.5e3, 2E-2, 0.25, true, false, null],\n  \"b\": {\"c\": [[], {}, [[\"x\"]]]}\n}\n",
+        r#"{"esc": "line\nbreak \"quoted\" back\\slash \/ tab\t \u00e9 \u20ac \u0041", "plain": "é 中文 ✓", "k\u00e9y": "v"}"#,
+        "{\"after\": \"é 中文\", \"next\": {\"deep\": [\"中\", 1]}}",
+        "[{\"a\": 1}, {\"a\": 2}]",
+        "{\r\n  \"crlf\": \"yes\",\r\n  \"n\": 3\r\n}\r\n",
+        "  \n\t{\"leading\": \"white space\"}  \n\n",
+        r#"{"true": "true", "1": 1, "null": null, "dup": 1, "dup": 2}"#,
+        "{\"items\": [\n{\"kind\": \"A\"},\n{\"kind\": \"B\", \"x\": \"y\"}\n]}\n",
+    ] {
+        same_as_yaml(text);
+    }
+}
+
+#[test]
+fn what_is_not_strict_json_is_read_as_yaml() {
+    for (text, check) in [
+        ("{a: b}", "b"),
+        ("{\"a\": \"b\",}", "b"),
+        ("{\"a\": 'b'}", "b"),
+        ("{\"a\": \"b\"} # comment", "b"),
+    ] {
+        let chunk = chunk_of(text);
+        assert!(
+            parse_document_by(
+                Engine::Json,
+                &text[chunk.range.clone()],
+                &chunk,
+                &Limits::default()
+            )
+            .is_err(),
+            "{text} is not strict JSON"
+        );
+        let doc = parse_document(&text[chunk.range.clone()], &chunk, &Limits::default())
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(doc.root().unwrap().get("a").unwrap().as_str(), Some(check));
+    }
+    // Broken JSON is a YAML error, with the YAML parser's words and position.
+    let text = "{\"a\": [1, 2}\n";
+    let chunk = chunk_of(text);
+    let e = parse_document(&text[chunk.range.clone()], &chunk, &Limits::default()).unwrap_err();
+    assert_eq!(e.line, 1, "{e}");
+    // Limits hold on the JSON path.
+    let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+    let chunk = chunk_of(&deep);
+    let e = parse_document(&deep, &chunk, &Limits::default()).unwrap_err();
+    assert!(e.message.contains("nesting deeper"), "{e}");
+}
+
+/// The JSON value of a document: plain scalars that are JSON literals as themselves,
+/// everything else as strings.
+fn to_json(node: Node<'_>) -> Value {
+    match node.kind() {
+        NodeKind::Scalar => {
+            let (text, plain) = node.scalar_source().unwrap_or_default();
+            if plain {
+                if let Ok(v) = serde_json::from_str::<Value>(text) {
+                    if !v.is_string() && !v.is_object() && !v.is_array() {
+                        return v;
+                    }
+                }
+            }
+            Value::String(text.to_owned())
+        }
+        NodeKind::Sequence => Value::Array(node.items().map(to_json).collect()),
+        NodeKind::Mapping => Value::Object(
+            node.entries()
+                .map(|(k, v)| {
+                    let key = k.scalar_source().unwrap_or_default().0;
+                    (key.to_owned(), to_json(v))
+                })
+                .collect(),
+        ),
+    }
+}
+
+#[test]
+fn every_corpus_and_example_object_as_json_reads_as_the_yaml_parser_reads_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut compared = 0;
+    for dir in [root.join("examples"), root.join("../shared/corpus")] {
+        for entry in walkdir::WalkDir::new(dir).into_iter().flatten() {
+            let ext = entry.path().extension().and_then(|e| e.to_str());
+            if !matches!(ext, Some("yaml" | "yml" | "json")) {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                continue;
+            };
+            for chunk in split_documents(&text) {
+                let Ok(doc): Result<Document, _> =
+                    parse_document(&text[chunk.range.clone()], &chunk, &Limits::default())
+                else {
+                    continue;
+                };
+                let Some(root) = doc.root() else { continue };
+                let value = to_json(root);
+                same_as_yaml(&serde_json::to_string(&value).unwrap());
+                same_as_yaml(&serde_json::to_string_pretty(&value).unwrap());
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 50, "only {compared} documents compared");
+}
