@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use palisade_inventory::{
-    find_pod_specs, objects_in, read_input, InputKind, InputSpec, Object, ObjectAt, PodSpecView,
+    find_pod_specs, objects_in, objects_in_list_item, read_input, InputKind, InputSpec, Object,
+    ObjectAt, ObjectProblem, PodSpecView,
 };
 use palisade_model::{
     fingerprint, scope_fingerprint, Category, CheckMeta, Finding, LoadError, Location, Notice,
@@ -43,6 +44,9 @@ struct ObjectOutcome {
     document: usize,
     /// Position of the object among its document's objects (List items).
     ordinal: usize,
+    /// For an object of a large JSON List read item by item: the item's index, and the
+    /// object's position among that item's objects.
+    item: Option<(usize, usize)>,
     identity: Arc<ObjectRef>,
     eval: Evaluated,
     /// What analyses kept of this object: (analysis index, item).
@@ -417,13 +421,70 @@ fn scan_document(
     analyses: &[&'static dyn Analysis],
     opts: &ScanOptions,
 ) -> DocOutcome {
-    match parse_document(&text[chunk.range.clone()], chunk, &opts.limits) {
+    let part = &text[chunk.range.clone()];
+    if let Some(out) = scan_list_items(name, part, chunk, checks, analyses, opts) {
+        return out;
+    }
+    match parse_document(part, chunk, &opts.limits) {
         Ok(doc) => scan_parsed(name, &doc, checks, analyses, opts, &HashMap::new()),
         Err(e) => DocOutcome {
             errors: vec![load_error(name, chunk.index, e.line, e.column, e.message)],
             ..DocOutcome::default()
         },
     }
+}
+
+/// From this many items, a JSON List (a cluster snapshot, `kubectl get -o json`) is read
+/// and checked item by item.
+const LIST_ITEMS_APART: usize = 64;
+
+/// A large JSON List read and checked one item at a time, on every core: each item's
+/// tree is built, checked and dropped, so memory stays that of the findings, as in a
+/// live scan. `None` when `part` is not such a List, or an item is not strict JSON (the
+/// whole document is then read as usual, and its error reported as usual).
+fn scan_list_items(
+    name: &Arc<str>,
+    part: &str,
+    chunk: &DocumentChunk,
+    checks: &[&'static dyn Check],
+    analyses: &[&'static dyn Analysis],
+    opts: &ScanOptions,
+) -> Option<DocOutcome> {
+    if !part.trim_start().starts_with('{') {
+        return None;
+    }
+    let items = palisade_source::list_items(part).filter(|i| i.len() >= LIST_ITEMS_APART)?;
+    let outcomes: Option<Vec<DocOutcome>> = items
+        .par_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let doc = palisade_source::parse_list_item(part, item, chunk, &opts.limits).ok()?;
+            let found = objects_in_list_item(&doc, index);
+            Some(scan_objects(
+                name,
+                &doc,
+                found,
+                checks,
+                analyses,
+                opts,
+                &HashMap::new(),
+            ))
+        })
+        .collect();
+    let mut out = DocOutcome::default();
+    // Ordinals count the objects of the whole document, as reading it whole counts them.
+    let mut ordinal = 0;
+    for (index, item) in outcomes?.into_iter().enumerate() {
+        out.namespaces.extend(item.namespaces);
+        out.errors.extend(item.errors);
+        for mut object in item.objects {
+            object.item = Some((index, object.ordinal));
+            object.ordinal = ordinal;
+            ordinal += 1;
+            out.objects.push(object);
+        }
+    }
+    Some(out)
 }
 
 /// Checks and gathers every object of a parsed document; objects of a namespace in
@@ -436,8 +497,20 @@ fn scan_parsed(
     opts: &ScanOptions,
     profiles: &HashMap<String, Profile>,
 ) -> DocOutcome {
+    scan_objects(name, doc, objects_in(doc), checks, analyses, opts, profiles)
+}
+
+/// [`scan_parsed`] over objects already found in `doc`.
+fn scan_objects<'d>(
+    name: &Arc<str>,
+    doc: &'d Document,
+    (objects, problems): (Vec<Object<'d>>, Vec<ObjectProblem>),
+    checks: &[&'static dyn Check],
+    analyses: &[&'static dyn Analysis],
+    opts: &ScanOptions,
+    profiles: &HashMap<String, Profile>,
+) -> DocOutcome {
     let mut out = DocOutcome::default();
-    let (objects, problems) = objects_in(doc);
     for p in problems {
         out.errors.push(LoadError {
             skipped: p.skipped,
@@ -480,6 +553,7 @@ fn scan_parsed(
         let outcome = ObjectOutcome {
             document: doc.index,
             ordinal,
+            item: None,
             identity,
             eval,
             gathered,
@@ -597,6 +671,11 @@ fn rescan_labelled(
             let Some(chunk) = chunks.get(document) else {
                 return results;
             };
+            if indices.iter().all(|&i| outcome.objects[i].item.is_some()) {
+                return rescan_list_items(
+                    spec, &text, chunk, outcome, &indices, &wanted, checks, opts,
+                );
+            }
             let Ok(doc) = parse_document(&text[chunk.range.clone()], chunk, &opts.limits) else {
                 return results;
             };
@@ -630,6 +709,66 @@ fn rescan_labelled(
     for (i, eval) in redo.drain(..) {
         outcome.objects[i].eval = eval;
     }
+}
+
+/// [`rescan_labelled`] for objects of a large JSON List read item by item: only their
+/// items are read again.
+#[allow(clippy::too_many_arguments)]
+fn rescan_list_items(
+    spec: &InputSpec,
+    text: &str,
+    chunk: &DocumentChunk,
+    outcome: &InputOutcome,
+    indices: &[usize],
+    wanted: &(dyn Fn(&ObjectOutcome) -> Option<Profile> + Sync),
+    checks: &[&'static dyn Check],
+    opts: &ScanOptions,
+) -> Vec<(usize, Evaluated)> {
+    let part = &text[chunk.range.clone()];
+    let Some(items) = palisade_source::list_items(part) else {
+        return Vec::new();
+    };
+    let mut by_item: HashMap<usize, Vec<usize>> = HashMap::new();
+    for &i in indices {
+        if let Some((item, _)) = outcome.objects[i].item {
+            by_item.entry(item).or_default().push(i);
+        }
+    }
+    let mut results = Vec::new();
+    for (item, objects_of_item) in by_item {
+        let Some(span) = items.get(item) else {
+            continue;
+        };
+        let Ok(doc) = palisade_source::parse_list_item(part, span, chunk, &opts.limits) else {
+            continue;
+        };
+        let (mut objects, _) = objects_in_list_item(&doc, item);
+        let starts: Vec<Pos> = objects.iter().map(|o| o.root.pos()).collect();
+        for i in objects_of_item {
+            let o = &outcome.objects[i];
+            let Some((_, local)) = o.item else { continue };
+            let (Some(profile), Some(object)) = (wanted(o), objects.get_mut(local)) else {
+                continue;
+            };
+            if object.identity != o.identity {
+                continue;
+            }
+            let duplicates = duplicates_of(&doc, &starts, local);
+            let pods = find_pod_specs(object);
+            let eval = evaluate(
+                &spec.name,
+                checks,
+                object.clone(),
+                pods,
+                profile,
+                duplicates,
+                opts,
+                !o.gathered.is_empty(),
+            );
+            results.push((i, eval));
+        }
+    }
+    results
 }
 
 /// Scans `inputs` with `checks`: every input and document in parallel, each document

@@ -15,7 +15,7 @@ mod selector;
 mod walk;
 
 pub use input::{discover, read_input, InputKind, InputSpec, SourceText, MAX_INPUT_BYTES};
-pub use object::{objects_in, Object, ObjectProblem, Origin, Place};
+pub use object::{objects_in, objects_in_list_item, Object, ObjectProblem, Origin, Place};
 pub use pod::{find_pod_specs, ContainerKind, ContainerView, PodSpecView};
 pub use selector::{LabelSelector, Requirement};
 pub use walk::{map_documents, map_objects, map_objects_in_text, ObjectAt, ObjectError, Visited};

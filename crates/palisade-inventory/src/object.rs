@@ -198,6 +198,19 @@ pub fn objects_in(doc: &Document) -> (Vec<Object<'_>>, Vec<ObjectProblem>) {
     (out, problems)
 }
 
+/// The objects of a document that is the `index`th element of a List's `items`, read on
+/// its own (see `palisade_source::parse_list_item`): as [`objects_in`] finds them in the
+/// whole List, under the prefix `items[index]`.
+#[must_use]
+pub fn objects_in_list_item(doc: &Document, index: usize) -> (Vec<Object<'_>>, Vec<ObjectProblem>) {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    if let Some(root) = doc.root() {
+        collect(root, format!("items[{index}]"), 1, &mut out, &mut problems);
+    }
+    (out, problems)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,12 +26,13 @@ struct Cursor<'t> {
 }
 
 impl<'t> Cursor<'t> {
-    fn new(text: &'t str) -> Self {
+    /// A cursor on `text`, whose first line starts at column `column`.
+    fn new(text: &'t str, column: usize) -> Self {
         Cursor {
             text,
             line: 1,
             line_start: 0,
-            last: (0, 0),
+            last: (0, column),
         }
     }
 
@@ -80,10 +81,11 @@ enum Expect {
 /// `Err(Ok(NotJson))`: not strict JSON; `Err(Err(e))`: `step` refused (a limit).
 pub(crate) fn read<E>(
     text: &str,
+    column: usize,
     mut step: impl FnMut(Step<'_>, &Mark) -> Result<(), E>,
 ) -> Result<(), Result<NotJson, E>> {
     let bytes = text.as_bytes();
-    let mut cursor = Cursor::new(text);
+    let mut cursor = Cursor::new(text, column);
     // `true`: an array; `false`: an object.
     let mut open: Vec<bool> = Vec::new();
     let mut expect = Expect::Value;
@@ -290,4 +292,166 @@ fn escape(bytes: &[u8], at: usize) -> Option<(char, usize)> {
 fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
     let digits = std::str::from_utf8(bytes.get(at..at + 4)?).ok()?;
     u32::from_str_radix(digits, 16).ok()
+}
+
+/// Where one element of a JSON List's `items` starts and ends in the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListItem {
+    /// Byte range of the element in the text.
+    pub range: std::ops::Range<usize>,
+    /// 1-based line (in the text) and 0-based column (in characters) of its first byte.
+    pub line: u32,
+    pub column: usize,
+}
+
+/// The elements of `items` when `text` is one JSON object whose `kind` ends in `List`
+/// (`kubectl get -o json`, a snapshot): found by a structural pass that only matches
+/// brackets and skips strings, so each element can be read (and dropped) on its own.
+/// `None` when the text is not such an object; the elements themselves are not checked
+/// here (reading one that is not JSON fails, and the caller reads the whole text).
+#[must_use]
+pub fn list_items(text: &str) -> Option<Vec<ListItem>> {
+    let bytes = text.as_bytes();
+    let mut i = skip_space(bytes, 0);
+    if bytes.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    let mut scratch = String::new();
+    let mut is_list = false;
+    let mut items = None;
+    loop {
+        i = skip_space(bytes, i);
+        if bytes.get(i) == Some(&b'}') && items.is_none() && !is_list {
+            return None;
+        }
+        if bytes.get(i) != Some(&b'"') {
+            return None;
+        }
+        let end = string(text, i, &mut scratch)?;
+        let key = if scratch.is_empty() {
+            text[i + 1..end - 1].to_owned()
+        } else {
+            scratch.clone()
+        };
+        i = skip_space(bytes, end);
+        if bytes.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_space(bytes, i + 1);
+        match key.as_str() {
+            "kind" if bytes.get(i) == Some(&b'"') => {
+                let end = string(text, i, &mut scratch)?;
+                let value = if scratch.is_empty() {
+                    &text[i + 1..end - 1]
+                } else {
+                    scratch.as_str()
+                };
+                is_list = value.ends_with("List");
+                i = end;
+            }
+            "items" if bytes.get(i) == Some(&b'[') => {
+                let mut found = Vec::new();
+                i = skip_space(bytes, i + 1);
+                if bytes.get(i) == Some(&b']') {
+                    i += 1;
+                } else {
+                    loop {
+                        let start = i;
+                        i = skip_value(bytes, i)?;
+                        found.push(start..i);
+                        i = skip_space(bytes, i);
+                        match bytes.get(i) {
+                            Some(b',') => i = skip_space(bytes, i + 1),
+                            Some(b']') => {
+                                i += 1;
+                                break;
+                            }
+                            _ => return None,
+                        }
+                    }
+                }
+                items = Some(found);
+            }
+            _ => i = skip_value(bytes, i)?,
+        }
+        i = skip_space(bytes, i);
+        match bytes.get(i) {
+            Some(b',') => i += 1,
+            Some(b'}') => {
+                i += 1;
+                break;
+            }
+            _ => return None,
+        }
+    }
+    if skip_space(bytes, i) != bytes.len() || !is_list {
+        return None;
+    }
+    let ranges = items?;
+    // Lines and columns of each start, counted in one pass over the text.
+    let mut out = Vec::with_capacity(ranges.len());
+    let mut line = 1u32;
+    // Byte offset and column of the last start, or of the current line's start.
+    let (mut from, mut column) = (0usize, 0usize);
+    for range in ranges {
+        let gap = &text[from..range.start];
+        match gap.rfind('\n') {
+            Some(k) => {
+                line += u32::try_from(gap.matches('\n').count()).unwrap_or(u32::MAX);
+                column = gap[k + 1..].chars().count();
+            }
+            None => column += gap.chars().count(),
+        }
+        from = range.start;
+        out.push(ListItem {
+            range,
+            line,
+            column,
+        });
+    }
+    Some(out)
+}
+
+fn skip_space(bytes: &[u8], mut i: usize) -> usize {
+    while matches!(bytes.get(i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+        i += 1;
+    }
+    i
+}
+
+/// The end of the value starting at `i`, matching brackets and skipping strings.
+fn skip_value(bytes: &[u8], mut i: usize) -> Option<usize> {
+    let start = i;
+    let mut depth = 0usize;
+    loop {
+        match *bytes.get(i)? {
+            b'"' => {
+                i += 1;
+                loop {
+                    match *bytes.get(i)? {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+                i += 1;
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                i += 1;
+            }
+            b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n' if depth == 0 => {
+                return (i > start).then_some(i);
+            }
+            b'}' | b']' => {
+                depth -= 1;
+                i += 1;
+            }
+            _ => i += 1,
+        }
+        if depth == 0 && i > 0 && matches!(bytes[i - 1], b'}' | b']' | b'"') {
+            return Some(i);
+        }
+    }
 }

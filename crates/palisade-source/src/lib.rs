@@ -28,11 +28,12 @@ mod scalar;
 mod split;
 mod tree;
 
+pub use json_text::{list_items, ListItem};
 pub use scalar::{parse_go_bool, parse_go_int};
 pub use split::{split_documents, DocumentChunk};
 pub use tree::{
-    parse_document, parse_document_by, Document, DuplicateKey, Engine, Entries, Items, Limits,
-    Node, NodeKind, Pos,
+    parse_document, parse_document_by, parse_list_item, Document, DuplicateKey, Engine, Entries,
+    Items, Limits, Node, NodeKind, Pos,
 };
 
 /// A problem found while reading one document, with its position in the file.

@@ -388,6 +388,33 @@ fn too_big(max_nodes: u64) -> String {
     format!("document expands to more than {max_nodes} nodes (alias bomb?)")
 }
 
+impl<'l> Builder<'l> {
+    fn new(text: &str, chunk: &DocumentChunk, limits: &'l Limits) -> Self {
+        // Sized from the text (Kubernetes YAML and JSON run about 19 bytes a node, half of
+        // the text is scalar content): a large document's arena is not regrown and copied
+        // a dozen times, each time on freshly zeroed pages.
+        let nodes = text.len() / 20 + 8;
+        Builder {
+            doc: Document {
+                nodes: Vec::with_capacity(nodes),
+                children: Vec::with_capacity(nodes),
+                text: String::with_capacity(text.len() / 2),
+                root: None,
+                index: chunk.index,
+                duplicates: Vec::new(),
+            },
+            sizes: Vec::with_capacity(nodes),
+            stack: Vec::new(),
+            pending: Vec::new(),
+            anchors: HashMap::new(),
+            limits,
+            max_nodes: limits.max_expanded_nodes.max(text.len() as u64),
+            first_line: chunk.first_line,
+            documents: 0,
+        }
+    }
+}
+
 /// Where an event starts in the chunk's text: 1-based line, 0-based column in characters.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Mark {
@@ -769,28 +796,7 @@ fn parse_document_with(
     chunk: &DocumentChunk,
     limits: &Limits,
 ) -> Result<Document, Failure> {
-    // Sized from the text (Kubernetes YAML and JSON run about 19 bytes a node, half of
-    // the text is scalar content): a large document's arena is not regrown and copied
-    // a dozen times, each time on freshly zeroed pages.
-    let nodes = text.len() / 20 + 8;
-    let mut b = Builder {
-        doc: Document {
-            nodes: Vec::with_capacity(nodes),
-            children: Vec::with_capacity(nodes),
-            text: String::with_capacity(text.len() / 2),
-            root: None,
-            index: chunk.index,
-            duplicates: Vec::new(),
-        },
-        sizes: Vec::with_capacity(nodes),
-        stack: Vec::new(),
-        pending: Vec::new(),
-        anchors: HashMap::new(),
-        limits,
-        max_nodes: limits.max_expanded_nodes.max(text.len() as u64),
-        first_line: chunk.first_line,
-        documents: 0,
-    };
+    let mut b = Builder::new(text, chunk, limits);
     let syntax = |line: usize, col: usize, message: String| {
         let line = u32::try_from(line).unwrap_or(u32::MAX);
         let (line, column) = clamp_to_text(text, line, col);
@@ -802,10 +808,12 @@ fn parse_document_with(
     };
     match engine {
         Engine::Json => {
-            crate::json_text::read(text, |step, mark| b.step(step, mark)).map_err(|e| match e {
-                Ok(crate::json_text::NotJson) => syntax(1, 0, "not strict JSON".to_owned()),
-                Err(e) => Failure::Document(e),
-            })?;
+            crate::json_text::read(text, 0, |step, mark| b.step(step, mark)).map_err(
+                |e| match e {
+                    Ok(crate::json_text::NotJson) => syntax(1, 0, "not strict JSON".to_owned()),
+                    Err(e) => Failure::Document(e),
+                },
+            )?;
         }
         Engine::Saphyr => {
             for event in Parser::new_from_str(text) {
@@ -971,6 +979,36 @@ fn implicit_null(text: &str, starts: &[usize], at: Mark) -> Mark {
     } else {
         at
     }
+}
+
+/// One element of a big JSON List's `items` (see [`crate::list_items`]) read as a
+/// document of its own, with its positions in the file: a List is then checked item by
+/// item, on every core, and no item's tree outlives its checks.
+///
+/// # Errors
+/// The element is not strict JSON, or breaks a [`Limits`] bound.
+pub fn parse_list_item(
+    text: &str,
+    item: &crate::ListItem,
+    chunk: &DocumentChunk,
+    limits: &Limits,
+) -> Result<Document, SourceError> {
+    let part = &text[item.range.clone()];
+    let first_line = chunk.first_line.saturating_add(item.line.saturating_sub(1));
+    let item_chunk = DocumentChunk {
+        index: chunk.index,
+        range: item.range.clone(),
+        first_line,
+    };
+    let mut b = Builder::new(part, &item_chunk, limits);
+    crate::json_text::read(part, item.column, |step, mark| b.step(step, mark)).map_err(|e| {
+        e.err().unwrap_or_else(|| SourceError {
+            line: first_line,
+            column: u32::try_from(item.column + 1).unwrap_or(u32::MAX),
+            message: "not strict JSON".to_owned(),
+        })
+    })?;
+    Ok(b.doc)
 }
 
 fn to_usize(n: u64) -> usize {

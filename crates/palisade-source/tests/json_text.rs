@@ -136,3 +136,91 @@ fn every_corpus_and_example_object_as_json_reads_as_the_yaml_parser_reads_it() {
     }
     assert!(compared > 50, "only {compared} documents compared");
 }
+
+#[test]
+fn list_items_are_found_by_structure_with_their_positions() {
+    use palisade_source::{list_items, parse_list_item};
+    // Compact, on one line; strings holding brackets, quotes and escapes; `kind` after
+    // `items`; a non-ASCII character before an item (columns count characters).
+    let text =
+        r#"{"items":[{"a":"]}\"[{"},{"b":[1,{"c":"\\"}]},7,"é"],"kind":"PodList","x":{"y":"é"}}"#;
+    let items = list_items(text).expect("a List");
+    let texts: Vec<&str> = items.iter().map(|i| &text[i.range.clone()]).collect();
+    assert_eq!(
+        texts,
+        [
+            r#"{"a":"]}\"[{"}"#,
+            r#"{"b":[1,{"c":"\\"}]}"#,
+            "7",
+            r#""é""#
+        ]
+    );
+    assert_eq!(
+        items.iter().map(|i| (i.line, i.column)).collect::<Vec<_>>(),
+        [(1, 10), (1, 25), (1, 46), (1, 48)]
+    );
+    // Each item read alone has the positions the whole document gives it.
+    let chunk = split_documents(text).remove(0);
+    let whole = parse_document(text, &chunk, &Limits::default()).unwrap();
+    let whole_items: Vec<Node<'_>> = whole
+        .root()
+        .unwrap()
+        .get("items")
+        .unwrap()
+        .items()
+        .collect();
+    for (i, item) in items.iter().enumerate() {
+        let alone = parse_list_item(text, item, &chunk, &Limits::default()).unwrap();
+        let a = alone.root().unwrap();
+        assert_eq!(a.pos(), whole_items[i].pos(), "item {i}");
+        assert_eq!(a.kind(), whole_items[i].kind(), "item {i}");
+    }
+    let b = parse_list_item(text, &items[1], &chunk, &Limits::default()).unwrap();
+    let c = b
+        .root()
+        .unwrap()
+        .get("b")
+        .unwrap()
+        .items()
+        .nth(1)
+        .unwrap()
+        .get("c")
+        .unwrap();
+    assert_eq!(
+        (c.as_str(), c.pos()),
+        (
+            Some("\\"),
+            whole_items[1]
+                .get("b")
+                .unwrap()
+                .items()
+                .nth(1)
+                .unwrap()
+                .get("c")
+                .unwrap()
+                .pos()
+        )
+    );
+    // Pretty-printed, with lines.
+    let pretty = "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [\n    {\"kind\": \"A\"},\n    {\n      \"kind\": \"B\"\n    }\n  ]\n}\n";
+    let items = list_items(pretty).unwrap();
+    assert_eq!(
+        items.iter().map(|i| (i.line, i.column)).collect::<Vec<_>>(),
+        [(5, 4), (6, 4)]
+    );
+    // Not a List, or not one JSON object: nothing.
+    for not in [
+        r#"{"kind":"Pod","items":[1]}"#,
+        r#"{"kind":"List"}"#,
+        r#"{"kind":"List","items":[1]} trailing"#,
+        r#"{"kind":"List","items":[1,]}"#,
+        "[1, 2]",
+        "kind: List\nitems: [1]\n",
+    ] {
+        assert!(list_items(not).is_none(), "{not}");
+    }
+    assert_eq!(
+        list_items(r#"{"kind":"List","items":[]}"#).map(|i| i.len()),
+        Some(0)
+    );
+}

@@ -724,3 +724,98 @@ fn copies_of_a_controllers_template_report_only_what_is_new() {
     assert_eq!(findings(&v, "privileged").len(), 1);
     assert_eq!(findings(&v, "privileged")[0]["object"]["kind"], "Pod");
 }
+
+/// A pretty-printed JSON `kind: List` of `n` pods, as `kubectl get pods -o json` prints it
+/// (items indented, so columns matter), each pod with findings of its own, after a
+/// Namespace `ns0` that enforces the baseline Pod Security level.
+fn pod_list_json(n: usize) -> String {
+    let namespace = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "ns0", "labels": {"pod-security.kubernetes.io/enforce": "baseline"}}
+    });
+    let items: Vec<Value> = std::iter::once(namespace)
+        .chain((0..n).map(|i| {
+            serde_json::json!({
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": format!("p{i}"), "namespace": format!("ns{}", i % 3)},
+                "spec": {"containers": [{
+                    "name": "c",
+                    "image": "nginx:latest",
+                    "securityContext": {"privileged": i % 2 == 0, "runAsUser": 0},
+                    "env": [{"name": "API_TOKEN", "value": "s3cr3t-Value-\u{e9}-9f8e7d6c5b4a"}]
+                }]}
+            })
+        }))
+        .collect();
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items});
+    serde_json::to_string_pretty(&list).unwrap()
+}
+
+#[test]
+fn a_large_json_list_checked_item_by_item_reports_what_the_whole_document_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    // 70 items are read item by item; 63 (below the threshold) as one document. The
+    // first 63 items sit at the same lines and columns in both files.
+    let big = write(dir.path(), "big.json", &pod_list_json(70));
+    let small = write(dir.path(), "small.json", &pod_list_json(63));
+    let key = |f: &Value| {
+        (
+            f["check"].as_str().unwrap().to_owned(),
+            f["object"]["name"].as_str().unwrap().to_owned(),
+            f["path"].as_str().unwrap().to_owned(),
+            f["location"]["line"].as_u64().unwrap(),
+            f["location"]["column"].as_u64().unwrap(),
+            f["message"].as_str().unwrap().to_owned(),
+            f["fingerprint"].as_str().unwrap().replace("big.json", ""),
+        )
+    };
+    let (_, a) = json(&[big.to_str().unwrap(), "--no-config"], None);
+    let (_, b) = json(&[small.to_str().unwrap(), "--no-config"], None);
+    assert_eq!(a["errors"], serde_json::json!([]));
+    assert_eq!(a["summary"]["objects"], 71);
+    let first_63 = |v: &Value| -> Vec<_> {
+        let mut keys: Vec<_> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["object"]["kind"] == "Pod")
+            // Namespace findings count the namespace's workloads, which differ.
+            .filter(|f| {
+                !f["check"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("netpol-missing-default-deny")
+            })
+            .filter(|f| {
+                let n: usize = f["object"]["name"].as_str().unwrap()[1..].parse().unwrap();
+                n < 63
+            })
+            .map(|f| {
+                let mut k = key(f);
+                k.6.clear(); // the file name is part of the fingerprint
+                k
+            })
+            .collect();
+        keys.sort();
+        keys
+    };
+    let (big_keys, small_keys) = (first_63(&a), first_63(&b));
+    assert!(big_keys.len() > 63 * 3, "{}", big_keys.len());
+    assert_eq!(big_keys, small_keys);
+    // Paths keep the List's `items[N].` prefix, and lines point into the item.
+    let privileged = findings(&a, "privileged");
+    assert_eq!(privileged.len(), 35);
+    // Pods of ns0 are judged at its baseline level (read again item by item): the
+    // restricted-only checks stay quiet there and report elsewhere.
+    let restricted = findings(&a, "runAsNonRoot");
+    assert!(!restricted.is_empty());
+    assert!(
+        restricted.iter().all(|f| f["object"]["namespace"] != "ns0"),
+        "{restricted:#?}"
+    );
+    assert!(privileged
+        .iter()
+        .all(|f| f["path"].as_str().unwrap().starts_with("items[")));
+}
