@@ -42,7 +42,9 @@ fn fixtures_root() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        skipped_suite("the Pod Security conformance fixtures", &p);
+        // Two tests read the fixtures: say it once.
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| skipped_suite("the Pod Security conformance fixtures", &p));
         None
     }
 }
