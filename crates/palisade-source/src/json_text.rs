@@ -97,6 +97,9 @@ pub(crate) fn read<E>(
     while i < bytes.len() {
         let b = bytes[i];
         match b {
+            // A lone carriage return breaks a line for YAML, not for JSON: leave it to
+            // the YAML reader, whose positions it changes.
+            b'\r' if bytes.get(i + 1) != Some(&b'\n') => return Err(Ok(NotJson)),
             b' ' | b'\t' | b'\r' => {
                 i += 1;
                 continue;
@@ -281,7 +284,20 @@ fn escape(bytes: &[u8], at: usize) -> Option<(char, usize)> {
         b't' => '\t',
         b'u' => {
             let unit = hex4(bytes, at + 2)?;
-            // Surrogates are left to the YAML reader, whose handling this must match.
+            if (0xD800..0xDC00).contains(&unit) {
+                // A UTF-16 surrogate pair (`\ud83d\ude00`, as Python's json writes an
+                // emoji) is one character, as every JSON decoder reads it.
+                if bytes.get(at + 6..at + 8) != Some(b"\\u") {
+                    return None;
+                }
+                let low = hex4(bytes, at + 8)?;
+                if !(0xDC00..0xE000).contains(&low) {
+                    return None;
+                }
+                let c = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                return char::from_u32(c).map(|c| (c, 12));
+            }
+            // A lone surrogate is no character: left to the YAML reader.
             return char::from_u32(unit).map(|c| (c, 6));
         }
         _ => return None,
@@ -290,8 +306,11 @@ fn escape(bytes: &[u8], at: usize) -> Option<(char, usize)> {
 }
 
 fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
-    let digits = std::str::from_utf8(bytes.get(at..at + 4)?).ok()?;
-    u32::from_str_radix(digits, 16).ok()
+    let digits = bytes.get(at..at + 4)?;
+    if !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
 }
 
 /// Where one element of a JSON List's `items` starts and ends in the text.
@@ -312,6 +331,14 @@ pub struct ListItem {
 #[must_use]
 pub fn list_items(text: &str) -> Option<Vec<ListItem>> {
     let bytes = text.as_bytes();
+    // Line breaks are counted as `\n`; a lone `\r` (a YAML line break) is left to the
+    // whole-document reader.
+    if text
+        .match_indices('\r')
+        .any(|(k, _)| bytes.get(k + 1) != Some(&b'\n'))
+    {
+        return None;
+    }
     let mut i = skip_space(bytes, 0);
     if bytes.get(i) != Some(&b'{') {
         return None;
@@ -320,6 +347,9 @@ pub fn list_items(text: &str) -> Option<Vec<ListItem>> {
     let mut scratch = String::new();
     let mut is_list = false;
     let mut items = None;
+    // Anything the whole-document reader would object to (a repeated key, a value that
+    // is not strict JSON, an `apiVersion` that is not a string) sends the text there.
+    let mut keys: Vec<String> = Vec::new();
     loop {
         i = skip_space(bytes, i);
         if bytes.get(i) == Some(&b'}') && items.is_none() && !is_list {
@@ -335,10 +365,13 @@ pub fn list_items(text: &str) -> Option<Vec<ListItem>> {
             scratch.clone()
         };
         i = skip_space(bytes, end);
-        if bytes.get(i) != Some(&b':') {
+        if bytes.get(i) != Some(&b':') || keys.contains(&key) {
             return None;
         }
         i = skip_space(bytes, i + 1);
+        if key == "apiVersion" && bytes.get(i) != Some(&b'"') {
+            return None;
+        }
         match key.as_str() {
             "kind" if bytes.get(i) == Some(&b'"') => {
                 let end = string(text, i, &mut scratch)?;
@@ -373,8 +406,14 @@ pub fn list_items(text: &str) -> Option<Vec<ListItem>> {
                 }
                 items = Some(found);
             }
-            _ => i = skip_value(bytes, i)?,
+            "kind" | "items" => return None,
+            _ => {
+                let start = i;
+                i = skip_value(bytes, i)?;
+                read(&text[start..i], 0, |_, _| Ok::<(), ()>(())).ok()?;
+            }
         }
+        keys.push(key);
         i = skip_space(bytes, i);
         match bytes.get(i) {
             Some(b',') => i += 1,

@@ -850,91 +850,107 @@ fn parse_document_with(
             }
         }
         Engine::Libyaml => {
-            use libyaml_safer::EventData;
-            let mut input = text.as_bytes();
-            let mut parser = libyaml_safer::Parser::new();
-            parser.set_input_string(&mut input);
-            // libyaml names anchors; the builder numbers them.
-            let mut names: HashMap<String, usize> = HashMap::new();
-            let mut line_starts: Option<Vec<usize>> = None;
-            let mut number = |name: Option<&String>, define: bool| -> usize {
-                let Some(name) = name else { return 0 };
-                let next = names.len() + 1;
-                if define {
-                    // A redefined anchor is a new one from here on, as in every parser.
-                    names.insert(name.clone(), next);
-                    next
-                } else {
-                    names.get(name).copied().unwrap_or(usize::MAX)
-                }
-            };
-            for event in parser {
-                let event = event.map_err(|e| {
-                    let m = e.problem_mark().unwrap_or_default();
-                    let message = match e.context() {
-                        Some(context) => format!("{}, {context}", e.problem()),
-                        None => e.problem().to_owned(),
-                    };
-                    syntax(to_usize(m.line) + 1, to_usize(m.column), message)
-                })?;
-                let mark = Mark {
-                    line: to_usize(event.start_mark.line) + 1,
-                    col: to_usize(event.start_mark.column),
-                };
-                let step = match &event.data {
-                    EventData::DocumentStart { .. } => Step::DocumentStart,
-                    EventData::Scalar {
-                        anchor,
-                        tag,
-                        value,
-                        style,
-                        ..
-                    } => {
-                        let tagged_str = tag.as_deref() == Some("tag:yaml.org,2002:str");
-                        // Positions as saphyr gives them (see `block_scalar_content` and
-                        // `implicit_null`).
-                        let at = match style {
-                            libyaml_safer::ScalarStyle::Literal
-                            | libyaml_safer::ScalarStyle::Folded => {
-                                let starts =
-                                    line_starts.get_or_insert_with(|| line_starts_of(text));
-                                Some(block_scalar_content(text, starts, mark))
-                            }
-                            libyaml_safer::ScalarStyle::Plain
-                                if value.is_empty() && anchor.is_none() && tag.is_none() =>
-                            {
-                                let starts =
-                                    line_starts.get_or_insert_with(|| line_starts_of(text));
-                                Some(implicit_null(text, starts, mark))
-                            }
-                            _ => None,
-                        };
-                        Step::Scalar {
-                            value,
-                            plain: *style == libyaml_safer::ScalarStyle::Plain && !tagged_str,
-                            anchor: number(anchor.as_ref(), true),
-                            at,
-                        }
-                    }
-                    EventData::SequenceStart { anchor, style, .. } => Step::Open(
-                        NodeKind::Sequence,
-                        number(anchor.as_ref(), true),
-                        *style == libyaml_safer::SequenceStyle::Block,
-                    ),
-                    EventData::MappingStart { anchor, .. } => {
-                        Step::Open(NodeKind::Mapping, number(anchor.as_ref(), true), false)
-                    }
-                    EventData::SequenceEnd | EventData::MappingEnd => Step::Close,
-                    EventData::Alias { anchor } => Step::Alias(number(Some(anchor), false)),
-                    EventData::StreamStart { .. }
-                    | EventData::StreamEnd
-                    | EventData::DocumentEnd { .. } => Step::Other,
-                };
-                b.step(step, &mark).map_err(Failure::Document)?;
+            // libyaml-safer 0.3 panics on a few malformed inputs (a tag right before `,`
+            // in a flow collection): such a document is refused like any other it cannot
+            // read, and the rest of the input is still scanned.
+            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                libyaml_steps(text, &mut b, &syntax)
+            }));
+            match read {
+                Ok(result) => result?,
+                Err(_) => return Err(syntax(1, 0, "the document could not be read".to_owned())),
             }
         }
     }
     Ok(b.doc)
+}
+
+/// Feeds the builder libyaml's events for `text`.
+fn libyaml_steps(
+    text: &str,
+    b: &mut Builder<'_>,
+    syntax: &dyn Fn(usize, usize, String) -> Failure,
+) -> Result<(), Failure> {
+    use libyaml_safer::EventData;
+    let mut input = text.as_bytes();
+    let mut parser = libyaml_safer::Parser::new();
+    parser.set_input_string(&mut input);
+    // libyaml names anchors; the builder numbers them.
+    let mut names: HashMap<String, usize> = HashMap::new();
+    let mut defined = 0usize;
+    let mut line_starts: Option<Vec<usize>> = None;
+    let mut number = |name: Option<&String>, define: bool| -> usize {
+        let Some(name) = name else { return 0 };
+        if define {
+            // A redefined anchor is a new one from here on, as in every parser.
+            defined += 1;
+            names.insert(name.clone(), defined);
+            defined
+        } else {
+            names.get(name).copied().unwrap_or(usize::MAX)
+        }
+    };
+    for event in parser {
+        let event = event.map_err(|e| {
+            let m = e.problem_mark().unwrap_or_default();
+            let message = match e.context() {
+                Some(context) => format!("{}, {context}", e.problem()),
+                None => e.problem().to_owned(),
+            };
+            syntax(to_usize(m.line) + 1, to_usize(m.column), message)
+        })?;
+        let mark = Mark {
+            line: to_usize(event.start_mark.line) + 1,
+            col: to_usize(event.start_mark.column),
+        };
+        let step = match &event.data {
+            EventData::DocumentStart { .. } => Step::DocumentStart,
+            EventData::Scalar {
+                anchor,
+                tag,
+                value,
+                style,
+                ..
+            } => {
+                let tagged_str = tag.as_deref() == Some("tag:yaml.org,2002:str");
+                // Positions as saphyr gives them (see `block_scalar_content` and
+                // `implicit_null`).
+                let at = match style {
+                    libyaml_safer::ScalarStyle::Literal | libyaml_safer::ScalarStyle::Folded => {
+                        let starts = line_starts.get_or_insert_with(|| line_starts_of(text));
+                        Some(block_scalar_content(text, starts, mark))
+                    }
+                    libyaml_safer::ScalarStyle::Plain
+                        if value.is_empty() && anchor.is_none() && tag.is_none() =>
+                    {
+                        Some(implicit_null(text, to_usize(event.start_mark.index), mark))
+                    }
+                    _ => None,
+                };
+                Step::Scalar {
+                    value,
+                    plain: *style == libyaml_safer::ScalarStyle::Plain && !tagged_str,
+                    anchor: number(anchor.as_ref(), true),
+                    at,
+                }
+            }
+            EventData::SequenceStart { anchor, style, .. } => Step::Open(
+                NodeKind::Sequence,
+                number(anchor.as_ref(), true),
+                *style == libyaml_safer::SequenceStyle::Block,
+            ),
+            EventData::MappingStart { anchor, .. } => {
+                Step::Open(NodeKind::Mapping, number(anchor.as_ref(), true), false)
+            }
+            EventData::SequenceEnd | EventData::MappingEnd => Step::Close,
+            EventData::Alias { anchor } => Step::Alias(number(Some(anchor), false)),
+            EventData::StreamStart { .. }
+            | EventData::StreamEnd
+            | EventData::DocumentEnd { .. } => Step::Other,
+        };
+        b.step(step, &mark).map_err(Failure::Document)?;
+    }
+    Ok(())
 }
 
 /// Byte offset of each line's start.
@@ -964,14 +980,10 @@ fn block_scalar_content(text: &str, starts: &[usize], indicator: Mark) -> Mark {
 }
 
 /// An empty value (`key:`) is said to be at its `:`, as saphyr reports it (libyaml
-/// reports the character after it).
-fn implicit_null(text: &str, starts: &[usize], at: Mark) -> Mark {
-    let Some(&start) = starts.get(at.line.wrapping_sub(1)) else {
-        return at;
-    };
-    let line = text[start..].split('\n').next().unwrap_or("");
-    let before = at.col.checked_sub(1).and_then(|c| line.chars().nth(c));
-    if before == Some(':') {
+/// reports the character after it, at byte `index`).
+fn implicit_null(text: &str, index: usize, at: Mark) -> Mark {
+    let after_colon = index > 0 && text.as_bytes().get(index - 1) == Some(&b':');
+    if after_colon && at.col > 0 {
         Mark {
             line: at.line,
             col: at.col - 1,
@@ -1000,7 +1012,12 @@ pub fn parse_list_item(
         range: item.range.clone(),
         first_line,
     };
-    let mut b = Builder::new(part, &item_chunk, limits);
+    // Read whole, the item would sit two levels down (the List, its `items`).
+    let limits = Limits {
+        max_depth: limits.max_depth.saturating_sub(2),
+        ..limits.clone()
+    };
+    let mut b = Builder::new(part, &item_chunk, &limits);
     crate::json_text::read(part, item.column, |step, mark| b.step(step, mark)).map_err(|e| {
         e.err().unwrap_or_else(|| SourceError {
             line: first_line,

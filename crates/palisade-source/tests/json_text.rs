@@ -224,3 +224,59 @@ fn list_items_are_found_by_structure_with_their_positions() {
         Some(0)
     );
 }
+
+#[test]
+fn json_details_kubectl_reads_the_same_way() {
+    let read = |text: &str| {
+        let chunk = chunk_of(text);
+        parse_document(&text[chunk.range.clone()], &chunk, &Limits::default())
+    };
+    let by_json = |text: &str| {
+        let chunk = chunk_of(text);
+        parse_document_by(
+            Engine::Json,
+            &text[chunk.range.clone()],
+            &chunk,
+            &Limits::default(),
+        )
+    };
+    // A surrogate pair is one character (Python's json writes emoji so).
+    let doc = read(r#"{"a": "smile \ud83d\ude00!"}"#).unwrap();
+    assert_eq!(
+        doc.root().unwrap().get("a").unwrap().as_str(),
+        Some("smile \u{1F600}!")
+    );
+    // Not JSON: a sign in a \u escape, a lone surrogate, a lone carriage return.
+    for text in [r#"{"a": "\u+041"}"#, r#"{"a": "\ud83d"}"#, "{\"a\":\r1}"] {
+        assert!(by_json(text).is_err(), "{text:?}");
+    }
+    // A lone carriage return breaks the line, as the YAML reader reads it.
+    let doc = read("{\"a\":\r1}").unwrap();
+    assert_eq!(doc.root().unwrap().get("a").unwrap().pos().line, 2);
+}
+
+#[test]
+fn lists_the_whole_reader_would_object_to_are_not_split() {
+    use palisade_source::list_items;
+    for text in [
+        r#"{"kind":"List","kind":"List","items":[1]}"#,
+        r#"{"kind":"List","items":[1],"items":[2]}"#,
+        r#"{"kind":"List","metadata":{"x":[}},"items":[1]}"#,
+        r#"{"apiVersion":1,"kind":"List","items":[1]}"#,
+        "{\"kind\":\"List\",\"items\":[1,\r2]}",
+    ] {
+        assert!(list_items(text).is_none(), "{text}");
+    }
+    // An item read alone is held to the depth it has in the List.
+    let deep = format!(
+        "{{\"kind\":\"List\",\"items\":[{}{}]}}",
+        "[".repeat(199),
+        "]".repeat(199)
+    );
+    let items = list_items(&deep).unwrap();
+    let chunk = chunk_of(&deep);
+    assert!(
+        palisade_source::parse_list_item(&deep, &items[0], &chunk, &Limits::default()).is_err()
+    );
+    assert!(parse_document(&deep, &chunk, &Limits::default()).is_err());
+}

@@ -209,3 +209,33 @@ fn both_parsers_build_the_same_tree_for_the_corpus() {
     let n = both_parsers_agree_under(&corpus);
     assert!(n > 1000, "only {n} documents compared");
 }
+
+#[test]
+fn inputs_that_trouble_the_fallback_parser_are_errors_or_read_right() {
+    // libyaml-safer 0.3 panics on a tag before `,` in a flow collection: when saphyr
+    // refuses such a document, it is an error, never a crash.
+    for text in [
+        "a: [\n  !!str, x\n]\n",
+        "a: [\n  !!str, x\n\t]\n",
+        "a: [\n!!str,\n]\n",
+    ] {
+        let chunk = &split_documents(text)[0];
+        let by_libyaml = std::panic::catch_unwind(|| {
+            parse_document_by(Engine::Libyaml, text, chunk, &Limits::default()).map(|_| ())
+        });
+        assert!(by_libyaml.is_ok(), "libyaml's panic is caught: {text:?}");
+        let _ = parse(text);
+    }
+    // A redefined anchor names its latest node, also when libyaml reads the document.
+    let doc = parse("a: &x 1\nb: &x 2\nc: &y 3\nd: *x\ne: [\n  1\n]\n").unwrap();
+    assert_eq!(doc.root().unwrap().get("d").unwrap().as_i64(), Some(2));
+    // Empty values of a long flow mapping cost no more than their count.
+    let keys: Vec<String> = (0..50_000).map(|i| format!("k{i}")).collect();
+    let text = format!("a: [\n1\n]\nb: {{{}}}\n", keys.join(", "));
+    let doc = parse(&text).unwrap();
+    let b = doc.root().unwrap().get("b").unwrap();
+    assert_eq!(b.len(), 50_000);
+    let (k, v) = b.entries().nth(1).unwrap();
+    assert_eq!((k.pos().line, k.pos().column), (4, 9));
+    assert!(v.is_null());
+}

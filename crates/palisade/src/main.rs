@@ -33,6 +33,17 @@ impl From<ExitStatus> for ExitCode {
 }
 
 fn main() -> ExitCode {
+    // libyaml-safer panics on a few malformed documents; the loader catches that and
+    // reports the document as unreadable, so its panic message is not for the user.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !info
+            .location()
+            .is_some_and(|l| l.file().contains("libyaml-safer"))
+        {
+            default_hook(info);
+        }
+    }));
     let args = cli::Args::parse();
     match commands::run(args) {
         Ok(status) => status.into(),

@@ -543,6 +543,13 @@ fn hostile_inputs_give_errors_or_findings_never_panics() {
             "      privileged: false\n      privileged: true\n",
         ),
     );
+    // saphyr refuses it (entries at column 1 of a flow sequence), and libyaml-safer,
+    // asked next, panics on the tag before `,`: an error, and the rest is scanned.
+    write(
+        d,
+        "tag.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: t}\ndata: [\n!!str,\n]\n",
+    );
     write(d, "scalar.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: s}\nspec:\n  template:\n    spec: 'not a pod spec'\n");
     write(d, "kind0.json", "{\"kind\":0}");
     write(
@@ -564,6 +571,7 @@ fn hostile_inputs_give_errors_or_findings_never_panics() {
     };
     assert!(err_for("deep.yaml").contains("nesting deeper than 200 levels"));
     assert!(err_for("bomb.yaml").contains("alias bomb"));
+    assert!(!err_for("tag.yaml").is_empty());
     assert!(err_for("utf8.yaml").contains("invalid UTF-8"));
     let dup = findings(&v, "duplicate-key");
     assert_eq!(dup.len(), 1, "{dup:?}");
