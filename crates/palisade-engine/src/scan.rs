@@ -679,35 +679,67 @@ fn rescan_labelled(
             let Ok(doc) = parse_document(&text[chunk.range.clone()], chunk, &opts.limits) else {
                 return results;
             };
-            let (mut objects, _) = objects_in(&doc);
+            let (objects, _) = objects_in(&doc);
             let starts: Vec<Pos> = objects.iter().map(|o| o.root.pos()).collect();
+            let again = Again {
+                spec,
+                checks,
+                opts,
+                doc: &doc,
+                starts: &starts,
+            };
             for i in indices {
                 let o = &outcome.objects[i];
-                let (Some(profile), Some(object)) = (wanted(o), objects.get_mut(o.ordinal)) else {
-                    continue;
-                };
-                if object.identity != o.identity {
-                    continue; // the file changed under us; keep the first results
-                }
-                let duplicates = duplicates_of(&doc, &starts, o.ordinal);
-                let pods = find_pod_specs(object);
-                let eval = evaluate(
-                    &spec.name,
-                    checks,
-                    object.clone(),
-                    pods,
-                    profile,
-                    duplicates,
-                    opts,
-                    !o.gathered.is_empty(),
+                results.extend(
+                    again
+                        .evaluate(o, &objects, o.ordinal, wanted(o))
+                        .map(|e| (i, e)),
                 );
-                results.push((i, eval));
             }
             results
         })
         .collect();
     for (i, eval) in redo.drain(..) {
         outcome.objects[i].eval = eval;
+    }
+}
+
+/// What evaluating an object again at another Pod Security profile needs.
+struct Again<'a, 'd> {
+    spec: &'a InputSpec,
+    checks: &'a [&'static dyn Check],
+    opts: &'a ScanOptions,
+    doc: &'d Document,
+    starts: &'a [Pos],
+}
+
+impl<'d> Again<'_, 'd> {
+    /// The object at `ordinal` of the document read again, evaluated at `profile`; `None`
+    /// when there is no profile to apply or the file changed under us (the first results
+    /// are kept).
+    fn evaluate(
+        &self,
+        o: &ObjectOutcome,
+        objects: &[Object<'d>],
+        ordinal: usize,
+        profile: Option<Profile>,
+    ) -> Option<Evaluated> {
+        let (profile, object) = (profile?, objects.get(ordinal)?);
+        if object.identity != o.identity {
+            return None;
+        }
+        let duplicates = duplicates_of(self.doc, self.starts, ordinal);
+        let pods = find_pod_specs(object);
+        Some(evaluate(
+            &self.spec.name,
+            self.checks,
+            object.clone(),
+            pods,
+            profile,
+            duplicates,
+            self.opts,
+            !o.gathered.is_empty(),
+        ))
     }
 }
 
@@ -742,30 +774,23 @@ fn rescan_list_items(
         let Ok(doc) = palisade_source::parse_list_item(part, span, chunk, &opts.limits) else {
             continue;
         };
-        let (mut objects, _) = objects_in_list_item(&doc, item);
+        let (objects, _) = objects_in_list_item(&doc, item);
         let starts: Vec<Pos> = objects.iter().map(|o| o.root.pos()).collect();
+        let again = Again {
+            spec,
+            checks,
+            opts,
+            doc: &doc,
+            starts: &starts,
+        };
         for i in objects_of_item {
             let o = &outcome.objects[i];
             let Some((_, local)) = o.item else { continue };
-            let (Some(profile), Some(object)) = (wanted(o), objects.get_mut(local)) else {
-                continue;
-            };
-            if object.identity != o.identity {
-                continue;
-            }
-            let duplicates = duplicates_of(&doc, &starts, local);
-            let pods = find_pod_specs(object);
-            let eval = evaluate(
-                &spec.name,
-                checks,
-                object.clone(),
-                pods,
-                profile,
-                duplicates,
-                opts,
-                !o.gathered.is_empty(),
+            results.extend(
+                again
+                    .evaluate(o, &objects, local, wanted(o))
+                    .map(|e| (i, e)),
             );
-            results.push((i, eval));
         }
     }
     results

@@ -128,12 +128,7 @@ pub(crate) fn read<E>(
             }
             (Expect::FirstKey | Expect::Key, b'"') => {
                 let end = string(text, i, &mut scratch).ok_or(Ok(NotJson))?;
-                let value = if scratch.is_empty() && !text[i + 1..end - 1].contains('\\') {
-                    &text[i + 1..end - 1]
-                } else {
-                    scratch.as_str()
-                };
-                step(scalar(value, false), &at).map_err(Err)?;
+                step(scalar(decoded(text, i, end, &scratch), false), &at).map_err(Err)?;
                 i = end;
                 expect = Expect::Colon;
                 continue;
@@ -151,12 +146,7 @@ pub(crate) fn read<E>(
                 }
                 b'"' => {
                     let end = string(text, i, &mut scratch).ok_or(Ok(NotJson))?;
-                    let value = if scratch.is_empty() && !text[i + 1..end - 1].contains('\\') {
-                        &text[i + 1..end - 1]
-                    } else {
-                        scratch.as_str()
-                    };
-                    step(scalar(value, false), &at).map_err(Err)?;
+                    step(scalar(decoded(text, i, end, &scratch), false), &at).map_err(Err)?;
                     i = end;
                     expect = after_value(&open);
                     done = open.is_empty();
@@ -179,6 +169,15 @@ pub(crate) fn read<E>(
         return Err(Ok(NotJson));
     }
     Ok(())
+}
+
+/// The value of the string at `start..end`: its text, or `scratch` when it had escapes.
+fn decoded<'a>(text: &'a str, start: usize, end: usize, scratch: &'a str) -> &'a str {
+    if scratch.is_empty() {
+        &text[start + 1..end - 1]
+    } else {
+        scratch
+    }
 }
 
 fn scalar(value: &str, plain: bool) -> Step<'_> {
@@ -359,11 +358,7 @@ pub fn list_items(text: &str) -> Option<Vec<ListItem>> {
             return None;
         }
         let end = string(text, i, &mut scratch)?;
-        let key = if scratch.is_empty() {
-            text[i + 1..end - 1].to_owned()
-        } else {
-            scratch.clone()
-        };
+        let key = decoded(text, i, end, &scratch).to_owned();
         i = skip_space(bytes, end);
         if bytes.get(i) != Some(&b':') || keys.contains(&key) {
             return None;
@@ -375,12 +370,7 @@ pub fn list_items(text: &str) -> Option<Vec<ListItem>> {
         match key.as_str() {
             "kind" if bytes.get(i) == Some(&b'"') => {
                 let end = string(text, i, &mut scratch)?;
-                let value = if scratch.is_empty() {
-                    &text[i + 1..end - 1]
-                } else {
-                    scratch.as_str()
-                };
-                is_list = value.ends_with("List");
+                is_list = decoded(text, i, end, &scratch).ends_with("List");
                 i = end;
             }
             "items" if bytes.get(i) == Some(&b'[') => {
