@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use palisade_engine::Baseline;
-use palisade_model::Finding;
+use palisade_model::{Finding, Fingerprint};
 use serde::{Deserialize, Serialize};
 
 use crate::ConfigError;
@@ -52,13 +52,13 @@ pub fn write_baseline(path: &Path, findings: &[Finding]) -> Result<(), ConfigErr
             f.location.file.to_string(),
             f.object.to_string(),
             f.check.id.to_owned(),
-            f.fingerprint.clone(),
+            f.fingerprint.to_string(),
         );
         entries
             .entry(key)
             .and_modify(|e| e.count += 1)
             .or_insert_with(|| Entry {
-                fingerprint: f.fingerprint.clone(),
+                fingerprint: f.fingerprint.to_string(),
                 check: f.check.id.to_owned(),
                 object: f.object.to_string(),
                 file: f.location.file.to_string(),
@@ -110,9 +110,13 @@ pub fn read_baseline(path: &Path) -> Result<Baseline, ConfigError> {
             ),
         ));
     }
-    let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut counts: HashMap<Fingerprint, usize> = HashMap::new();
     for e in file.findings {
-        *counts.entry(e.fingerprint).or_default() += e.count.max(1);
+        let fingerprint = e
+            .fingerprint
+            .parse::<Fingerprint>()
+            .map_err(|m| error(0, 0, format!("not a Palisade baseline: {m}")))?;
+        *counts.entry(fingerprint).or_default() += e.count.max(1);
     }
     Ok(Baseline {
         file: Arc::from(name.as_str()),
@@ -150,12 +154,21 @@ mod tests {
         std::fs::write(
             &p,
             r#"{"palisade_baseline": 1, "findings": [
-                {"fingerprint": "aa", "check": "c", "object": "o", "file": "f", "path": "p", "count": 2},
-                {"fingerprint": "bb", "check": "c", "object": "o", "file": "f", "path": "q"}]}"#,
+                {"fingerprint": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "check": "c", "object": "o", "file": "f", "path": "p", "count": 2},
+                {"fingerprint": "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "check": "c", "object": "o", "file": "f", "path": "q"}]}"#,
         )
         .unwrap();
         let b = read_baseline(&p).unwrap();
-        assert_eq!(b.counts["aa"], 2);
-        assert_eq!(b.counts["bb"], 1);
+        let key = |t: &str| t.parse::<Fingerprint>().unwrap();
+        assert_eq!(b.counts[&key("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")], 2);
+        assert_eq!(b.counts[&key("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")], 1);
+        // A fingerprint that is not 32 hex digits is refused, naming the file.
+        std::fs::write(
+            &p,
+            r#"{"palisade_baseline": 1, "findings": [{"fingerprint": "aa", "check": "c", "object": "o", "file": "f", "path": "p"}]}"#,
+        )
+        .unwrap();
+        let e = read_baseline(&p).unwrap_err();
+        assert!(e.message.contains("not a fingerprint"), "{}", e.message);
     }
 }

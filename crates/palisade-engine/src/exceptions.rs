@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use glob::{MatchOptions, Pattern};
 use palisade_model::{
-    CheckMeta, Finding, Notice, NoticeKind, ScanResult, SuppressedFinding, Suppression,
-    SuppressionKind,
+    CheckMeta, Finding, Fingerprint, Notice, NoticeKind, ScanResult, SuppressedFinding,
+    Suppression, SuppressionKind,
 };
 
 /// The annotation that carries an inline exception: `"<id>[,<id>]: reason"`.
@@ -129,7 +129,7 @@ pub fn parse_inline(
 pub struct Baseline {
     pub file: Arc<str>,
     /// How many findings with each fingerprint are accepted.
-    pub counts: HashMap<String, usize>,
+    pub counts: HashMap<Fingerprint, usize>,
 }
 
 /// Moves the findings the baseline accepts from `findings` to `suppressed` (each entry

@@ -57,7 +57,7 @@ pub struct Finding {
     pub location: Location,
     /// Field path from the object root: `spec.template.spec.containers[0].securityContext.privileged`.
     pub path: String,
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
     pub pss: Option<PssInfo>,
     /// The container the finding is about, when it is about one.
     pub container: Option<String>,
@@ -155,12 +155,71 @@ impl std::fmt::Display for Notice {
     }
 }
 
+/// A finding's stable identity: 16 bytes of a SHA-256, written as 32 hex digits. Kept as
+/// bytes (no allocation per finding); formatted only when a report is written.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fingerprint(pub [u8; 16]);
+
+impl Fingerprint {
+    fn of_parts<'a>(parts: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut h = Sha256::new();
+        for part in parts {
+            h.update(part.as_bytes());
+            h.update([0u8]);
+        }
+        let digest = h.finalize();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Fingerprint(bytes)
+    }
+}
+
+impl std::fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = [0u8; 32];
+        for (i, b) in self.0.iter().enumerate() {
+            text[2 * i] = HEX[usize::from(b >> 4)];
+            text[2 * i + 1] = HEX[usize::from(b & 0xf)];
+        }
+        f.write_str(std::str::from_utf8(&text).map_err(|_| std::fmt::Error)?)
+    }
+}
+
+impl std::fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Fingerprint({self})")
+    }
+}
+
+impl std::str::FromStr for Fingerprint {
+    type Err = String;
+
+    /// 32 hex digits, as reports and baselines write them.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || format!("{text:?} is not a fingerprint (32 hex digits)");
+        if text.len() != 32 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        let mut bytes = [0u8; 16];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        }
+        Ok(Fingerprint(bytes))
+    }
+}
+
+impl serde::Serialize for Fingerprint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// A stable identity for a finding: the same problem in the same object keeps its
 /// fingerprint when lines shift or the run repeats.
 #[must_use]
-pub fn fingerprint(check: &str, file: &str, object: &ObjectRef, path: &str) -> String {
-    let mut h = Sha256::new();
-    for part in [
+pub fn fingerprint(check: &str, file: &str, object: &ObjectRef, path: &str) -> Fingerprint {
+    Fingerprint::of_parts([
         check,
         file,
         &object.api_version,
@@ -168,12 +227,7 @@ pub fn fingerprint(check: &str, file: &str, object: &ObjectRef, path: &str) -> S
         object.namespace.as_deref().unwrap_or(""),
         &object.name,
         path,
-    ] {
-        h.update(part.as_bytes());
-        h.update([0u8]);
-    }
-    let digest = h.finalize();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    ])
 }
 
 /// What a finding is about when that is a whole namespace or the whole cluster rather
@@ -189,18 +243,12 @@ pub enum Scope {
 /// alone, so it survives edits to whichever object carries it (baselines keep matching
 /// when another file gains a workload, or the carrying object moves).
 #[must_use]
-pub fn scope_fingerprint(check: &str, scope: &Scope) -> String {
+pub fn scope_fingerprint(check: &str, scope: &Scope) -> Fingerprint {
     let (kind, name) = match scope {
         Scope::Namespace(ns) => ("namespace", ns.as_str()),
         Scope::Cluster => ("cluster", ""),
     };
-    let mut h = Sha256::new();
-    for part in [check, "scope", kind, name] {
-        h.update(part.as_bytes());
-        h.update([0u8]);
-    }
-    let digest = h.finalize();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    Fingerprint::of_parts([check, "scope", kind, name])
 }
 
 /// An input that could not be read or parsed (or only partly).
@@ -314,11 +362,21 @@ mod tests {
     #[test]
     fn fingerprint_is_stable_and_discriminating() {
         let a = fingerprint("privileged", "a.yaml", &obj("x"), "spec.containers[0]");
+        // Written as 32 hex digits, read back the same.
+        let text = a.to_string();
+        assert_eq!(text.len(), 32);
+        assert!(text
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert_eq!(text.parse::<Fingerprint>(), Ok(a));
+        assert!("xyz".parse::<Fingerprint>().is_err());
+        assert!("0123456789abcdef0123456789abcdeg"
+            .parse::<Fingerprint>()
+            .is_err());
         assert_eq!(
             a,
             fingerprint("privileged", "a.yaml", &obj("x"), "spec.containers[0]")
         );
-        assert_eq!(a.len(), 32);
         assert_ne!(
             a,
             fingerprint("privileged", "a.yaml", &obj("y"), "spec.containers[0]")
@@ -336,7 +394,7 @@ mod tests {
             "netpol-missing-default-deny-ingress",
             &Scope::Namespace("shop".into()),
         );
-        assert_eq!(ns.len(), 32);
+        assert_eq!(ns.to_string().len(), 32);
         assert_ne!(
             ns,
             scope_fingerprint(

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use palisade_model::{Finding, ScanResult, Severity, SuppressedFinding};
+use palisade_model::{Finding, Fingerprint, ScanResult, Severity, SuppressedFinding};
 use serde::Serialize;
 
 use crate::ReportContext;
@@ -74,7 +74,7 @@ struct JsonFinding<'a> {
     remediation: &'a str,
     references: &'a [&'a str],
     mappings: Vec<JsonMapping<'a>>,
-    fingerprint: &'a str,
+    fingerprint: &'a Fingerprint,
     #[serde(skip_serializing_if = "Option::is_none")]
     pss: Option<Pss<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
