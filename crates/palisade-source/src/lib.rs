@@ -5,7 +5,10 @@
 //! `saphyr-parser`'s event parser and built into a compact arena [`Document`] whose every
 //! node knows its 1-based line and column in the original file. Splitting first means a
 //! broken document never takes its neighbours down with it, and large files parse in
-//! parallel.
+//! parallel. A document saphyr refuses is read again by `libyaml-safer` (go-yaml, and so
+//! kubectl, is a port of libyaml); strict JSON is read by a JSON reader of our own into
+//! the same tree, and a large JSON List can be split into its items ([`list_items`],
+//! [`parse_list_item`]). Every reader gives the same positions for the same text.
 //!
 //! ```
 //! use palisade_source::{split_documents, parse_document, Limits};
