@@ -87,16 +87,47 @@ impl Model {
         // A Pod whose controller is not in the input is named after it, as np-guard
         // names it (`ns/web-7d77fb55cc[ReplicaSet]`), and the pods of one controller
         // are one workload (the first one's labels and ports stand for all).
-        let mut seen = std::collections::HashSet::new();
+        // Pods of one owner whose labels differ are still one workload (as np-guard
+        // has them), and the difference is said.
+        // (kind, namespace, name) -> the first pod's name and sorted labels.
+        type Labels = Vec<(String, String)>;
+        let mut seen: HashMap<(String, String, String), (String, Labels)> = HashMap::new();
+        let mut differing = Vec::new();
         m.workloads.retain_mut(|w| {
+            let pod = w.name.clone();
             if w.kind == "Pod" {
                 if let Some((kind, name)) = w.owner.take() {
                     w.kind = kind;
                     w.name = name;
                 }
             }
-            seen.insert((w.kind.clone(), w.namespace.clone(), w.name.clone()))
+            let key = (w.kind.clone(), w.namespace.clone(), w.name.clone());
+            let mut labels = w.labels.clone();
+            labels.sort();
+            match seen.get(&key) {
+                None => {
+                    seen.insert(key, (pod, labels));
+                    true
+                }
+                Some((first, first_labels)) => {
+                    if *first_labels != labels {
+                        differing.push(NotModelled {
+                            reason: format!(
+                                "pod {}/{pod} has other labels than {}/{first}, another pod of {}; {} is modelled with {first}'s labels",
+                                w.namespace,
+                                w.namespace,
+                                w.display(),
+                                w.display()
+                            ),
+                            origin: w.origin.clone(),
+                            at: w.at.clone(),
+                        });
+                    }
+                    false
+                }
+            }
         });
+        m.not_modelled.extend(differing);
         let used = m
             .policies
             .iter()

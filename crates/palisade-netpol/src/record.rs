@@ -27,7 +27,8 @@ pub enum NetpolRecord {
     NotModelled(NotModelled),
 }
 
-/// Why an object of a workload kind is left out of the network model.
+/// Why an object of a workload kind is left out of the network model, or merged into
+/// another workload with labels other than its own.
 #[derive(Debug, Clone)]
 pub struct NotModelled {
     /// `Deployment ns/name has no pod template (spec.template)`.

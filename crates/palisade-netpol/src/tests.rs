@@ -747,6 +747,7 @@ fn pods_are_named_after_their_controller_as_np_guard_names_them() {
         ]
         .concat(),
     );
+    assert!(m.not_modelled.is_empty(), "{:?}", m.not_modelled);
     let mut names: Vec<String> = m.workloads.iter().map(WorkloadDef::display).collect();
     names.sort();
     assert_eq!(
@@ -785,4 +786,35 @@ fn a_workload_kind_without_a_pod_spec_is_said_not_modelled() {
         ]
     );
     assert_eq!(m.not_modelled[0].at.line, 3);
+}
+
+#[test]
+fn pods_of_one_owner_with_other_labels_are_one_workload_and_said() {
+    let owner = "[{apiVersion: apps/v1, kind: StatefulSet, name: db, controller: true}]";
+    let m = model(
+        &[
+            owned_pod(
+                "ns",
+                "db-0",
+                "{app: db, statefulset.kubernetes.io/pod-name: db-0}",
+                owner,
+                "[{}]",
+            ),
+            owned_pod(
+                "ns",
+                "db-1",
+                "{app: db, statefulset.kubernetes.io/pod-name: db-1}",
+                owner,
+                "[{}]",
+            ),
+        ]
+        .concat(),
+    );
+    let names: Vec<String> = m.workloads.iter().map(WorkloadDef::display).collect();
+    assert_eq!(names, ["ns/db[StatefulSet]"]);
+    let reasons: Vec<&str> = m.not_modelled.iter().map(|n| n.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        ["pod ns/db-1 has other labels than ns/db-0, another pod of ns/db[StatefulSet]; ns/db[StatefulSet] is modelled with db-0's labels"]
+    );
 }
