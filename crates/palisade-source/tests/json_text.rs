@@ -280,3 +280,76 @@ fn lists_the_whole_reader_would_object_to_are_not_split() {
     );
     assert!(parse_document(&deep, &chunk, &Limits::default()).is_err());
 }
+
+/// Mutated JSON and YAML (bytes flipped, cut, inserted) never panic any reader and never
+/// give a position outside the text: a small deterministic fuzz of the JSON reader, the
+/// List splitting and the libyaml fallback (whose own panics are caught).
+#[test]
+fn mutated_json_never_panics_the_readers() {
+    use palisade_source::{list_items, parse_list_item};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/loader");
+    let yaml: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
+        .collect();
+    let seeds = yaml.iter().map(String::as_str).chain([
+        "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[\n{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}},\n{\"kind\":\"A\",\"v\":[1,2.5e3,-0,true,null,\"\\u00e9\\ud83d\\ude00\"]}\n]}\n",
+        "{\"a\": {\"b\": [\"x\", {\"c\": \"d\\n\\t\\\"\"}]}, \"é\": \"中\"}",
+    ]);
+    let bytes_of = |s: &str| s.as_bytes().to_vec();
+    let specials = [
+        b'{', b'}', b'[', b']', b'"', b'\\', b',', b':', b'\r', b'\n', b'\t', 0xC3, 0xA9, b'u',
+        b'0',
+    ];
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let limits = Limits::default();
+    for seed in seeds {
+        for _ in 0..1000 {
+            let mut b = bytes_of(seed);
+            for _ in 0..(next() % 4 + 1) {
+                if b.is_empty() {
+                    break;
+                }
+                let at = (next() as usize) % b.len();
+                match next() % 4 {
+                    0 => b[at] = specials[(next() as usize) % specials.len()],
+                    1 if !b.is_empty() => {
+                        b.remove(at.min(b.len() - 1));
+                    }
+                    1 => {}
+                    2 => b.insert(at, specials[(next() as usize) % specials.len()]),
+                    _ => b.truncate(at),
+                }
+            }
+            let text = String::from_utf8_lossy(&b).into_owned();
+            let lines = u32::try_from(text.bytes().filter(|c| matches!(c, b'\n' | b'\r')).count())
+                .unwrap()
+                + 1;
+            for chunk in split_documents(&text) {
+                let part = &text[chunk.range.clone()];
+                if let Ok(doc) = parse_document(part, &chunk, &limits) {
+                    // (An empty document's null root may sit past the last line.)
+                    if let Some(root) = doc.root().filter(|r| !r.is_null()) {
+                        assert!(root.pos().line <= lines, "{text:?}");
+                    }
+                }
+                let _ = parse_document_by(Engine::Json, part, &chunk, &limits);
+                if let Some(items) = list_items(part) {
+                    for item in &items {
+                        if let Ok(doc) = parse_list_item(part, item, &chunk, &limits) {
+                            if let Some(root) = doc.root() {
+                                assert!(root.pos().line <= lines, "{text:?}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
