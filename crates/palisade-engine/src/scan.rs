@@ -434,9 +434,11 @@ fn scan_document(
     }
 }
 
-/// From this many items, a JSON List (a cluster snapshot, `kubectl get -o json`) is read
-/// and checked item by item.
+/// From this many items and bytes, a JSON List (a cluster snapshot, `kubectl get -o
+/// json`) is read and checked item by item; a smaller document is not worth the extra
+/// structural pass over its text.
 const LIST_ITEMS_APART: usize = 64;
+const LIST_BYTES_APART: usize = 64 * 1024;
 
 /// A large JSON List read and checked one item at a time, on every core: each item's
 /// tree is built, checked and dropped, so memory stays that of the findings, as in a
@@ -450,7 +452,7 @@ fn scan_list_items(
     analyses: &[&'static dyn Analysis],
     opts: &ScanOptions,
 ) -> Option<DocOutcome> {
-    if !part.trim_start().starts_with('{') {
+    if part.len() < LIST_BYTES_APART {
         return None;
     }
     let items = palisade_source::list_items(part).filter(|i| i.len() >= LIST_ITEMS_APART)?;
@@ -679,22 +681,10 @@ fn rescan_labelled(
             let Ok(doc) = parse_document(&text[chunk.range.clone()], chunk, &opts.limits) else {
                 return results;
             };
-            let (objects, _) = objects_in(&doc);
-            let starts: Vec<Pos> = objects.iter().map(|o| o.root.pos()).collect();
-            let again = Again {
-                spec,
-                checks,
-                opts,
-                doc: &doc,
-                starts: &starts,
-            };
+            let again = Again::new(spec, checks, opts, &doc, objects_in(&doc).0);
             for i in indices {
                 let o = &outcome.objects[i];
-                results.extend(
-                    again
-                        .evaluate(o, &objects, o.ordinal, wanted(o))
-                        .map(|e| (i, e)),
-                );
+                results.extend(again.evaluate(o, o.ordinal, wanted(o)).map(|e| (i, e)));
             }
             results
         })
@@ -704,31 +694,48 @@ fn rescan_labelled(
     }
 }
 
-/// What evaluating an object again at another Pod Security profile needs.
+/// A document read again, to evaluate some of its objects at another Pod Security profile.
 struct Again<'a, 'd> {
     spec: &'a InputSpec,
     checks: &'a [&'static dyn Check],
     opts: &'a ScanOptions,
     doc: &'d Document,
-    starts: &'a [Pos],
+    objects: Vec<Object<'d>>,
+    starts: Vec<Pos>,
 }
 
-impl<'d> Again<'_, 'd> {
-    /// The object at `ordinal` of the document read again, evaluated at `profile`; `None`
-    /// when there is no profile to apply or the file changed under us (the first results
-    /// are kept).
+impl<'a, 'd> Again<'a, 'd> {
+    fn new(
+        spec: &'a InputSpec,
+        checks: &'a [&'static dyn Check],
+        opts: &'a ScanOptions,
+        doc: &'d Document,
+        objects: Vec<Object<'d>>,
+    ) -> Self {
+        let starts = objects.iter().map(|o| o.root.pos()).collect();
+        Again {
+            spec,
+            checks,
+            opts,
+            doc,
+            objects,
+            starts,
+        }
+    }
+
+    /// Object `ordinal` of the document, evaluated at `profile`; `None` when there is no
+    /// profile to apply or the file changed under us (the first results are kept).
     fn evaluate(
         &self,
         o: &ObjectOutcome,
-        objects: &[Object<'d>],
         ordinal: usize,
         profile: Option<Profile>,
     ) -> Option<Evaluated> {
-        let (profile, object) = (profile?, objects.get(ordinal)?);
+        let (profile, object) = (profile?, self.objects.get(ordinal)?);
         if object.identity != o.identity {
             return None;
         }
-        let duplicates = duplicates_of(self.doc, self.starts, ordinal);
+        let duplicates = duplicates_of(self.doc, &self.starts, ordinal);
         let pods = find_pod_specs(object);
         Some(evaluate(
             &self.spec.name,
@@ -774,23 +781,11 @@ fn rescan_list_items(
         let Ok(doc) = palisade_source::parse_list_item(part, span, chunk, &opts.limits) else {
             continue;
         };
-        let (objects, _) = objects_in_list_item(&doc, item);
-        let starts: Vec<Pos> = objects.iter().map(|o| o.root.pos()).collect();
-        let again = Again {
-            spec,
-            checks,
-            opts,
-            doc: &doc,
-            starts: &starts,
-        };
+        let again = Again::new(spec, checks, opts, &doc, objects_in_list_item(&doc, item).0);
         for i in objects_of_item {
             let o = &outcome.objects[i];
             let Some((_, local)) = o.item else { continue };
-            results.extend(
-                again
-                    .evaluate(o, &objects, local, wanted(o))
-                    .map(|e| (i, e)),
-            );
+            results.extend(again.evaluate(o, local, wanted(o)).map(|e| (i, e)));
         }
     }
     results

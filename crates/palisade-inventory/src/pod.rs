@@ -88,6 +88,25 @@ const TEKTON_LISTS: [(&str, ContainerKind); 2] = [
 ];
 
 impl<'d> PodSpecView<'d> {
+    /// The pod spec `spec` at field path `path`, with its pod's metadata: where a spec is
+    /// known to sit (a built-in workload's template), whatever its containers hold.
+    #[must_use]
+    pub fn new(
+        spec: Node<'d>,
+        path: String,
+        metadata: Option<Node<'d>>,
+        metadata_path: String,
+    ) -> Self {
+        PodSpecView {
+            spec,
+            path,
+            metadata,
+            metadata_path,
+            style: PodStyle::Pod,
+            containers: std::sync::OnceLock::new(),
+        }
+    }
+
     /// Every container, init and ephemeral ones included, in the order the kubelet
     /// considers them.
     #[must_use]
@@ -205,12 +224,8 @@ fn walk<'d>(
                 _ => (None, String::new()),
             };
             out.push(PodSpecView {
-                spec: node,
-                path: path.to_owned(),
-                metadata,
-                metadata_path,
                 style,
-                containers: std::sync::OnceLock::new(),
+                ..PodSpecView::new(node, path.to_owned(), metadata, metadata_path)
             });
             return;
         }

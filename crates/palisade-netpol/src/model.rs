@@ -4,6 +4,9 @@ use std::collections::HashMap;
 
 use crate::record::{NamespaceDef, NetpolRecord, NotModelled, PolicyDef, ServiceDef, WorkloadDef};
 
+/// Labels as (key, value) pairs.
+type Labels = Vec<(String, String)>;
+
 /// The label every namespace carries since Kubernetes v1.21.
 pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
@@ -85,47 +88,38 @@ impl Model {
             })
         });
         // A Pod whose controller is not in the input is named after it, as np-guard
-        // names it (`ns/web-7d77fb55cc[ReplicaSet]`), and the pods of one controller
-        // are one workload (the first one's labels and ports stand for all).
-        // Pods of one owner whose labels differ are still one workload (as np-guard
-        // has them), and the difference is said.
-        // (kind, namespace, name) -> the first pod's name and sorted labels.
-        type Labels = Vec<(String, String)>;
-        let mut seen: HashMap<(String, String, String), (String, Labels)> = HashMap::new();
+        // names it (`ns/web-7d77fb55cc[ReplicaSet]`), and the pods of one controller are
+        // one workload: the first pod's labels and ports stand for all, and a pod whose
+        // labels differ is said. (Other workloads cannot collide: a Pod whose controller
+        // is in the input was dropped above.)
+        // By np-guard's name of the workload: the first pod's name and sorted labels.
+        let mut first_pods: HashMap<String, (String, Labels)> = HashMap::new();
         let mut differing = Vec::new();
         m.workloads.retain_mut(|w| {
-            let pod = w.name.clone();
-            if w.kind == "Pod" {
-                if let Some((kind, name)) = w.owner.take() {
-                    w.kind = kind;
-                    w.name = name;
-                }
-            }
-            let key = (w.kind.clone(), w.namespace.clone(), w.name.clone());
+            let Some((kind, name)) = w.owner.take().filter(|_| w.kind == "Pod") else {
+                return true;
+            };
+            let pod = std::mem::replace(&mut w.name, name);
+            w.kind = kind;
             let mut labels = w.labels.clone();
             labels.sort();
-            match seen.get(&key) {
-                None => {
-                    seen.insert(key, (pod, labels));
-                    true
-                }
-                Some((first, first_labels)) => {
-                    if *first_labels != labels {
-                        differing.push(NotModelled {
-                            reason: format!(
-                                "pod {}/{pod} has other labels than {}/{first}, another pod of {}; {} is modelled with {first}'s labels",
-                                w.namespace,
-                                w.namespace,
-                                w.display(),
-                                w.display()
-                            ),
-                            origin: w.origin.clone(),
-                            at: w.at.clone(),
-                        });
-                    }
-                    false
-                }
+            let key = w.display();
+            let Some((first, first_labels)) = first_pods.get(&key) else {
+                first_pods.insert(key, (pod, labels));
+                return true;
+            };
+            if *first_labels != labels {
+                differing.push(NotModelled {
+                    reason: format!(
+                        "pod {ns}/{pod} has other labels than {ns}/{first}, another pod of {owner}; {owner} is modelled with {first}'s labels",
+                        ns = w.namespace,
+                        owner = w.display(),
+                    ),
+                    origin: w.origin.clone(),
+                    at: w.at.clone(),
+                });
             }
+            false
         });
         m.not_modelled.extend(differing);
         let used = m

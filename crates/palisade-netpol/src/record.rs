@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use palisade_inventory::{
-    ContainerKind, LabelSelector, Object, ObjectAt, ObjectError, Origin, Place,
+    ContainerKind, LabelSelector, Object, ObjectAt, ObjectError, Origin, Place, PodSpecView,
 };
 use palisade_source::Node;
 
@@ -224,9 +224,9 @@ type Problem = (Place, String);
 ///
 /// # Errors
 /// See [`record_of`].
-pub fn extract(
-    object: &Object<'_>,
-    pods: &[palisade_inventory::PodSpecView<'_>],
+pub fn extract<'d>(
+    object: &Object<'d>,
+    pods: &[PodSpecView<'d>],
     origin: Option<Origin>,
 ) -> Result<Option<NetpolRecord>, Problem> {
     let id = &object.identity;
@@ -267,7 +267,8 @@ pub fn extract(
             // A built-in workload is one by its kind, whatever its containers hold (np-guard
             // models a Pod whose containers have no name or image); others by the pod
             // spec found in them.
-            let (metadata, spec) = match builtin_template(kind, group) {
+            let template_view;
+            let pod = match builtin_template(kind, group) {
                 Some(path) => {
                     let template = if path.is_empty() {
                         Some(object.root)
@@ -277,52 +278,53 @@ pub fn extract(
                     // A pod spec needs its `containers` list (the API server refuses one
                     // without); what lacks it is a fragment, such as a kustomize patch.
                     let spec = template.and_then(|t| t.get_present("spec"));
-                    let containers = spec.and_then(|s| s.get_present("containers"));
-                    if !containers.is_some_and(|c| c.is_sequence()) {
-                        let field = if path.is_empty() {
-                            "spec.containers".to_owned()
+                    let under = |key: &str| {
+                        if path.is_empty() {
+                            key.to_owned()
                         } else {
-                            format!("{path}.spec.containers")
-                        };
+                            format!("{path}.{key}")
+                        }
+                    };
+                    let field = under("spec");
+                    let with_containers = spec
+                        .filter(|s| s.get_present("containers").is_some_and(|c| c.is_sequence()));
+                    let Some(spec) = with_containers else {
                         return Ok(Some(NetpolRecord::NotModelled(NotModelled {
                             reason: format!(
-                                "{kind} {namespace}/{} has no pod spec ({field}), so it runs no pods; not modelled",
+                                "{kind} {namespace}/{} has no pod spec ({field}.containers), so it runs no pods; not modelled",
                                 id.name
                             ),
                             origin,
                             at: Place::of_name(object),
                         })));
-                    }
-                    (template.and_then(|t| t.get_present("metadata")), spec)
+                    };
+                    let metadata = template.and_then(|t| t.get_present("metadata"));
+                    template_view = PodSpecView::new(spec, field, metadata, under("metadata"));
+                    &template_view
                 }
                 None => match pods.first() {
-                    Some(pod) => (pod.metadata, Some(pod.spec)),
+                    Some(pod) => pod,
                     None => {
                         let custom = group.contains('.') && !group.ends_with("k8s.io");
                         return Ok(custom.then_some(NetpolRecord::CustomResource { namespace }));
                     }
                 },
             };
-            let labels = string_pairs(metadata.and_then(|m| m.get_present("labels")));
-            let named_ports = match (builtin_template(kind, group), pods.first()) {
-                // Tekton steps and other custom shapes: the containers the view found.
-                (None, Some(pod)) => pod
-                    .containers()
-                    .iter()
-                    .filter(|c| serves(c.kind, c.node))
-                    .flat_map(|c| named_ports_of(c.node))
-                    .collect(),
-                _ => spec.map(serving_named_ports).unwrap_or_default(),
-            };
+            let labels = string_pairs(pod.metadata.and_then(|m| m.get_present("labels")));
+            // Ports of regular containers and of sidecars, named or not.
+            let named_ports = pod
+                .containers()
+                .iter()
+                .filter(|c| serves(c.kind, c.node))
+                .flat_map(|c| named_ports_of(c.node))
+                .collect();
             Ok(Some(NetpolRecord::Workload(WorkloadDef {
                 kind: id.kind.clone(),
                 namespace,
                 name: id.name.clone(),
                 labels,
                 named_ports,
-                host_network: spec
-                    .and_then(|s| s.get_present("hostNetwork"))
-                    .is_some_and(|n| n.is_true()),
+                host_network: pod.field("hostNetwork").is_some_and(|n| n.is_true()),
                 owner: controller_of(object),
                 origin,
                 at: Place::of_name(object),
@@ -358,23 +360,6 @@ fn serves(kind: ContainerKind, container: Node<'_>) -> bool {
         }
         ContainerKind::Ephemeral => false,
     }
-}
-
-/// The named ports of a pod spec's serving containers, named or not.
-fn serving_named_ports(spec: Node<'_>) -> Vec<(String, u16, Protocol)> {
-    [
-        ("containers", ContainerKind::Regular),
-        ("initContainers", ContainerKind::Init),
-    ]
-    .into_iter()
-    .flat_map(|(key, kind)| {
-        spec.get_present(key)
-            .into_iter()
-            .flat_map(|list| list.items())
-            .filter(move |c| c.is_mapping() && serves(kind, *c))
-    })
-    .flat_map(named_ports_of)
-    .collect()
 }
 
 /// `(name, containerPort, protocol)` of each named port of one container.

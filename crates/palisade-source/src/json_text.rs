@@ -330,16 +330,16 @@ pub struct ListItem {
 #[must_use]
 pub fn list_items(text: &str) -> Option<Vec<ListItem>> {
     let bytes = text.as_bytes();
+    let mut i = skip_space(bytes, 0);
+    if bytes.get(i) != Some(&b'{') {
+        return None;
+    }
     // Line breaks are counted as `\n`; a lone `\r` (a YAML line break) is left to the
     // whole-document reader.
     if text
         .match_indices('\r')
         .any(|(k, _)| bytes.get(k + 1) != Some(&b'\n'))
     {
-        return None;
-    }
-    let mut i = skip_space(bytes, 0);
-    if bytes.get(i) != Some(&b'{') {
         return None;
     }
     i += 1;

@@ -433,7 +433,8 @@ pub(crate) enum Step<'t> {
         /// Where the node is said to be, when not at the event's start.
         at: Option<Mark>,
     },
-    /// A collection, with its anchor and whether it takes its first entry's position.
+    /// A collection, with its anchor and whether it is a block sequence, whose position
+    /// depends on its indentation (libyaml's; saphyr's are right as they come).
     Open(NodeKind, usize, bool),
     Close,
     Alias(usize),
@@ -480,7 +481,13 @@ impl Builder<'_> {
         }
     }
 
-    fn open(&mut self, kind: NodeKind, anchor: usize, span: &Mark) -> Result<(), SourceError> {
+    fn open(
+        &mut self,
+        kind: NodeKind,
+        anchor: usize,
+        at_first_entry: bool,
+        span: &Mark,
+    ) -> Result<(), SourceError> {
         if self.stack.len() >= self.limits.max_depth {
             return Err(self.error(
                 span,
@@ -499,7 +506,7 @@ impl Builder<'_> {
         self.stack.push(Frame {
             node,
             anchor,
-            at_first_entry: false,
+            at_first_entry,
             first_child,
         });
         Ok(())
@@ -617,13 +624,10 @@ impl Builder<'_> {
 
     fn step(&mut self, step: Step<'_>, span: &Mark) -> Result<(), SourceError> {
         if matches!(step, Step::Scalar { .. } | Step::Open(..) | Step::Alias(_)) {
-            if let Some(frame) = self.stack.last_mut() {
-                if frame.at_first_entry {
-                    frame.at_first_entry = false;
-                    let pos = self.pos(span);
-                    let frame_node = self.stack.last().map_or(0, |f| f.node);
-                    self.doc.nodes[frame_node as usize].pos = pos;
-                }
+            let pos = self.pos(span);
+            if let Some(frame) = self.stack.last_mut().filter(|f| f.at_first_entry) {
+                frame.at_first_entry = false;
+                self.doc.nodes[frame.node as usize].pos = pos;
             }
         }
         match step {
@@ -667,10 +671,7 @@ impl Builder<'_> {
                             && entries % 2 == 1
                             && key.is_some_and(|k| k.column == self.pos(span).column)
                     });
-                self.open(kind, anchor, span)?;
-                if let Some(frame) = self.stack.last_mut() {
-                    frame.at_first_entry = indentless;
-                }
+                self.open(kind, anchor, indentless, span)?;
             }
             Step::Close => self.close(span)?,
             Step::Alias(anchor) => {
@@ -790,12 +791,34 @@ pub fn parse_document_by(
     })
 }
 
+/// Strict JSON `text`, whose first line starts at `column`, read into a document.
+fn read_json(
+    text: &str,
+    column: usize,
+    chunk: &DocumentChunk,
+    limits: &Limits,
+) -> Result<Document, Failure> {
+    let mut b = Builder::new(text, chunk, limits);
+    crate::json_text::read(text, column, |step, mark| b.step(step, mark)).map_err(|e| match e {
+        Ok(crate::json_text::NotJson) => Failure::Syntax(SourceError {
+            line: chunk.first_line,
+            column: u32::try_from(column + 1).unwrap_or(u32::MAX),
+            message: "not strict JSON".to_owned(),
+        }),
+        Err(e) => Failure::Document(e),
+    })?;
+    Ok(b.doc)
+}
+
 fn parse_document_with(
     engine: Engine,
     text: &str,
     chunk: &DocumentChunk,
     limits: &Limits,
 ) -> Result<Document, Failure> {
+    if engine == Engine::Json {
+        return read_json(text, 0, chunk, limits);
+    }
     let mut b = Builder::new(text, chunk, limits);
     let syntax = |line: usize, col: usize, message: String| {
         let line = u32::try_from(line).unwrap_or(u32::MAX);
@@ -806,63 +829,60 @@ fn parse_document_with(
             message,
         })
     };
-    match engine {
-        Engine::Json => {
-            crate::json_text::read(text, 0, |step, mark| b.step(step, mark)).map_err(
-                |e| match e {
-                    Ok(crate::json_text::NotJson) => syntax(1, 0, "not strict JSON".to_owned()),
-                    Err(e) => Failure::Document(e),
-                },
-            )?;
-        }
-        Engine::Saphyr => {
-            for event in Parser::new_from_str(text) {
-                let (event, span) = event.map_err(|e| {
-                    let m = e.marker();
-                    syntax(m.line(), m.col(), e.info().to_owned())
-                })?;
-                let mark = Mark {
-                    line: span.start.line(),
-                    col: span.start.col(),
-                };
-                let step = match &event {
-                    Event::DocumentStart(_) => Step::DocumentStart,
-                    Event::Scalar(value, style, anchor, tag) => {
-                        let tagged_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
-                        Step::Scalar {
-                            value,
-                            plain: *style == ScalarStyle::Plain && !tagged_str,
-                            anchor: *anchor,
-                            at: None,
-                        }
-                    }
-                    Event::SequenceStart(anchor, _) => {
-                        Step::Open(NodeKind::Sequence, *anchor, false)
-                    }
-                    Event::MappingStart(anchor, _) => Step::Open(NodeKind::Mapping, *anchor, false),
-                    Event::SequenceEnd | Event::MappingEnd => Step::Close,
-                    Event::Alias(anchor) => Step::Alias(*anchor),
-                    Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {
-                        Step::Other
-                    }
-                };
-                b.step(step, &mark).map_err(Failure::Document)?;
-            }
-        }
-        Engine::Libyaml => {
-            // libyaml-safer 0.3 panics on a few malformed inputs (a tag right before `,`
-            // in a flow collection): such a document is refused like any other it cannot
-            // read, and the rest of the input is still scanned.
-            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                libyaml_steps(text, &mut b, &syntax)
-            }));
-            match read {
-                Ok(result) => result?,
-                Err(_) => return Err(syntax(1, 0, "the document could not be read".to_owned())),
-            }
-        }
+    if engine == Engine::Saphyr {
+        saphyr_steps(text, &mut b, &syntax)?;
+        return Ok(b.doc);
+    }
+    // libyaml-safer 0.3 panics on a few malformed inputs (a tag right before `,` in a
+    // flow collection): such a document is refused like any other it cannot read, and
+    // the rest of the input is still scanned.
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        libyaml_steps(text, &mut b, &syntax)
+    }));
+    match read {
+        Ok(result) => result?,
+        Err(_) => return Err(syntax(1, 0, "the document could not be read".to_owned())),
     }
     Ok(b.doc)
+}
+
+/// Feeds the builder saphyr's events for `text`.
+fn saphyr_steps(
+    text: &str,
+    b: &mut Builder<'_>,
+    syntax: &dyn Fn(usize, usize, String) -> Failure,
+) -> Result<(), Failure> {
+    for event in Parser::new_from_str(text) {
+        let (event, span) = event.map_err(|e| {
+            let m = e.marker();
+            syntax(m.line(), m.col(), e.info().to_owned())
+        })?;
+        let mark = Mark {
+            line: span.start.line(),
+            col: span.start.col(),
+        };
+        let step = match &event {
+            Event::DocumentStart(_) => Step::DocumentStart,
+            Event::Scalar(value, style, anchor, tag) => {
+                let tagged_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
+                Step::Scalar {
+                    value,
+                    plain: *style == ScalarStyle::Plain && !tagged_str,
+                    anchor: *anchor,
+                    at: None,
+                }
+            }
+            Event::SequenceStart(anchor, _) => Step::Open(NodeKind::Sequence, *anchor, false),
+            Event::MappingStart(anchor, _) => Step::Open(NodeKind::Mapping, *anchor, false),
+            Event::SequenceEnd | Event::MappingEnd => Step::Close,
+            Event::Alias(anchor) => Step::Alias(*anchor),
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {
+                Step::Other
+            }
+        };
+        b.step(step, &mark).map_err(Failure::Document)?;
+    }
+    Ok(())
 }
 
 /// Feeds the builder libyaml's events for `text`.
@@ -1017,15 +1037,9 @@ pub fn parse_list_item(
         max_depth: limits.max_depth.saturating_sub(2),
         ..limits.clone()
     };
-    let mut b = Builder::new(part, &item_chunk, &limits);
-    crate::json_text::read(part, item.column, |step, mark| b.step(step, mark)).map_err(|e| {
-        e.err().unwrap_or_else(|| SourceError {
-            line: first_line,
-            column: u32::try_from(item.column + 1).unwrap_or(u32::MAX),
-            message: "not strict JSON".to_owned(),
-        })
-    })?;
-    Ok(b.doc)
+    read_json(part, item.column, &item_chunk, &limits).map_err(|f| match f {
+        Failure::Syntax(e) | Failure::Document(e) => e,
+    })
 }
 
 fn to_usize(n: u64) -> usize {

@@ -764,9 +764,11 @@ fn pod_list_json(n: usize) -> String {
 #[test]
 fn a_large_json_list_checked_item_by_item_reports_what_the_whole_document_reports() {
     let dir = tempfile::tempdir().unwrap();
-    // 70 items are read item by item; 63 (below the threshold) as one document. The
-    // first 63 items sit at the same lines and columns in both files.
-    let big = write(dir.path(), "big.json", &pod_list_json(70));
+    // 200 items (over 64 KiB) are read item by item; 63 (below the threshold) as one
+    // document. The first 63 items sit at the same lines and columns in both files.
+    let big_text = pod_list_json(200);
+    assert!(big_text.len() > 64 * 1024);
+    let big = write(dir.path(), "big.json", &big_text);
     let small = write(dir.path(), "small.json", &pod_list_json(63));
     let key = |f: &Value| {
         (
@@ -782,7 +784,7 @@ fn a_large_json_list_checked_item_by_item_reports_what_the_whole_document_report
     let (_, a) = json(&[big.to_str().unwrap(), "--no-config"], None);
     let (_, b) = json(&[small.to_str().unwrap(), "--no-config"], None);
     assert_eq!(a["errors"], serde_json::json!([]));
-    assert_eq!(a["summary"]["objects"], 71);
+    assert_eq!(a["summary"]["objects"], 201);
     let first_63 = |v: &Value| -> Vec<_> {
         let mut keys: Vec<_> = v["findings"]
             .as_array()
@@ -814,7 +816,7 @@ fn a_large_json_list_checked_item_by_item_reports_what_the_whole_document_report
     assert_eq!(big_keys, small_keys);
     // Paths keep the List's `items[N].` prefix, and lines point into the item.
     let privileged = findings(&a, "privileged");
-    assert_eq!(privileged.len(), 35);
+    assert_eq!(privileged.len(), 100);
     // Pods of ns0 are judged at its baseline level (read again item by item): the
     // restricted-only checks stay quiet there and report elsewhere.
     let restricted = findings(&a, "runAsNonRoot");

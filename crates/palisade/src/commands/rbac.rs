@@ -59,8 +59,16 @@ fn not_namespaced_warning(req: &Request) -> String {
     w
 }
 
-/// The request a `can-i`/`who-can` TYPE[/NAME] or URL argument describes, and warnings
-/// about how it was read.
+/// A `can-i`/`who-can` TYPE[/NAME] or URL argument, read.
+struct Asked {
+    req: Request,
+    /// A resource the built-in table knows to be cluster-scoped.
+    cluster_scoped: bool,
+    /// About how the argument was read, for stderr.
+    warnings: Vec<String>,
+}
+
+/// The request a `can-i`/`who-can` TYPE[/NAME] or URL argument describes.
 fn request(
     verb: &str,
     resource: &str,
@@ -68,12 +76,16 @@ fn request(
     name: Option<&str>,
     namespace: &str,
     semantics: Semantics,
-) -> anyhow::Result<(Request, Vec<String>)> {
+) -> anyhow::Result<Asked> {
     if resource.starts_with('/') {
         if subresource.is_some() {
             anyhow::bail!("--subresource cannot be used with a non-resource URL");
         }
-        return Ok((Request::non_resource(verb, resource), Vec::new()));
+        return Ok(Asked {
+            req: Request::non_resource(verb, resource),
+            cluster_scoped: false,
+            warnings: Vec::new(),
+        });
     }
     let (kind, object) = match resource.split_once('/') {
         Some((k, n)) => (k, Some(n)),
@@ -110,25 +122,22 @@ fn request(
             }
         }
     }
-    Ok((req, warnings))
+    Ok(Asked {
+        req,
+        cluster_scoped: rt.namespaced == Some(false),
+        warnings,
+    })
 }
 
 /// When a yes rests on a RoleBinding although the resource is cluster-scoped: the API
 /// server gives that answer to kubectl's review, but a real request carries no
 /// namespace (except a Namespace object's own), so it would be refused.
-fn kubectl_only_yes(m: &Model, req: &Request, decision: &Decision) -> Option<String> {
+fn kubectl_only_yes(m: &Model, asked: &Asked, decision: &Decision) -> Option<String> {
     let Some(Reason::Rbac(g)) = decision else {
         return None;
     };
-    let binding = &m.bindings[g.binding];
-    let qualified = if req.api_group.is_empty() {
-        req.resource.clone()
-    } else {
-        format!("{}.{}", req.resource, req.api_group)
-    };
-    let cluster_scoped =
-        req.path.is_none() && resolve_resource(&qualified).namespaced == Some(false);
-    if binding.cluster || !cluster_scoped {
+    let (req, binding) = (&asked.req, &m.bindings[g.binding]);
+    if binding.cluster || !asked.cluster_scoped {
         return None;
     }
     if names_a_namespace(req) && req.name == req.namespace {
@@ -190,7 +199,7 @@ fn finish(answer: bool, errors: &[LoadError]) -> ExitStatus {
 
 fn can_i(args: &CanIArgs) -> anyhow::Result<ExitStatus> {
     let namespace = args.scope.request_namespace();
-    let (req, warnings) = request(
+    let asked = request(
         &args.verb,
         &args.resource,
         args.subresource.as_deref(),
@@ -199,14 +208,15 @@ fn can_i(args: &CanIArgs) -> anyhow::Result<ExitStatus> {
         Semantics::Kubectl,
     )?;
     if !args.quiet {
-        for w in warnings {
+        for w in &asked.warnings {
             eprintln!("Warning: {w}");
         }
     }
     let (m, errors) = model(&args.paths, &args.cluster)?;
     let user = User::impersonated(&args.as_user, &args.as_group);
-    let decision = m.authorize(&user, &req);
-    let caveat = kubectl_only_yes(&m, &req, &decision);
+    let req = &asked.req;
+    let decision = m.authorize(&user, req);
+    let caveat = kubectl_only_yes(&m, &asked, &decision);
     if let Some(c) = caveat.as_ref().filter(|_| !args.quiet) {
         eprintln!("Note: {c}");
     }
@@ -252,7 +262,11 @@ fn can_i(args: &CanIArgs) -> anyhow::Result<ExitStatus> {
 
 fn who_can(args: &WhoCanArgs) -> anyhow::Result<ExitStatus> {
     let namespace = args.scope.request_namespace();
-    let (req, warnings) = request(
+    let Asked {
+        req,
+        cluster_scoped,
+        warnings,
+    } = request(
         &args.verb,
         &args.resource,
         args.subresource.as_deref(),
@@ -265,9 +279,7 @@ fn who_can(args: &WhoCanArgs) -> anyhow::Result<ExitStatus> {
     }
     // RoleBindings of any namespace count with `-A`, except for what only a
     // ClusterRoleBinding can grant (non-resource URLs, cluster-scoped resources).
-    let kind = args.resource.split('/').next().unwrap_or_default();
-    let grantable_in_namespaces =
-        req.path.is_none() && resolve_resource(kind).namespaced != Some(false);
+    let grantable_in_namespaces = req.path.is_none() && !cluster_scoped;
     let (m, errors) = model(&args.paths, &args.cluster)?;
     let mut rows: Vec<(String, String, String, String, String, String)> = m
         .who_can(&req, args.scope.all_namespaces && grantable_in_namespaces)
