@@ -28,6 +28,10 @@ use rayon::prelude::*;
 mod netpol;
 mod rbac;
 
+// The allocator of the `palisade` binary, so that figures are the command's own.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args

@@ -1,7 +1,7 @@
 //! Test support: run checks over YAML text and look at what they report.
 #![allow(dead_code)] // not every helper is used by every test module
 
-use palisade_engine::{Check, CheckSettings, Findings, ObjectContext, Profile, RawFinding};
+use palisade_engine::{Check, CheckSettings, Findings, Memo, ObjectContext, Profile, RawFinding};
 use palisade_inventory::{find_pod_specs, objects_in};
 use palisade_model::Severity;
 use palisade_source::{parse_document, split_documents, Limits};
@@ -79,6 +79,7 @@ pub fn raw_findings(
                 profile,
                 duplicates: doc.duplicates.clone(),
                 settings,
+                memo: Memo::default(),
             };
             let mut out = Findings::default();
             for c in checks {

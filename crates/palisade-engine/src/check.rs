@@ -1,6 +1,9 @@
 //! What a check is and what it sees.
 
+use std::any::Any;
+use std::cell::RefCell;
 use std::collections::HashSet;
+use std::rc::Rc;
 
 use palisade_inventory::{Object, ObjectAt, ObjectError, PodSpecView};
 use palisade_model::{CheckMeta, PssInfo, Scope, Severity};
@@ -45,6 +48,33 @@ pub struct ObjectContext<'d> {
     /// Keys repeated inside this object's text.
     pub duplicates: Vec<DuplicateKey>,
     pub settings: &'d CheckSettings,
+    /// What several checks derive from the object the same way, derived once.
+    pub memo: Memo,
+}
+
+/// Values derived from one object, each computed by the first check that asks and
+/// shared with the others: a family of checks (the control-plane flag rules, say) then
+/// pays once per object for the common work instead of once per check.
+#[derive(Default)]
+pub struct Memo {
+    values: RefCell<Vec<Rc<dyn Any>>>,
+}
+
+impl Memo {
+    /// The object's value of type `T`, from `derive` the first time.
+    pub fn get<T: Any>(&self, derive: impl FnOnce() -> T) -> Rc<T> {
+        let found = self
+            .values
+            .borrow()
+            .iter()
+            .find_map(|v| Rc::clone(v).downcast::<T>().ok());
+        if let Some(value) = found {
+            return value;
+        }
+        let value = Rc::new(derive());
+        self.values.borrow_mut().push(value.clone());
+        value
+    }
 }
 
 /// A finding before the engine places it in a file.

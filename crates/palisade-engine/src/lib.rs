@@ -12,7 +12,9 @@ mod exceptions;
 mod pss;
 mod scan;
 
-pub use check::{Analysis, Check, CheckSettings, Findings, Gathered, ObjectContext, RawFinding};
+pub use check::{
+    Analysis, Check, CheckSettings, Findings, Gathered, Memo, ObjectContext, RawFinding,
+};
 pub use exceptions::{
     apply_baseline, names_check, parse_inline, Baseline, Exception, Subject, IGNORE_ANNOTATION,
 };

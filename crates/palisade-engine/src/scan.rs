@@ -17,7 +17,9 @@ use palisade_source::{
 };
 use rayon::prelude::*;
 
-use crate::check::{Analysis, Check, CheckSettings, Findings, Gathered, ObjectContext, RawFinding};
+use crate::check::{
+    Analysis, Check, CheckSettings, Findings, Gathered, Memo, ObjectContext, RawFinding,
+};
 use crate::exceptions::{names_check, parse_inline, Exception, Subject, IGNORE_ANNOTATION};
 use crate::pss::Profile;
 
@@ -197,6 +199,7 @@ fn evaluate<'d>(
         profile,
         duplicates,
         settings: &opts.settings,
+        memo: Memo::default(),
     };
     let mut out = Findings::default();
     for check in checks {
@@ -843,67 +846,30 @@ fn assemble(
     run_analyses(&mut outcomes, analyses, checks, opts);
     drop_copies(&mut outcomes);
 
+    // Each input's findings are placed, fingerprinted and sorted on its own, on every
+    // core; then the inputs are joined in discovery order.
+    let inputs: Vec<InputResult> = outcomes
+        .into_par_iter()
+        .map(|o| input_result(o, opts.exceptions.len()))
+        .collect();
     let mut result = ScanResult::default();
+    result
+        .findings
+        .reserve(inputs.iter().map(|i| i.findings.len()).sum());
     let mut used = vec![0usize; opts.exceptions.len()];
     let mut expired_matches = vec![0usize; opts.exceptions.len()];
-    for outcome in outcomes {
-        result
-            .objects
-            .extend(outcome.objects.iter().map(|o| ScannedObject {
-                identity: o.identity.clone(),
-                file: outcome.name.clone(),
-                document: o.document,
-                workload: o.eval.workload,
-            }));
-        let mut errors = outcome.errors;
-        errors.sort_by_key(|e| (e.document, e.line, e.column));
-        for e in errors {
-            if e.skipped {
-                // Not a Kubernetes object (a tool's saved output beside the manifests):
-                // said, and the run does not fail for it.
-                result.notices.push(Notice {
-                    message: match e.document {
-                        Some(d) => format!("document {d}: {}", e.message),
-                        None => e.message,
-                    },
-                    file: e.file,
-                    line: e.line,
-                    column: e.column,
-                    kind: NoticeKind::SkippedDocument,
-                });
-            } else {
-                result.errors.push(e);
-            }
+    for input in inputs {
+        result.objects.extend(input.objects);
+        result.errors.extend(input.errors);
+        result.notices.extend(input.notices);
+        result.findings.extend(input.findings);
+        result.suppressed.extend(input.suppressed);
+        for (total, n) in used.iter_mut().zip(input.used) {
+            *total += n;
         }
-        let (start, suppressed_start) = (result.findings.len(), result.suppressed.len());
-        for object in outcome.objects {
-            let eval = object.eval;
-            for i in eval.used {
-                used[i] += 1;
-            }
-            for i in eval.expired_matches {
-                expired_matches[i] += 1;
-            }
-            result.notices.extend(eval.notices);
-            let finish = |raw| finish(raw, &outcome.name, object.document, &object.identity);
-            result
-                .findings
-                .extend(eval.findings.into_iter().map(finish));
-            result
-                .suppressed
-                .extend(
-                    eval.suppressed
-                        .into_iter()
-                        .map(|(raw, by)| SuppressedFinding {
-                            finding: finish(raw),
-                            by,
-                        }),
-                );
+        for (total, n) in expired_matches.iter_mut().zip(input.expired_matches) {
+            *total += n;
         }
-        // Inputs stay in discovery order; within one, findings go by position then check.
-        result.findings[start..].sort_by(compare_in_input);
-        result.suppressed[suppressed_start..]
-            .sort_by(|a, b| compare_in_input(&a.finding, &b.finding));
     }
     for (i, e) in opts.exceptions.iter().enumerate() {
         let at = &e.suppression;
@@ -938,6 +904,86 @@ fn assemble(
     }
     result.notices.sort();
     result
+}
+
+/// One input's part of the result.
+struct InputResult {
+    objects: Vec<ScannedObject>,
+    errors: Vec<LoadError>,
+    notices: Vec<Notice>,
+    findings: Vec<Finding>,
+    suppressed: Vec<SuppressedFinding>,
+    /// How many findings each config exception suppressed here, and how many each
+    /// expired one would have.
+    used: Vec<usize>,
+    expired_matches: Vec<usize>,
+}
+
+/// Places one input's findings in its file, sorted by position then check.
+fn input_result(outcome: InputOutcome, exceptions: usize) -> InputResult {
+    let mut input = InputResult {
+        objects: outcome
+            .objects
+            .iter()
+            .map(|o| ScannedObject {
+                identity: o.identity.clone(),
+                file: outcome.name.clone(),
+                document: o.document,
+                workload: o.eval.workload,
+            })
+            .collect(),
+        errors: Vec::new(),
+        notices: Vec::new(),
+        findings: Vec::with_capacity(outcome.objects.iter().map(|o| o.eval.findings.len()).sum()),
+        suppressed: Vec::new(),
+        used: vec![0; exceptions],
+        expired_matches: vec![0; exceptions],
+    };
+    let mut errors = outcome.errors;
+    errors.sort_by_key(|e| (e.document, e.line, e.column));
+    for e in errors {
+        if e.skipped {
+            // Not a Kubernetes object (a tool's saved output beside the manifests):
+            // said, and the run does not fail for it.
+            input.notices.push(Notice {
+                message: match e.document {
+                    Some(d) => format!("document {d}: {}", e.message),
+                    None => e.message,
+                },
+                file: e.file,
+                line: e.line,
+                column: e.column,
+                kind: NoticeKind::SkippedDocument,
+            });
+        } else {
+            input.errors.push(e);
+        }
+    }
+    for object in outcome.objects {
+        let eval = object.eval;
+        for i in eval.used {
+            input.used[i] += 1;
+        }
+        for i in eval.expired_matches {
+            input.expired_matches[i] += 1;
+        }
+        input.notices.extend(eval.notices);
+        let finish = |raw| finish(raw, &outcome.name, object.document, &object.identity);
+        input.findings.extend(eval.findings.into_iter().map(finish));
+        input.suppressed.extend(
+            eval.suppressed
+                .into_iter()
+                .map(|(raw, by)| SuppressedFinding {
+                    finding: finish(raw),
+                    by,
+                }),
+        );
+    }
+    input.findings.sort_by(compare_in_input);
+    input
+        .suppressed
+        .sort_by(|a, b| compare_in_input(&a.finding, &b.finding));
+    input
 }
 
 /// A scan fed with parsed objects as they arrive (pages of a live cluster), each under

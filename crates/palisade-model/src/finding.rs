@@ -174,14 +174,23 @@ impl Fingerprint {
     }
 }
 
-impl std::fmt::Display for Fingerprint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl Fingerprint {
+    /// The 32 lower-case hex digits reports write.
+    #[must_use]
+    pub fn hex(&self) -> [u8; 32] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut text = [0u8; 32];
         for (i, b) in self.0.iter().enumerate() {
             text[2 * i] = HEX[usize::from(b >> 4)];
             text[2 * i + 1] = HEX[usize::from(b & 0xf)];
         }
+        text
+    }
+}
+
+impl std::fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.hex();
         f.write_str(std::str::from_utf8(&text).map_err(|_| std::fmt::Error)?)
     }
 }

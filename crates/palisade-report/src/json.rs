@@ -1,9 +1,13 @@
 //! The JSON report: a contract other tools read. Fields may be added, never renamed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
+use std::sync::Arc;
 
-use palisade_model::{Finding, Fingerprint, ScanResult, Severity, SuppressedFinding};
+#[cfg(test)]
+use palisade_model::Fingerprint;
+use palisade_model::{CheckMeta, Finding, ObjectRef, PssInfo, ScanResult, Severity, Suppression};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::ReportContext;
@@ -40,6 +44,7 @@ struct Object<'a> {
     name: &'a str,
 }
 
+#[cfg(test)]
 #[derive(Serialize)]
 struct Location<'a> {
     file: &'a str,
@@ -61,6 +66,8 @@ struct JsonMapping<'a> {
     id: &'a str,
 }
 
+/// A finding in the report, in field order.
+#[cfg(test)]
 #[derive(Serialize)]
 struct JsonFinding<'a> {
     check: &'a str,
@@ -123,19 +130,17 @@ struct JsonError<'a> {
     message: &'a str,
 }
 
-fn finding(f: &Finding) -> JsonFinding<'_> {
-    JsonFinding {
+/// The finding as serde writes it: the contract in one place. Reports are written by
+/// [`FindingWriter`], which must produce the same bytes (tested).
+#[cfg(test)]
+pub(crate) fn finding_by_serde(f: &Finding, by: Option<&Suppression>) -> Vec<u8> {
+    let json = JsonFinding {
         check: f.check.id,
         severity: f.severity,
         category: f.check.category.as_str(),
         title: f.check.title,
         message: &f.message,
-        object: Object {
-            api_version: &f.object.api_version,
-            kind: &f.object.kind,
-            namespace: f.object.namespace.as_deref(),
-            name: &f.object.name,
-        },
+        object: object(&f.object),
         location: Location {
             file: &f.location.file,
             document: f.location.document,
@@ -145,37 +150,225 @@ fn finding(f: &Finding) -> JsonFinding<'_> {
         path: &f.path,
         remediation: f.check.remediation,
         references: f.check.references,
-        mappings: f
-            .check
-            .mappings
-            .iter()
-            .map(|m| JsonMapping {
-                framework: m.framework.key(),
-                id: m.id,
-            })
-            .collect(),
+        mappings: mappings(f.check),
         fingerprint: &f.fingerprint,
-        pss: f.pss.as_ref().map(|p| Pss {
-            level: p.level,
-            version: &p.version,
-            check: p.check,
-        }),
+        pss: f.pss.as_ref().map(pss),
         container: f.container.as_deref(),
-        suppression: None,
+        suppression: by.map(suppression),
+    };
+    serde_json::to_vec(&json).expect("serializable")
+}
+
+fn object(o: &ObjectRef) -> Object<'_> {
+    Object {
+        api_version: &o.api_version,
+        kind: &o.kind,
+        namespace: o.namespace.as_deref(),
+        name: &o.name,
     }
 }
 
-fn suppressed(s: &SuppressedFinding) -> JsonFinding<'_> {
-    let mut f = finding(&s.finding);
-    f.suppression = Some(JsonSuppression {
-        kind: s.by.kind.as_str(),
-        reason: &s.by.reason,
-        file: &s.by.file,
-        line: s.by.line,
-        column: s.by.column,
-        expires: s.by.expires.as_deref(),
-    });
-    f
+fn mappings(check: &CheckMeta) -> Vec<JsonMapping<'_>> {
+    check
+        .mappings
+        .iter()
+        .map(|m| JsonMapping {
+            framework: m.framework.key(),
+            id: m.id,
+        })
+        .collect()
+}
+
+fn pss(p: &PssInfo) -> Pss<'_> {
+    Pss {
+        level: p.level,
+        version: &p.version,
+        check: p.check,
+    }
+}
+
+fn suppression(by: &Suppression) -> JsonSuppression<'_> {
+    JsonSuppression {
+        kind: by.kind.as_str(),
+        reason: &by.reason,
+        file: &by.file,
+        line: by.line,
+        column: by.column,
+        expires: by.expires.as_deref(),
+    }
+}
+
+/// What every finding of one check repeats (id, category, title, remediation,
+/// references, mappings), serialized once per report instead of once per finding.
+struct CheckParts {
+    /// `{"check":ID,"severity":`
+    open: Vec<u8>,
+    /// `,"category":..,"title":..,"message":`
+    head: Vec<u8>,
+    /// `,"remediation":..,"references":..,"mappings":..,"fingerprint":`
+    tail: Vec<u8>,
+}
+
+impl CheckParts {
+    fn of(check: &CheckMeta) -> Self {
+        #[derive(Serialize)]
+        struct Head<'a> {
+            category: &'a str,
+            title: &'a str,
+        }
+        #[derive(Serialize)]
+        struct Tail<'a> {
+            remediation: &'a str,
+            references: &'a [&'a str],
+            mappings: Vec<JsonMapping<'a>>,
+        }
+        let mut open = b"{\"check\":".to_vec();
+        push_json(&mut open, check.id);
+        open.extend_from_slice(b",\"severity\":");
+        let mut head = Vec::new();
+        push_fields(
+            &mut head,
+            &Head {
+                category: check.category.as_str(),
+                title: check.title,
+            },
+        );
+        head.extend_from_slice(b",\"message\":");
+        let mut tail = Vec::new();
+        push_fields(
+            &mut tail,
+            &Tail {
+                remediation: check.remediation,
+                references: check.references,
+                mappings: mappings(check),
+            },
+        );
+        tail.extend_from_slice(b",\"fingerprint\":");
+        CheckParts { open, head, tail }
+    }
+}
+
+/// Appends `value` as JSON.
+fn push_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    // Writing to a Vec cannot fail, and these types always serialize.
+    let _ = serde_json::to_writer(&mut *out, value);
+}
+
+/// Appends the fields of the struct `value`, comma first, without its braces.
+fn push_fields<T: Serialize>(out: &mut Vec<u8>, value: &T) {
+    let at = out.len();
+    push_json(out, value);
+    out[at] = b',';
+    out.pop();
+}
+
+/// Writes findings as JSON objects, byte for byte what serde makes of [`JsonFinding`],
+/// with each check's repeated fields and each object's identity serialized once.
+#[derive(Default)]
+struct FindingWriter {
+    checks: HashMap<*const CheckMeta, CheckParts>,
+    /// The last object and file written, serialized: findings come grouped by both.
+    object: Option<(*const ObjectRef, Vec<u8>)>,
+    file: Option<(*const u8, usize, Vec<u8>)>,
+}
+
+impl FindingWriter {
+    fn push(&mut self, out: &mut Vec<u8>, f: &Finding, by: Option<&Suppression>) {
+        let parts = self
+            .checks
+            .entry(std::ptr::from_ref(f.check))
+            .or_insert_with(|| CheckParts::of(f.check));
+        out.extend_from_slice(&parts.open);
+        out.push(b'"');
+        out.extend_from_slice(f.severity.as_str().as_bytes());
+        out.push(b'"');
+        out.extend_from_slice(&parts.head);
+        push_json(out, f.message.as_str());
+        out.extend_from_slice(b",\"object\":");
+        let object = Arc::as_ptr(&f.object);
+        match &self.object {
+            Some((at, json)) if *at == object => out.extend_from_slice(json),
+            _ => {
+                let mut json = Vec::new();
+                push_json(&mut json, &self::object(&f.object));
+                out.extend_from_slice(&json);
+                self.object = Some((object, json));
+            }
+        }
+        out.extend_from_slice(b",\"location\":{\"file\":");
+        let file = (f.location.file.as_ptr(), f.location.file.len());
+        match &self.file {
+            Some((at, len, json)) if (*at, *len) == file => out.extend_from_slice(json),
+            _ => {
+                let mut json = Vec::new();
+                push_json(&mut json, &*f.location.file);
+                out.extend_from_slice(&json);
+                self.file = Some((file.0, file.1, json));
+            }
+        }
+        let mut number = itoa::Buffer::new();
+        out.extend_from_slice(b",\"document\":");
+        out.extend_from_slice(number.format(f.location.document).as_bytes());
+        out.extend_from_slice(b",\"line\":");
+        out.extend_from_slice(number.format(f.location.line).as_bytes());
+        out.extend_from_slice(b",\"column\":");
+        out.extend_from_slice(number.format(f.location.column).as_bytes());
+        out.extend_from_slice(b"},\"path\":");
+        push_json(out, f.path.as_str());
+        out.extend_from_slice(&parts.tail);
+        out.push(b'"');
+        out.extend_from_slice(&f.fingerprint.hex());
+        out.push(b'"');
+        if let Some(p) = &f.pss {
+            out.extend_from_slice(b",\"pss\":");
+            push_json(out, &pss(p));
+        }
+        if let Some(c) = &f.container {
+            out.extend_from_slice(b",\"container\":");
+            push_json(out, c.as_str());
+        }
+        if let Some(by) = by {
+            out.extend_from_slice(b",\"suppression\":");
+            push_json(out, &suppression(by));
+        }
+        out.push(b'}');
+    }
+}
+
+/// Findings serialized per batch: the chunks of a batch on every core, then written in
+/// order, so memory holds one batch of text, never the report.
+const CHUNK: usize = 1024;
+const BATCH: usize = 16 * CHUNK;
+
+/// Writes `items` as the elements of a JSON array (no brackets).
+fn write_findings<T: Sync>(
+    items: &[T],
+    parts: impl Fn(&T) -> (&Finding, Option<&Suppression>) + Sync,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    // Reused from batch to batch: fresh buffers would each be new pages to fault in.
+    let mut texts: Vec<Vec<u8>> = vec![Vec::new(); BATCH / CHUNK];
+    for (b, batch) in items.chunks(BATCH).enumerate() {
+        texts
+            .par_iter_mut()
+            .zip(batch.par_chunks(CHUNK))
+            .enumerate()
+            .for_each(|(c, (text, chunk))| {
+                text.clear();
+                let mut writer = FindingWriter::default();
+                for (i, item) in chunk.iter().enumerate() {
+                    if b + c + i > 0 {
+                        text.push(b',');
+                    }
+                    let (f, by) = parts(item);
+                    writer.push(text, f, by);
+                }
+            });
+        for text in texts.iter().take(batch.len().div_ceil(CHUNK)) {
+            out.write_all(text)?;
+        }
+    }
+    Ok(())
 }
 
 pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) -> io::Result<()> {
@@ -192,7 +385,8 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
             .map(|(sev, n)| (sev.as_str(), n))
             .collect(),
     };
-    // Streamed one finding at a time: a large scan never holds the document in memory.
+    // Streamed a batch of findings at a time: a large scan never holds the document in
+    // memory.
     out.write_all(b"{\"tool\":")?;
     serde_json::to_writer(
         &mut *out,
@@ -204,19 +398,9 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
     out.write_all(b",\"summary\":")?;
     serde_json::to_writer(&mut *out, &summary)?;
     out.write_all(b",\"findings\":[")?;
-    for (i, f) in result.findings.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        serde_json::to_writer(&mut *out, &finding(f))?;
-    }
+    write_findings(&result.findings, |f| (f, None), out)?;
     out.write_all(b"],\"suppressed\":[")?;
-    for (i, f) in result.suppressed.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        serde_json::to_writer(&mut *out, &suppressed(f))?;
-    }
+    write_findings(&result.suppressed, |s| (&s.finding, Some(&*s.by)), out)?;
     out.write_all(b"],\"errors\":")?;
     let errors: Vec<_> = result
         .errors

@@ -4,8 +4,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use palisade_model::{
-    fingerprint, Category, CheckMeta, Finding, LoadError, Location, Notice, NoticeKind, ObjectRef,
-    PssInfo, ScanResult, ScannedObject, Severity, SuppressedFinding, Suppression, SuppressionKind,
+    fingerprint, Category, CheckMeta, Finding, Framework, LoadError, Location, Mapping, Notice,
+    NoticeKind, ObjectRef, PssInfo, ScanResult, ScannedObject, Severity, SuppressedFinding,
+    Suppression, SuppressionKind,
 };
 
 use crate::{write_report, Format, ReportContext};
@@ -20,6 +21,33 @@ static PRIV: CheckMeta = CheckMeta {
     remediation: "Remove `privileged: true`.",
     references: &["https://kubernetes.io/docs/concepts/security/pod-security-standards/"],
     mappings: &[],
+    peers: &[],
+    peer_notes: "",
+    source: file!(),
+};
+
+static MAPPED: CheckMeta = CheckMeta {
+    id: "mapped\u{7f}",
+    title: "Tab\there, quote \" and \\ backslash, \u{1}, caf\u{e9} \u{1f512}",
+    severity: Severity::Low,
+    category: Category::Network,
+    description: "d",
+    rationale: "r",
+    remediation: "Line one\nline two </script>",
+    references: &[
+        "https://example.test/a?b=c&d",
+        "https://example.test/\u{e9}",
+    ],
+    mappings: &[
+        Mapping {
+            framework: Framework::Cis,
+            id: "5.3.2",
+        },
+        Mapping {
+            framework: Framework::Mitre,
+            id: "T1041",
+        },
+    ],
     peers: &[],
     peer_notes: "",
     source: file!(),
@@ -364,4 +392,97 @@ fn skipped_suite(suite: &str, missing: &Path) {
         "SKIPPED: {suite} did not run: {} is absent (it lives in ../shared beside the project)",
         missing.display()
     );
+}
+
+/// Findings of every shape: checks with and without mappings, graded severities,
+/// hostile strings, cluster-scoped objects, findings with and without Pod Security
+/// context, container and suppression; consecutive findings sharing objects and files
+/// and not.
+fn varied_findings(n: usize) -> Vec<SuppressedFinding> {
+    let base = sample();
+    let files: [Arc<str>; 3] = [
+        Arc::from("a.yaml"),
+        Arc::from("dir/\"quoted\"\\b.yaml"),
+        Arc::from("c\u{2028}.json"),
+    ];
+    let objects: Vec<Arc<ObjectRef>> = (0..7)
+        .map(|i| {
+            Arc::new(ObjectRef {
+                api_version: if i % 2 == 0 { "v1" } else { "apps/v1" }.into(),
+                kind: format!("Kind{i}"),
+                namespace: (i % 3 != 0).then(|| format!("ns-\u{0}{i}")),
+                name: format!("name \"{i}\"\u{1b}[31m"),
+            })
+        })
+        .collect();
+    let checks: [&'static CheckMeta; 3] = [&PRIV, &HOSTNS, &MAPPED];
+    let by = base.suppressed[0].by.clone();
+    (0..n)
+        .map(|i| {
+            let mut f = base.findings[0].clone();
+            f.check = checks[i % 3];
+            f.severity = Severity::ALL[i % Severity::ALL.len()];
+            f.message = format!("message {i}: \u{8}\u{c}\r\t\\ \"x\" \u{10ffff}");
+            f.object = objects[(i / 3) % objects.len()].clone();
+            f.location.file = files[(i / 5) % files.len()].clone();
+            f.location.document = i / 11;
+            f.location.line = u32::try_from(i).unwrap();
+            f.location.column = u32::MAX - u32::try_from(i).unwrap();
+            f.path = format!("spec.containers[{i}].env[?]\u{7f}");
+            f.fingerprint = fingerprint(f.check.id, &f.location.file, &f.object, &f.path);
+            if i % 4 == 0 {
+                f.pss = None;
+            }
+            if i % 5 == 0 {
+                f.container = None;
+            }
+            SuppressedFinding {
+                finding: f,
+                by: by.clone(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn json_findings_are_byte_for_byte_what_serde_writes() {
+    // More findings than one batch, so chunk and batch boundaries are crossed.
+    let varied = varied_findings(40_000);
+    let result = ScanResult {
+        findings: varied.iter().map(|s| s.finding.clone()).collect(),
+        suppressed: varied[..3000].to_vec(),
+        ..ScanResult::default()
+    };
+    let report = render(Format::Json, &result, false);
+    let mut expected = b"[".to_vec();
+    for (i, f) in result.findings.iter().enumerate() {
+        if i > 0 {
+            expected.push(b',');
+        }
+        expected.extend(crate::json::finding_by_serde(f, None));
+    }
+    expected.extend_from_slice(b"],\"suppressed\":[");
+    for (i, s) in result.suppressed.iter().enumerate() {
+        if i > 0 {
+            expected.push(b',');
+        }
+        expected.extend(crate::json::finding_by_serde(&s.finding, Some(&s.by)));
+    }
+    expected.push(b']');
+    let expected = String::from_utf8(expected).unwrap();
+    let start = report.find("\"findings\":[").unwrap() + "\"findings\":".len();
+    let got = &report[start..start + expected.len()];
+    if let Some(at) = got.bytes().zip(expected.bytes()).position(|(a, b)| a != b) {
+        let from = at.saturating_sub(80);
+        panic!(
+            "the JSON report's findings differ from serde's at byte {at}:\n got {:?}\nwant {:?}",
+            &got[from..(at + 80).min(got.len())],
+            &expected[from..(at + 80).min(expected.len())]
+        );
+    }
+    assert!(report[start + expected.len()..].starts_with(",\"errors\":"));
+    let v: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 40_000);
+    assert_eq!(v["findings"][39_999]["location"]["line"], 39_999);
+    assert_eq!(v["suppressed"][2_999]["suppression"]["kind"], "config");
 }

@@ -25,6 +25,7 @@
 //! node instead of copying it, and the expanded size of a document is bounded, so alias
 //! bombs cost neither time nor memory. Nothing here does IO.
 
+mod block_text;
 mod json;
 mod json_text;
 mod scalar;

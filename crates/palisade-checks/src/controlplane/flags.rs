@@ -422,11 +422,36 @@ impl Target<'_, '_> {
 /// The control-plane components among the regular containers of `pods`.
 #[must_use]
 pub fn targets<'c, 'd>(pods: &'c [PodSpecView<'d>]) -> Vec<Target<'c, 'd>> {
-    pods.iter()
-        .flat_map(|p| p.containers())
-        .filter(|c| c.kind == ContainerKind::Regular)
-        .filter_map(target_of)
+    component_containers(pods)
+        .into_iter()
+        .filter_map(|(p, c, _)| target_of(&pods[p].containers()[c]))
         .collect()
+}
+
+/// Where `pods` run a control-plane component: (pod, container) indices into `pods` and
+/// [`PodSpecView::containers`], with the component.
+#[must_use]
+pub fn component_containers(pods: &[PodSpecView<'_>]) -> Vec<(usize, usize, Component)> {
+    let mut found = Vec::new();
+    for (p, pod) in pods.iter().enumerate() {
+        for (i, c) in pod.containers().iter().enumerate() {
+            if c.kind != ContainerKind::Regular {
+                continue;
+            }
+            if let Some(component) = component_of(c) {
+                found.push((p, i, component));
+            }
+        }
+    }
+    found
+}
+
+/// The component container `c` runs, by its command or else its image.
+fn component_of(c: &ContainerView<'_>) -> Option<Component> {
+    match c.node.entry("command").filter(|(_, v)| !v.is_empty()) {
+        Some((_, list)) => Component::from_binary(basename(list.items().next()?.as_str()?)),
+        None => image_component(c.node.get("image")?.as_str()?),
+    }
 }
 
 /// The component `c` runs, with its flags; `None` for any other container.

@@ -147,8 +147,17 @@ impl Check for FlagRule {
     }
 
     fn run(&'static self, ctx: &ObjectContext<'_>, out: &mut Findings) {
-        for target in flags::targets(&ctx.pods) {
-            if target.component != self.component || !decidable(&target) {
+        // Some sixty rules ask the same question of every object: which containers
+        // run a control-plane component. Answered once per object.
+        let components = ctx.memo.get(|| flags::component_containers(&ctx.pods));
+        for &(pod, container, component) in components.iter() {
+            if component != self.component {
+                continue;
+            }
+            let Some(target) = flags::target_of(&ctx.pods[pod].containers()[container]) else {
+                continue;
+            };
+            if !decidable(&target) {
                 continue;
             }
             let meta = &self.meta;

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use palisade_engine::{CheckSettings, Level, ObjectContext, Profile, Version};
+use palisade_engine::{CheckSettings, Level, Memo, ObjectContext, Profile, Version};
 use palisade_inventory::{find_pod_specs, objects_in};
 use palisade_model::Category;
 use palisade_source::{parse_document, split_documents, Limits};
@@ -433,6 +433,7 @@ fn pss_covers_follows_profile_and_selection() {
             profile: profile.parse().unwrap(),
             duplicates: Vec::new(),
             settings,
+            memo: Memo::default(),
         };
         assert_eq!(pss_covers(&ctx, id), want, "{profile} {id}");
     }
