@@ -124,6 +124,17 @@ fn plain_characters(text: &str) -> bool {
         })
 }
 
+/// Whether a plain scalar may start at `at` of `line` (in block context): not at an
+/// indicator, and at `-`, `?` or `:` only when text follows it.
+fn starts_plain(line: &[u8], at: usize) -> bool {
+    match line[at] {
+        b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\''
+        | b'"' | b'%' | b'@' | b'`' => false,
+        b'-' | b'?' | b':' => !is_space_or_end(line.get(at + 1)),
+        _ => true,
+    }
+}
+
 fn is_space_or_end(b: Option<&u8>) -> bool {
     matches!(b, None | Some(b' ' | b'\n'))
 }
@@ -235,6 +246,7 @@ where
                 }
                 Ok(None)
             }
+            _ if !starts_plain(bytes, at) => Ok(None),
             _ => {
                 let (end, stop) = self.plain_end(line, at)?;
                 match stop {
@@ -451,27 +463,96 @@ where
                 }
                 self.after_scalar(min_indent)
             }
-            b'-' if is_space_or_end(self.bytes[..line.end].get(at + 1)) => Err(NOT_SIMPLE),
-            b'?' | b':' | b',' | b']' | b'}' | b'#' | b'&' | b'*' | b'!' | b'>' | b'%' | b'@'
-            | b'`' => Err(NOT_SIMPLE),
+            _ if !starts_plain(&self.bytes[..line.end], at) => Err(NOT_SIMPLE),
             _ => {
                 let (end, stop) = self.plain_end(line, at)?;
                 if stop == Stop::Colon {
                     return Err(NOT_SIMPLE); // `a: b: c`, or a key where a value belongs
                 }
-                let value = self.text[at..end].trim_end_matches(' ');
-                self.emit(
-                    Step::Scalar {
-                        value,
-                        plain: true,
-                        anchor: 0,
-                        at: None,
-                    },
-                    &mark,
-                )?;
+                let first = self.text[at..end].trim_end_matches(' ');
+                if stop == Stop::Comment {
+                    self.emit_scalar(first, true, &mark)?;
+                    return self.after_scalar(min_indent);
+                }
+                let (more, next) = self.plain_lines(line, min_indent)?;
+                if more.is_empty() {
+                    self.emit_scalar(first, true, &mark)?;
+                } else {
+                    let mut value = String::with_capacity(first.len() + more.len());
+                    value.push_str(first);
+                    value.push_str(&more);
+                    self.emit_scalar(&value, true, &mark)?;
+                }
+                self.next = next.0;
+                self.next_number = next.1;
                 self.after_scalar(min_indent)
             }
         }
+    }
+
+    /// The continuation lines of a plain scalar that began on `line` (those indented at
+    /// least `min_indent`), folded as YAML folds them: each joined by a space, or by as
+    /// many line breaks as there are blank lines between. Returns the folded text and
+    /// the offset and number of the line after them.
+    fn plain_lines(&self, line: Line, min_indent: usize) -> Outcome<(String, (usize, usize))> {
+        let mut folded = String::new();
+        let mut pos = line.end + 1;
+        let mut number = line.number + 1;
+        let mut end_of_scalar = (pos, number);
+        let mut blanks = 0usize;
+        while pos < self.bytes.len() {
+            let end =
+                memchr::memchr(b'\n', &self.bytes[pos..]).map_or(self.bytes.len(), |i| pos + i);
+            let spaces = self.bytes[pos..end]
+                .iter()
+                .take_while(|&&b| b == b' ')
+                .count();
+            let content = pos + spaces;
+            if content == end {
+                blanks += 1;
+            } else {
+                if spaces < min_indent || self.bytes[content] == b'#' {
+                    break;
+                }
+                let this = Line {
+                    number,
+                    start: pos,
+                    end,
+                    indent: spaces,
+                };
+                if !starts_plain(&self.bytes[..end], content) {
+                    return Err(NOT_SIMPLE);
+                }
+                let (text_end, stop) = self.plain_end(this, content)?;
+                if stop == Stop::Colon {
+                    return Err(NOT_SIMPLE); // a key inside: saphyr decides
+                }
+                if blanks == 0 {
+                    folded.push(' ');
+                }
+                for _ in 0..blanks {
+                    folded.push('\n');
+                }
+                blanks = 0;
+                folded.push_str(self.text[content..text_end].trim_end_matches(' '));
+                end_of_scalar = (end + 1, number + 1);
+                if end == self.bytes.len() {
+                    return Err(NOT_SIMPLE);
+                }
+                if stop == Stop::Comment {
+                    break; // a comment ends the scalar
+                }
+            }
+            pos = end + 1;
+            number += 1;
+        }
+        if pos > line.end + 1 && pos >= self.bytes.len() && !self.text.ends_with('\n') {
+            return Err(NOT_SIMPLE); // as for block scalars
+        }
+        if folded.is_empty() {
+            return Ok((folded, (line.end + 1, line.number + 1)));
+        }
+        Ok((folded, end_of_scalar))
     }
 
     /// After a one-line value: the next content line must not continue it.
@@ -487,28 +568,7 @@ where
     /// stops it: the line's end, a comment, or a `:` that makes it a key.
     fn plain_end(&self, line: Line, at: usize) -> Outcome<(usize, Stop)> {
         let bytes = &self.bytes[..line.end];
-        let first = bytes[at];
-        if matches!(
-            first,
-            b'?' | b':'
-                | b','
-                | b'['
-                | b']'
-                | b'{'
-                | b'}'
-                | b'#'
-                | b'&'
-                | b'*'
-                | b'!'
-                | b'|'
-                | b'>'
-                | b'\''
-                | b'"'
-                | b'%'
-                | b'@'
-                | b'`'
-        ) || (first == b'-' && is_space_or_end(bytes.get(at + 1)))
-        {
+        if !starts_plain(bytes, at) {
             return Err(NOT_SIMPLE);
         }
         let mut i = at;
@@ -537,7 +597,8 @@ where
             };
             let close = at + 1 + close;
             if bytes[close] == b'\\' {
-                return Ok(None);
+                let escaped = unescape(&self.text[at + 1..line.end]);
+                return Ok(escaped.map(|(value, len)| (value.into(), at + 2 + len)));
             }
             return Ok(Some((self.text[at + 1..close].into(), close + 1)));
         }
@@ -627,6 +688,11 @@ where
         let Some(mark) = mark else {
             return Err(NOT_SIMPLE); // an empty block scalar
         };
+        if pos >= self.bytes.len() && !self.text.ends_with('\n') {
+            // At the end of a text without a final line break, saphyr's block scalars
+            // end in ways of their own.
+            return Err(NOT_SIMPLE);
+        }
         if pos >= self.bytes.len() && breaks > 0 && keep {
             return Err(NOT_SIMPLE);
         }
@@ -686,8 +752,11 @@ where
             match bytes.get(i) {
                 Some(b',') => {
                     i = skip(i + 1);
-                    if matches!(bytes.get(i), Some(b']' | b'}')) {
-                        return Err(NOT_SIMPLE); // a trailing comma
+                    // A trailing comma adds no entry.
+                    if bytes.get(i) == Some(&close) {
+                        let mark = self.mark(line, i);
+                        self.emit(Step::Close, &mark)?;
+                        return Ok(i + 1);
                     }
                 }
                 Some(&b) if b == close => {
@@ -721,11 +790,15 @@ where
                 let len = bytes[at..]
                     .iter()
                     .take_while(|&&b| {
-                        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b' ')
+                        b.is_ascii_alphanumeric()
+                            || b >= 0x80
+                            || matches!(b, b'-' | b'_' | b'.' | b'/' | b' ')
                     })
                     .count();
                 let value = self.text[at..at + len].trim_end_matches(' ');
-                if value.is_empty() || value.starts_with('-') && value.len() == 1 {
+                let dash_alone =
+                    value.starts_with('-') && value.as_bytes().get(1).is_none_or(|b| *b == b' ');
+                if value.is_empty() || dash_alone {
                     return Err(NOT_SIMPLE);
                 }
                 self.emit_scalar(value, true, &mark)?;
@@ -733,6 +806,58 @@ where
             }
         }
     }
+}
+
+/// The value of a double-quoted scalar whose text after the opening quote is `text`,
+/// and the length of that text up to its closing quote; `None` when it does not close in
+/// `text` or holds an escape outside YAML's list.
+fn unescape(text: &str) -> Option<(String, usize)> {
+    let mut value = String::with_capacity(text.len());
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((value, i)),
+            '\\' => {
+                let (_, e) = chars.next()?;
+                let escaped = match e {
+                    '0' => '\0',
+                    'a' => '\u{7}',
+                    'b' => '\u{8}',
+                    't' => '\t',
+                    'n' => '\n',
+                    'v' => '\u{b}',
+                    'f' => '\u{c}',
+                    'r' => '\r',
+                    'e' => '\u{1b}',
+                    ' ' => ' ',
+                    '"' => '"',
+                    '/' => '/',
+                    '\\' => '\\',
+                    'N' => '\u{85}',
+                    '_' => '\u{a0}',
+                    'L' => '\u{2028}',
+                    'P' => '\u{2029}',
+                    'x' | 'u' | 'U' => {
+                        let digits = match e {
+                            'x' => 2,
+                            'u' => 4,
+                            _ => 8,
+                        };
+                        let mut code = 0u32;
+                        for _ in 0..digits {
+                            let (_, d) = chars.next()?;
+                            code = code * 16 + d.to_digit(16)?;
+                        }
+                        char::from_u32(code)?
+                    }
+                    _ => return None,
+                };
+                value.push(escaped);
+            }
+            c => value.push(c),
+        }
+    }
+    None
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
