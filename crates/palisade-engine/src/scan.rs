@@ -225,7 +225,7 @@ fn evaluate<'d>(
         .collect();
     // Labels matter only to config exceptions that select by them.
     let mut labels: Vec<(&str, &str)> = Vec::new();
-    let wants_labels = keep || opts.exceptions.iter().any(|e| !e.labels.is_empty());
+    let wants_labels = opts.exceptions.iter().any(|e| !e.labels.is_empty());
     if wants_labels {
         labels.extend(ctx.object.labels());
     }
@@ -257,8 +257,9 @@ fn evaluate<'d>(
         );
     }
     if keep {
-        // Analyses report later; their findings settle against these, and unused
-        // inline exceptions are judged then.
+        // Analyses report later; their findings settle against these (the labels only
+        // when an exception selects by them), and unused inline exceptions are judged
+        // then.
         eval.deferred = Some(Deferred {
             inline,
             labels: labels
@@ -847,28 +848,40 @@ fn assemble(
     drop_copies(&mut outcomes);
 
     // Each input's findings are placed, fingerprinted and sorted on its own, on every
-    // core; then the inputs are joined in discovery order.
-    let inputs: Vec<InputResult> = outcomes
-        .into_par_iter()
-        .map(|o| input_result(o, opts.exceptions.len()))
-        .collect();
+    // core, a batch of inputs at a time; each batch joins the result in discovery order
+    // before the next is made, so the findings exist twice for one batch at most.
     let mut result = ScanResult::default();
-    result
-        .findings
-        .reserve(inputs.iter().map(|i| i.findings.len()).sum());
+    result.findings.reserve(
+        outcomes
+            .iter()
+            .flat_map(|o| &o.objects)
+            .map(|o| o.eval.findings.len())
+            .sum(),
+    );
     let mut used = vec![0usize; opts.exceptions.len()];
     let mut expired_matches = vec![0usize; opts.exceptions.len()];
-    for input in inputs {
-        result.objects.extend(input.objects);
-        result.errors.extend(input.errors);
-        result.notices.extend(input.notices);
-        result.findings.extend(input.findings);
-        result.suppressed.extend(input.suppressed);
-        for (total, n) in used.iter_mut().zip(input.used) {
-            *total += n;
-        }
-        for (total, n) in expired_matches.iter_mut().zip(input.expired_matches) {
-            *total += n;
+    let batch = 4 * rayon::current_num_threads();
+    let mut outcomes = outcomes.into_iter().peekable();
+    while outcomes.peek().is_some() {
+        let inputs: Vec<InputResult> = outcomes
+            .by_ref()
+            .take(batch)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|o| input_result(o, opts.exceptions.len()))
+            .collect();
+        for input in inputs {
+            result.objects.extend(input.objects);
+            result.errors.extend(input.errors);
+            result.notices.extend(input.notices);
+            result.findings.extend(input.findings);
+            result.suppressed.extend(input.suppressed);
+            for (total, n) in used.iter_mut().zip(input.used) {
+                *total += n;
+            }
+            for (total, n) in expired_matches.iter_mut().zip(input.expired_matches) {
+                *total += n;
+            }
         }
     }
     for (i, e) in opts.exceptions.iter().enumerate() {
@@ -1069,23 +1082,27 @@ fn run_analyses(
     if analyses.is_empty() {
         return;
     }
-    for (index, analysis) in analyses.iter().enumerate() {
-        let mut items = Vec::new();
-        let mut owners = Vec::new();
-        for (o, outcome) in outcomes.iter_mut().enumerate() {
-            for (j, object) in outcome.objects.iter_mut().enumerate() {
-                let mut k = 0;
-                while k < object.gathered.len() {
-                    if object.gathered[k].0 == index {
-                        items.push(object.gathered.swap_remove(k).1);
-                        owners.push((o, j));
-                    } else {
-                        k += 1;
-                    }
-                }
+    // What each analysis gathered, and from which object.
+    // (input, object) indices of the objects items came from.
+    type Owners = Vec<(usize, usize)>;
+    let mut gathered: Vec<(Vec<Gathered>, Owners)> =
+        analyses.iter().map(|_| (Vec::new(), Vec::new())).collect();
+    for (o, outcome) in outcomes.iter_mut().enumerate() {
+        for (j, object) in outcome.objects.iter_mut().enumerate() {
+            for (index, item) in object.gathered.drain(..) {
+                gathered[index].0.push(item);
+                gathered[index].1.push((o, j));
             }
         }
-        for (item, raw) in analysis.report(items, &opts.settings) {
+    }
+    // The analyses are independent of each other: each on a core of its own.
+    let reports: Vec<(Vec<(usize, RawFinding)>, Owners)> = analyses
+        .par_iter()
+        .zip(gathered)
+        .map(|(analysis, (items, owners))| (analysis.report(items, &opts.settings), owners))
+        .collect();
+    for (reported, owners) in reports {
+        for (item, raw) in reported {
             let Some(&(o, j)) = owners.get(item) else {
                 continue;
             };
