@@ -29,10 +29,10 @@ mod netpol;
 mod rbac;
 
 // The allocator of the `palisade` binary, so that figures are the command's own.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use palisade_alloc as _;
 
 fn main() -> anyhow::Result<()> {
+    palisade_alloc::configure();
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args
         .iter()

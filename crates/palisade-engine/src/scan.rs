@@ -238,6 +238,8 @@ fn evaluate<'d>(
         }
     }
 
+    // Kept until the end of the scan: sized exactly, not grown.
+    eval.findings.reserve_exact(out.items.len());
     for mut raw in out.items {
         raw.container = containers
             .iter()
@@ -626,6 +628,9 @@ fn scan_input(
         .par_iter()
         .map(|chunk| scan_document(&spec.name, &source.text, chunk, checks, analyses, opts))
         .collect();
+    outcome
+        .objects
+        .reserve_exact(docs.iter().map(|d| d.objects.len()).sum());
     for d in docs {
         outcome.objects.extend(d.objects);
         outcome.namespaces.extend(d.namespaces);

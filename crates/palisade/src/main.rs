@@ -8,11 +8,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-// Scanning allocates and frees many small strings and vectors from several threads at
-// once (a live cluster's JSON most of all); glibc's allocator spent a quarter of the
-// time in malloc and free there, mimalloc a fraction of it (README, "Benchmarks").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The allocator (mimalloc, tuned) comes with this crate.
+use palisade_alloc as _;
 
 /// Exit codes: 0 clean, 1 findings at or above `--fail-on`, 2 unreadable input or usage error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +30,7 @@ impl From<ExitStatus> for ExitCode {
 }
 
 fn main() -> ExitCode {
+    palisade_alloc::configure();
     // libyaml-safer panics on a few malformed documents; the loader catches that and
     // reports the document as unreadable, so its panic message is not for the user.
     let default_hook = std::panic::take_hook();

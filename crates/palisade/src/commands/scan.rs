@@ -187,6 +187,9 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         FailOn::Never => false,
         FailOn::Severity(min) => result.max_severity().is_some_and(|s| s >= min),
     };
+    // The process ends next: freeing hundreds of thousands of findings one by one
+    // would only delay the exit (a tenth of a second at 100k objects).
+    std::mem::forget(result);
     Ok(if failing {
         ExitStatus::Findings
     } else {
