@@ -198,8 +198,15 @@ fn decode(name: &Arc<str>, bytes: Vec<u8>) -> (String, Option<LoadError>) {
     }
 }
 
-fn read_limited(name: &Arc<str>, mut reader: impl Read) -> Result<Vec<u8>, LoadError> {
-    let mut bytes = Vec::new();
+/// Reads at most [`MAX_INPUT_BYTES`] (and one more, to tell); `expected` is the size
+/// when known (a file's), so the buffer is sized once instead of grown and copied.
+fn read_limited(
+    name: &Arc<str>,
+    mut reader: impl Read,
+    expected: Option<u64>,
+) -> Result<Vec<u8>, LoadError> {
+    let capacity = expected.map_or(0, |n| n.min(MAX_INPUT_BYTES) + 1);
+    let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
     reader
         .by_ref()
         .take(MAX_INPUT_BYTES + 1)
@@ -244,9 +251,10 @@ pub fn read_input(spec: &InputSpec) -> Result<(SourceText, Option<LoadError>), L
         InputKind::File(path) => {
             let file = std::fs::File::open(path)
                 .map_err(|e| error(name.clone(), format!("cannot read: {e}")))?;
-            read_limited(name, file)?
+            let size = file.metadata().ok().map(|m| m.len());
+            read_limited(name, file, size)?
         }
-        InputKind::Stdin => read_limited(name, std::io::stdin().lock())?,
+        InputKind::Stdin => read_limited(name, std::io::stdin().lock(), None)?,
         InputKind::Inline(text) => text.as_bytes().to_vec(),
         InputKind::Kustomize(dir) => {
             render(name, "kubectl", &["kustomize".as_ref(), dir.as_os_str()])?

@@ -49,20 +49,44 @@ pub fn split_documents(text: &str) -> Vec<DocumentChunk> {
             });
         }
     };
-    let mut offset = 0usize;
-    for (line_index, line) in text.split_inclusive('\n').enumerate() {
-        let line_no = u32::try_from(line_index + 1).unwrap_or(u32::MAX);
-        let line_start = offset;
-        offset += line.len();
-        if is_marker(line, "---") {
+    // Markers start lines: only the places after a line break where `---` or `...`
+    // begins are looked at, and lines are counted between them.
+    let bytes = text.as_bytes();
+    let mut candidates: Vec<usize> = memchr::memmem::find_iter(bytes, b"\n---")
+        .chain(memchr::memmem::find_iter(bytes, b"\n..."))
+        .map(|at| at + 1)
+        .collect();
+    if bytes.starts_with(b"---") || bytes.starts_with(b"...") {
+        candidates.push(0);
+    }
+    candidates.sort_unstable();
+    let (mut counted_to, mut line_no) = (0usize, 1u32);
+    for line_start in candidates {
+        let line_end = memchr::memchr(b'\n', &bytes[line_start..])
+            .map_or(bytes.len(), |i| line_start + i + 1);
+        let line = &text[line_start..line_end];
+        let marker = if is_marker(line, "---") {
+            "---"
+        } else if is_marker(line, "...") {
+            "..."
+        } else {
+            continue;
+        };
+        let newlines = bytes[counted_to..line_start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        line_no = line_no.saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
+        counted_to = line_start;
+        if marker == "---" {
             push(start..line_start, start_line, explicit);
             explicit = true;
             start = line_start;
             start_line = line_no;
-        } else if is_marker(line, "...") {
+        } else {
             push(start..line_start, start_line, explicit);
             explicit = false;
-            start = offset;
+            start = line_end;
             start_line = line_no.saturating_add(1);
         }
     }
@@ -107,6 +131,64 @@ mod tests {
     fn dashes_inside_content_do_not_split() {
         let t = "a: |\n  ---\n  x\nb: '---'\n----: 1\n";
         assert_eq!(bodies(t).len(), 1);
+    }
+
+    /// Line by line, as the splitter first did: the oracle for the marker search.
+    fn split_line_by_line(text: &str) -> Vec<(Range<usize>, u32)> {
+        let mut out = Vec::new();
+        let (mut start, mut start_line, mut explicit) = (0usize, 1u32, false);
+        let mut offset = 0usize;
+        let mut keep = |range: Range<usize>, line: u32, explicit: bool| {
+            if explicit || has_content(&text[range.clone()]) {
+                out.push((range, line));
+            }
+        };
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            let (line_no, line_start) = (u32::try_from(i + 1).unwrap(), offset);
+            offset += line.len();
+            if is_marker(line, "---") {
+                keep(start..line_start, start_line, explicit);
+                (start, start_line, explicit) = (line_start, line_no, true);
+            } else if is_marker(line, "...") {
+                keep(start..line_start, start_line, explicit);
+                (start, start_line, explicit) = (offset, line_no + 1, false);
+            }
+        }
+        keep(start..text.len(), start_line, explicit);
+        out
+    }
+
+    #[test]
+    fn the_marker_search_splits_as_reading_line_by_line_does() {
+        let mut texts: Vec<String> = vec![
+            "---".into(),
+            "...".into(),
+            "--- \n...\n---\t#c\n...x\n----\n-- -\n\n---".into(),
+            "a: 1\r\n---\r\nb: 2\r\n...\r\n# c\r\n".into(),
+            "\n\n---\n\n...\n\n---\n".into(),
+        ];
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        for entry in walkdir::WalkDir::new(dir) {
+            if let Ok(text) = std::fs::read_to_string(entry.unwrap().path()) {
+                texts.push(text);
+            }
+        }
+        assert!(texts.len() > 20, "the examples are missing");
+        // And pieces cut at every few bytes, so markers meet the text's ends.
+        let joined = texts.concat();
+        for cut in (0..joined.len()).step_by(97) {
+            if joined.is_char_boundary(cut) {
+                texts.push(joined[cut..].to_owned());
+                texts.push(joined[..cut].to_owned());
+            }
+        }
+        for text in &texts {
+            let got: Vec<(Range<usize>, u32)> = split_documents(text)
+                .into_iter()
+                .map(|c| (c.range, c.first_line))
+                .collect();
+            assert_eq!(got, split_line_by_line(text), "{text:?}");
+        }
     }
 
     #[test]
