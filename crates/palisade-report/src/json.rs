@@ -254,6 +254,23 @@ fn push_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
     let _ = serde_json::to_writer(&mut *out, value);
 }
 
+/// Appends `text` as a JSON string, as serde_json writes it: most messages and paths
+/// need no escaping, and are copied whole.
+fn push_str(out: &mut Vec<u8>, text: &str) {
+    // No early exit, so the test runs over whole vectors of bytes.
+    let plain = text.bytes().fold(true, |plain, b| {
+        plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
+    });
+    if plain {
+        out.reserve(text.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        push_json(out, text);
+    }
+}
+
 /// Appends the fields of the struct `value`, comma first, without its braces.
 fn push_fields<T: Serialize>(out: &mut Vec<u8>, value: &T) {
     let at = out.len();
@@ -283,7 +300,7 @@ impl FindingWriter {
         out.extend_from_slice(f.severity.as_str().as_bytes());
         out.push(b'"');
         out.extend_from_slice(&parts.head);
-        push_json(out, f.message.as_str());
+        push_str(out, &f.message);
         out.extend_from_slice(b",\"object\":");
         let object = Arc::as_ptr(&f.object);
         match &self.object {
@@ -314,7 +331,7 @@ impl FindingWriter {
         out.extend_from_slice(b",\"column\":");
         out.extend_from_slice(number.format(f.location.column).as_bytes());
         out.extend_from_slice(b"},\"path\":");
-        push_json(out, f.path.as_str());
+        push_str(out, &f.path);
         out.extend_from_slice(&parts.tail);
         out.push(b'"');
         out.extend_from_slice(&f.fingerprint.hex());
@@ -325,7 +342,7 @@ impl FindingWriter {
         }
         if let Some(c) = &f.container {
             out.extend_from_slice(b",\"container\":");
-            push_json(out, c.as_str());
+            push_str(out, c);
         }
         if let Some(by) = by {
             out.extend_from_slice(b",\"suppression\":");

@@ -62,8 +62,8 @@ pub fn split_documents(text: &str) -> Vec<DocumentChunk> {
     candidates.sort_unstable();
     let (mut counted_to, mut line_no) = (0usize, 1u32);
     for line_start in candidates {
-        let line_end = memchr::memchr(b'\n', &bytes[line_start..])
-            .map_or(bytes.len(), |i| line_start + i + 1);
+        let line_end =
+            memchr::memchr(b'\n', &bytes[line_start..]).map_or(bytes.len(), |i| line_start + i + 1);
         let line = &text[line_start..line_end];
         let marker = if is_marker(line, "---") {
             "---"
