@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use ipnet::IpNet;
 
@@ -38,7 +39,9 @@ pub enum Node {
 pub struct Connection {
     pub src: Node,
     pub dst: Node,
-    pub conns: ConnSet,
+    /// Shared by every connection of one class pair or address piece: a list can hold
+    /// millions of lines (every pod to every piece of a split address block).
+    pub conns: Arc<ConnSet>,
 }
 
 impl Model {
@@ -68,6 +71,7 @@ impl Model {
         let classes = self.classes();
         let mut out = Vec::new();
         for (a, b, allowed) in ClassGraph::new(self, &classes).pairs() {
+            let allowed = Arc::new(allowed);
             for &src in &classes[a] {
                 for &dst in classes[b].iter().filter(|&&dst| dst != src) {
                     out.push(Connection {
@@ -96,6 +100,7 @@ impl Model {
                     if allowed.is_empty() {
                         continue;
                     }
+                    let allowed = Arc::new(allowed);
                     for &w in class {
                         let (src, dst) = if outbound {
                             (Node::Workload(w), Node::Range(first, last))
@@ -111,12 +116,49 @@ impl Model {
                 }
             }
         }
-        let mut named: Vec<(String, String, Connection)> = out
-            .into_iter()
-            .map(|c| (self.node_name(c.src), self.node_name(c.dst), c))
+        // Sorted by names, each node named once: its rank among all names stands for it.
+        let rank = self.name_ranks(&out);
+        out.sort_by_cached_key(|c| (rank(c.src), rank(c.dst)));
+        out
+    }
+
+    /// For the nodes of `connections`, a function giving each its rank in the order of
+    /// their names.
+    fn name_ranks(&self, connections: &[Connection]) -> impl Fn(Node) -> usize {
+        let mut ranges: Vec<(IpAddr, IpAddr)> = connections
+            .iter()
+            .flat_map(|c| [c.src, c.dst])
+            .filter_map(|n| match n {
+                Node::Range(a, b) => Some((a, b)),
+                Node::Workload(_) => None,
+            })
             .collect();
-        named.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-        named.into_iter().map(|(_, _, c)| c).collect()
+        ranges.sort_unstable();
+        ranges.dedup();
+        let mut names: Vec<(String, Node)> = (0..self.workloads.len())
+            .map(Node::Workload)
+            .chain(ranges.iter().map(|&(a, b)| Node::Range(a, b)))
+            .map(|n| (self.node_name(n), n))
+            .collect();
+        names.sort();
+        let mut workload_rank = vec![0; self.workloads.len()];
+        let mut range_rank = vec![0; ranges.len()];
+        for (rank, (_, node)) in names.iter().enumerate() {
+            match *node {
+                Node::Workload(w) => workload_rank[w] = rank,
+                Node::Range(a, b) => {
+                    if let Ok(i) = ranges.binary_search(&(a, b)) {
+                        range_rank[i] = rank;
+                    }
+                }
+            }
+        }
+        move |node| match node {
+            Node::Workload(w) => workload_rank[w],
+            Node::Range(a, b) => ranges
+                .binary_search(&(a, b))
+                .map_or(usize::MAX, |i| range_rank[i]),
+        }
     }
 
     /// Workloads that every policy treats alike: same namespace, labels and named ports.

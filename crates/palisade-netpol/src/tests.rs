@@ -488,7 +488,7 @@ fn brute_force(m: &Model) -> Vec<String> {
                 let c = Connection {
                     src: Node::Workload(a),
                     dst: Node::Workload(b),
-                    conns: allowed,
+                    conns: std::sync::Arc::new(allowed),
                 };
                 lines.push(m.line(&c));
             }
