@@ -86,7 +86,7 @@ pub struct RawFinding {
     pub column: u32,
     pub path: String,
     pub message: String,
-    pub pss: Option<PssInfo>,
+    pub pss: Option<Box<PssInfo>>,
     /// Set by the engine: the container whose path holds `path`.
     pub container: Option<String>,
     /// Set when the finding is about a namespace or the cluster, not the object that

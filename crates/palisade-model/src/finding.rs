@@ -39,10 +39,19 @@ pub struct Location {
 pub struct PssInfo {
     /// The level the check belongs to (`baseline` or `restricted`).
     pub level: &'static str,
-    /// The version of the standard that was evaluated (`v1.37`).
-    pub version: String,
+    /// The version of the standard that was evaluated: Kubernetes `v1.<minor>`, written
+    /// out only when reported (a scan holds hundreds of thousands of findings).
+    pub minor: u32,
     /// The upstream check id.
     pub check: &'static str,
+}
+
+impl PssInfo {
+    /// The version as written: `v1.37`.
+    #[must_use]
+    pub fn version(&self) -> String {
+        format!("v1.{}", self.minor)
+    }
 }
 
 /// One problem found in one object.
@@ -58,7 +67,8 @@ pub struct Finding {
     /// Field path from the object root: `spec.template.spec.containers[0].securityContext.privileged`.
     pub path: String,
     pub fingerprint: Fingerprint,
-    pub pss: Option<PssInfo>,
+    /// Boxed: most findings have none, and every finding would carry its size.
+    pub pss: Option<Box<PssInfo>>,
     /// The container the finding is about, when it is about one.
     pub container: Option<String>,
 }

@@ -134,6 +134,7 @@ struct JsonError<'a> {
 /// [`FindingWriter`], which must produce the same bytes (tested).
 #[cfg(test)]
 pub(crate) fn finding_by_serde(f: &Finding, by: Option<&Suppression>) -> Vec<u8> {
+    let version = f.pss.as_ref().map(|p| p.version());
     let json = JsonFinding {
         check: f.check.id,
         severity: f.severity,
@@ -152,7 +153,15 @@ pub(crate) fn finding_by_serde(f: &Finding, by: Option<&Suppression>) -> Vec<u8>
         references: f.check.references,
         mappings: mappings(f.check),
         fingerprint: &f.fingerprint,
-        pss: f.pss.as_ref().map(pss),
+        pss: f
+            .pss
+            .as_deref()
+            .zip(version.as_deref())
+            .map(|(p, version)| Pss {
+                level: p.level,
+                version,
+                check: p.check,
+            }),
         container: f.container.as_deref(),
         suppression: by.map(suppression),
     };
@@ -179,12 +188,17 @@ fn mappings(check: &CheckMeta) -> Vec<JsonMapping<'_>> {
         .collect()
 }
 
-fn pss(p: &PssInfo) -> Pss<'_> {
-    Pss {
-        level: p.level,
-        version: &p.version,
-        check: p.check,
-    }
+/// Serializes a finding's Pod Security context.
+fn push_pss(out: &mut Vec<u8>, p: &PssInfo) {
+    let version = p.version();
+    push_json(
+        out,
+        &Pss {
+            level: p.level,
+            version: &version,
+            check: p.check,
+        },
+    );
 }
 
 fn suppression(by: &Suppression) -> JsonSuppression<'_> {
@@ -338,7 +352,7 @@ impl FindingWriter {
         out.push(b'"');
         if let Some(p) = &f.pss {
             out.extend_from_slice(b",\"pss\":");
-            push_json(out, &pss(p));
+            push_pss(out, p);
         }
         if let Some(c) = &f.container {
             out.extend_from_slice(b",\"container\":");

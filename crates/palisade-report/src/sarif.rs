@@ -122,7 +122,7 @@ fn result(f: &Finding, rule_index: usize) -> Value {
         },
     });
     if let Some(p) = &f.pss {
-        props["pss"] = json!({"level": p.level, "version": p.version, "check": p.check});
+        props["pss"] = json!({"level": p.level, "version": p.version(), "check": p.check});
     }
     if let Some(c) = &f.container {
         props["container"] = json!(c);

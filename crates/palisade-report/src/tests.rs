@@ -96,11 +96,11 @@ fn sample() -> ScanResult {
         },
         path: path.into(),
         fingerprint: fingerprint("privileged", &file, &web, path),
-        pss: Some(PssInfo {
+        pss: Some(Box::new(PssInfo {
             level: "baseline",
-            version: "v1.37".into(),
+            minor: 37,
             check: "privileged",
-        }),
+        })),
         container: Some("web".into()),
     };
     let mut hidden = finding.clone();

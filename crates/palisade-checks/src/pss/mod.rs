@@ -140,11 +140,11 @@ impl PssOut<'_> {
     pub fn report(&mut self, node: Node<'_>, path: String, message: String) -> &mut RawFinding {
         let (meta, level, version) = (self.meta, self.level, self.version);
         let f = self.out.report(meta, node, path, message);
-        f.pss = Some(PssInfo {
+        f.pss = Some(Box::new(PssInfo {
             level: level.as_str(),
-            version: version.to_string(),
+            minor: version.minor,
             check: meta.id,
-        });
+        }));
         f
     }
 }

@@ -24,7 +24,7 @@ fn eval(yaml: &str, profile: &str) -> Vec<(&'static str, u32)> {
         .into_iter()
         .map(|f| {
             let pss = f.pss.as_ref().expect("pss context");
-            assert_eq!(pss.version, profile.version.to_string());
+            assert_eq!(pss.version(), profile.version.to_string());
             (f.check.id, f.line)
         })
         .collect()
