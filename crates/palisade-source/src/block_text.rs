@@ -152,15 +152,10 @@ where
         self.line = None;
         while self.next < self.bytes.len() {
             let start = self.next;
-            let end =
-                memchr::memchr(b'\n', &self.bytes[start..]).map_or(self.bytes.len(), |i| start + i);
+            let (end, indent) = self.raw_line(start);
             let number = self.next_number;
             self.next = end + 1;
             self.next_number += 1;
-            let indent = self.bytes[start..end]
-                .iter()
-                .take_while(|&&b| b == b' ')
-                .count();
             let content = start + indent;
             if content == end || self.bytes[content] == b'#' {
                 continue;
@@ -186,6 +181,17 @@ where
             return Ok(());
         }
         Ok(())
+    }
+
+    /// The line starting at `pos`: where it ends (its line break, or the end of the
+    /// text) and how many spaces indent it.
+    fn raw_line(&self, pos: usize) -> (usize, usize) {
+        let end = memchr::memchr(b'\n', &self.bytes[pos..]).map_or(self.bytes.len(), |i| pos + i);
+        let spaces = self.bytes[pos..end]
+            .iter()
+            .take_while(|&&b| b == b' ')
+            .count();
+        (end, spaces)
     }
 
     /// The mark of byte `at` on `line`: columns count characters.
@@ -501,12 +507,7 @@ where
         let mut end_of_scalar = (pos, number);
         let mut blanks = 0usize;
         while pos < self.bytes.len() {
-            let end =
-                memchr::memchr(b'\n', &self.bytes[pos..]).map_or(self.bytes.len(), |i| pos + i);
-            let spaces = self.bytes[pos..end]
-                .iter()
-                .take_while(|&&b| b == b' ')
-                .count();
+            let (end, spaces) = self.raw_line(pos);
             let content = pos + spaces;
             if content == end {
                 blanks += 1;
@@ -645,12 +646,7 @@ where
         let mut mark = None;
         let mut breaks = 0usize; // line breaks owed before the next content line
         while pos < self.bytes.len() {
-            let end =
-                memchr::memchr(b'\n', &self.bytes[pos..]).map_or(self.bytes.len(), |i| pos + i);
-            let spaces = self.bytes[pos..end]
-                .iter()
-                .take_while(|&&b| b == b' ')
-                .count();
+            let (end, spaces) = self.raw_line(pos);
             let blank = pos + spaces == end;
             if blank {
                 if indent.is_none() {
