@@ -4,6 +4,7 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use palisade_inventory::{Object, ObjectAt, ObjectError, PodSpecView};
 use palisade_model::{CheckMeta, PssInfo, Scope, Severity};
@@ -88,7 +89,7 @@ pub struct RawFinding {
     pub message: String,
     pub pss: Option<Box<PssInfo>>,
     /// Set by the engine: the container whose path holds `path`.
-    pub container: Option<String>,
+    pub container: Option<Arc<str>>,
     /// Set when the finding is about a namespace or the cluster, not the object that
     /// carries it: its fingerprint then depends on the check and the scope alone.
     pub scope: Option<Box<Scope>>,

@@ -223,6 +223,8 @@ fn evaluate<'d>(
         .flat_map(|p| p.containers())
         .map(|c| (c.path.as_str(), c.name))
         .collect();
+    // Each container's name is allocated once, for all its findings.
+    let mut names: Vec<Option<Arc<str>>> = vec![None; containers.len()];
     // Labels matter only to config exceptions that select by them.
     let mut labels: Vec<(&str, &str)> = Vec::new();
     let wants_labels = opts.exceptions.iter().any(|e| !e.labels.is_empty());
@@ -243,12 +245,16 @@ fn evaluate<'d>(
     for mut raw in out.items {
         raw.container = containers
             .iter()
-            .find(|(path, _)| {
+            .position(|(path, _)| {
                 raw.path
                     .strip_prefix(*path)
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
             })
-            .map(|(_, name)| (*name).to_owned());
+            .map(|i| {
+                names[i]
+                    .get_or_insert_with(|| containers[i].1.into())
+                    .clone()
+            });
         settle(
             raw,
             &ctx.object.identity,

@@ -70,7 +70,8 @@ pub struct Finding {
     /// Boxed: most findings have none, and every finding would carry its size.
     pub pss: Option<Box<PssInfo>>,
     /// The container the finding is about, when it is about one.
-    pub container: Option<String>,
+    /// Shared by the findings of one container.
+    pub container: Option<Arc<str>>,
 }
 
 /// What kind of exception suppressed a finding.

@@ -125,7 +125,7 @@ fn result(f: &Finding, rule_index: usize) -> Value {
         props["pss"] = json!({"level": p.level, "version": p.version(), "check": p.check});
     }
     if let Some(c) = &f.container {
-        props["container"] = json!(c);
+        props["container"] = json!(&**c);
     }
     json!({
         "ruleId": f.check.id,
