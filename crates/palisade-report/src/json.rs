@@ -371,33 +371,65 @@ impl FindingWriter {
 const CHUNK: usize = 1024;
 const BATCH: usize = 16 * CHUNK;
 
-/// Writes `items` as the elements of a JSON array (no brackets).
+/// Writes `items` as the elements of a JSON array (no brackets). While one batch is
+/// written (on this thread: the writer need not be `Send`), the next is rendered on the
+/// pool.
 fn write_findings<T: Sync>(
     items: &[T],
     parts: impl Fn(&T) -> (&Finding, Option<&Suppression>) + Sync,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    // Reused from batch to batch: fresh buffers would each be new pages to fault in.
-    let mut texts: Vec<Vec<u8>> = vec![Vec::new(); BATCH / CHUNK];
-    for (b, batch) in items.chunks(BATCH).enumerate() {
-        texts
-            .par_iter_mut()
-            .zip(batch.par_chunks(CHUNK))
-            .enumerate()
-            .for_each(|(c, (text, chunk))| {
-                text.clear();
-                let mut writer = FindingWriter::default();
-                for (i, item) in chunk.iter().enumerate() {
-                    if b + c + i > 0 {
-                        text.push(b',');
-                    }
-                    let (f, by) = parts(item);
-                    writer.push(text, f, by);
+    // Two sets of buffers, reused from batch to batch: fresh ones would each be new
+    // pages to fault in.
+    let mut ready: Vec<Vec<u8>> = vec![Vec::new(); BATCH / CHUNK];
+    let mut spare: Vec<Vec<u8>> = vec![Vec::new(); BATCH / CHUNK];
+    let mut batches = items.chunks(BATCH).enumerate();
+    let Some((first, batch)) = batches.next() else {
+        return Ok(());
+    };
+    render_batch(first, batch, &parts, &mut ready);
+    let mut written = batch.len();
+    for (b, batch) in batches {
+        let mut result = Ok(());
+        rayon::in_place_scope(|scope| {
+            scope.spawn(|_| render_batch(b, batch, &parts, &mut spare));
+            result = write_batch(&ready, written, out);
+        });
+        result?;
+        std::mem::swap(&mut ready, &mut spare);
+        written = batch.len();
+    }
+    write_batch(&ready, written, out)
+}
+
+/// Renders batch `b` (`batch`, at most [`BATCH`] items) into `texts`, a chunk each.
+fn render_batch<T: Sync>(
+    b: usize,
+    batch: &[T],
+    parts: &(impl Fn(&T) -> (&Finding, Option<&Suppression>) + Sync),
+    texts: &mut [Vec<u8>],
+) {
+    texts
+        .par_iter_mut()
+        .zip(batch.par_chunks(CHUNK))
+        .enumerate()
+        .for_each(|(c, (text, chunk))| {
+            text.clear();
+            let mut writer = FindingWriter::default();
+            for (i, item) in chunk.iter().enumerate() {
+                if b + c + i > 0 {
+                    text.push(b',');
                 }
-            });
-        for text in texts.iter().take(batch.len().div_ceil(CHUNK)) {
-            out.write_all(text)?;
-        }
+                let (f, by) = parts(item);
+                writer.push(text, f, by);
+            }
+        });
+}
+
+/// Writes the chunks of a rendered batch of `len` items.
+fn write_batch(texts: &[Vec<u8>], len: usize, out: &mut dyn Write) -> io::Result<()> {
+    for text in texts.iter().take(len.div_ceil(CHUNK)) {
+        out.write_all(text)?;
     }
     Ok(())
 }
