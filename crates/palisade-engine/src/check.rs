@@ -68,7 +68,8 @@ impl Memo {
             .values
             .borrow()
             .iter()
-            .find_map(|v| Rc::clone(v).downcast::<T>().ok());
+            .find(|v| (***v).type_id() == std::any::TypeId::of::<T>())
+            .and_then(|v| Rc::clone(v).downcast::<T>().ok());
         if let Some(value) = found {
             return value;
         }
@@ -158,4 +159,25 @@ pub trait Analysis: Sync + Send + std::fmt::Debug {
 
     /// Whether any of the analysis' checks is among `checks` (else it is skipped).
     fn wanted(&self, checks: &[&'static CheckMeta]) -> bool;
+}
+
+#[cfg(test)]
+mod memo_tests {
+    use super::Memo;
+    use std::cell::Cell;
+
+    #[test]
+    fn each_value_is_derived_once_per_type() {
+        let memo = Memo::default();
+        let calls = Cell::new(0);
+        let derive = |n: u32| {
+            calls.set(calls.get() + 1);
+            n
+        };
+        assert_eq!(*memo.get(|| derive(7)), 7);
+        assert_eq!(*memo.get(|| derive(8)), 7, "the first value is kept");
+        assert_eq!(*memo.get(|| vec!["other type"]), vec!["other type"]);
+        assert_eq!(*memo.get(|| derive(9)), 7);
+        assert_eq!(calls.get(), 1);
+    }
 }

@@ -147,6 +147,9 @@ impl Check for FlagRule {
     }
 
     fn run(&'static self, ctx: &ObjectContext<'_>, out: &mut Findings) {
+        if ctx.pods.is_empty() {
+            return;
+        }
         // Some sixty rules ask the same question of every object: which containers
         // run a control-plane component. Answered once per object.
         let components = ctx.memo.get(|| flags::component_containers(&ctx.pods));
