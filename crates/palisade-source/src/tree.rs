@@ -223,7 +223,21 @@ impl<'d> Node<'d> {
     /// The value under `key` in a mapping, with its key node.
     #[must_use]
     pub fn entry(&self, key: &str) -> Option<(Node<'d>, Node<'d>)> {
-        self.entries().find(|(k, _)| k.scalar_text() == Some(key))
+        // The checks' most frequent call: keys are compared by length before bytes.
+        let doc = self.doc;
+        let ids = if self.is_mapping() {
+            self.child_ids()
+        } else {
+            &[]
+        };
+        ids.chunks_exact(2)
+            .find(|pair| {
+                let k = &doc.nodes[pair[0] as usize];
+                k.kind == NodeKind::Scalar
+                    && (k.end - k.start) as usize == key.len()
+                    && doc.text.as_bytes()[k.start as usize..k.end as usize] == *key.as_bytes()
+            })
+            .map(|pair| (Node { doc, id: pair[0] }, Node { doc, id: pair[1] }))
     }
 
     /// The value under `key` in a mapping; `None` for other kinds.
@@ -560,9 +574,15 @@ impl Builder<'_> {
             return true;
         }
         if kids.len() / 2 <= FEW {
-            return keys()
-                .enumerate()
-                .any(|(i, a)| a.is_some() && keys().skip(i + 1).any(|b| b == a));
+            let mut few: [&str; FEW] = [""; FEW];
+            for (n, key) in keys().flatten().enumerate() {
+                // Lengths first: most keys differ in length from most others.
+                if few[..n].iter().any(|k| k.len() == key.len() && *k == key) {
+                    return true;
+                }
+                few[n] = key;
+            }
+            return false;
         }
         let mut seen = HashSet::with_capacity(kids.len() / 2);
         keys().flatten().any(|k| !seen.insert(k))
