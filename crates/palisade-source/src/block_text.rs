@@ -231,7 +231,12 @@ where
         if self.key_end(line, at)?.is_some() {
             return self.block_mapping(line, at);
         }
-        self.value_in_line(line, at, parent.map_or(0, |p| p + 1))
+        // A scalar alone at the root (a document that is just text) is saphyr's: its
+        // continuation and block rules at column 0 are its own.
+        let Some(parent) = parent else {
+            return Err(NOT_SIMPLE);
+        };
+        self.value_in_line(line, at, parent + 1)
     }
 
     /// Where the key starting at `at` ends (after its `:`), or `None` when `at` does not
