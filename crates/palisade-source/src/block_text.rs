@@ -1,14 +1,16 @@
-//! Block-style YAML as manifests are written (indented mappings and sequences, one-line
-//! plain and quoted scalars, literal block scalars, one-line flow collections, comments)
-//! read straight into parser steps with positions, without a general YAML scanner.
+//! Block-style YAML as manifests are written (indented mappings and sequences, plain
+//! scalars over one or more lines, one-line quoted scalars, literal block scalars,
+//! one-line flow collections, comments) read straight into parser steps with positions,
+//! without a general YAML scanner.
 //!
-//! saphyr's scanner is most of a scan's time. This reader handles the narrow, regular
+//! saphyr's scanner was most of a scan's time. This reader handles the narrow, regular
 //! part of YAML that nearly every Kubernetes manifest stays inside and must give exactly
 //! the steps and positions saphyr gives for the same text (a test compares the trees of
-//! every document of the corpus, and of mutations of them). Anything else (anchors, tags,
-//! multi-line plain or quoted scalars, folded scalars, escapes, tabs, complex keys,
-//! directives, anything unusual or invalid) is refused with [`NotSimple`] as soon as it
-//! is seen, and the caller reads the document with saphyr, which also words the errors:
+//! every document of the corpus, and of mutations of them). Anything else (anchors,
+//! tags, folded scalars, quoted scalars over several lines, flow collections over
+//! several lines, tabs, carriage returns, complex keys, directives, a scalar alone at the
+//! root, anything unusual or invalid) is refused with [`NotSimple`] as soon as it is
+//! seen, and the caller reads the document with saphyr, which also words the errors:
 //! this reader never reports a syntax error of its own.
 
 use crate::tree::{Mark, Step};
@@ -110,8 +112,11 @@ where
 /// Whether `text` is free of what has rules of its own in YAML: tabs, carriage returns,
 /// control characters, byte order marks, and line and paragraph separators.
 fn plain_characters(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    if bytes.iter().any(|&b| (b < 0x20 && b != b'\n') || b == 0x7f) {
+    // No early exit, so the test runs over whole vectors of bytes.
+    let controls = text.bytes().fold(false, |found, b| {
+        found | ((b < 0x20) & (b != b'\n')) | (b == 0x7f)
+    });
+    if controls {
         return false;
     }
     text.is_ascii()
@@ -315,6 +320,7 @@ where
             };
             if self.bytes.get(colon) != Some(&b':')
                 || !is_space_or_end(self.bytes[..line.end].get(colon + 1))
+                || colon - at > MAX_KEY
             {
                 return Err(NOT_SIMPLE);
             }

@@ -132,8 +132,18 @@ fn what_the_block_reader_leaves_to_saphyr_still_reads() {
         palisade_source::parse_document(part, chunk, &Limits::default())
             .unwrap_or_else(|e| panic!("{text:?}: {e}"));
     }
-    // Invalid YAML is refused here and worded by saphyr.
-    for text in ["a: b: c\n", "a:\n  b: 1\n c: 2\n", "- a\nb: 1\n", "a: 'x\n"] {
+    // Invalid YAML is refused here and worded by saphyr: a key past YAML's 1,024
+    // characters too, first in its mapping or not, plain or quoted.
+    let long = "k".repeat(1100);
+    let long_keys = [
+        format!("{long}: 1\n"),
+        format!("a: 1\n{long}: 2\n"),
+        format!("a: 1\n\"{long}\": 2\n"),
+    ];
+    for text in ["a: b: c\n", "a:\n  b: 1\n c: 2\n", "- a\nb: 1\n", "a: 'x\n"]
+        .into_iter()
+        .chain(long_keys.iter().map(String::as_str))
+    {
         let chunk = &split_documents(text)[0];
         assert!(parse_document_by(Engine::Block, text, chunk, &Limits::default()).is_err());
     }
