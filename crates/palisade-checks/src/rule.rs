@@ -76,7 +76,7 @@ pub fn report_scoped(
             line: place.line,
             column: place.column,
             path: place.path.clone(),
-            message,
+            message: message.into(),
             pss: None,
             container: None,
             scope: scope.map(Box::new),

@@ -53,7 +53,7 @@ pub fn run_with(yaml: &str, ids: &[&str], profile: &str, settings: &CheckSetting
             severity: f.severity,
             line: f.line,
             path: f.path,
-            message: f.message,
+            message: f.message.to_string(),
         })
         .collect()
 }
@@ -146,7 +146,7 @@ pub fn run_analysis(
             severity: f.severity,
             line: f.line,
             path: f.path,
-            message: f.message,
+            message: f.message.to_string(),
             object,
         })
         .collect();

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use palisade_inventory::{Object, ObjectAt, ObjectError, PodSpecView};
-use palisade_model::{CheckMeta, PssInfo, Scope, Severity};
+use palisade_model::{CheckMeta, Message, PssInfo, Scope, Severity};
 use palisade_source::{DuplicateKey, Node, Pos};
 
 use crate::pss::Profile;
@@ -87,7 +87,7 @@ pub struct RawFinding {
     pub line: u32,
     pub column: u32,
     pub path: String,
-    pub message: String,
+    pub message: Message,
     pub pss: Option<Box<PssInfo>>,
     /// Set by the engine: the container whose path holds `path`.
     pub container: Option<Arc<str>>,
@@ -110,7 +110,7 @@ impl Findings {
         check: &'static CheckMeta,
         node: Node<'_>,
         path: String,
-        message: String,
+        message: impl Into<Message>,
     ) -> &mut RawFinding {
         self.report_at(check, node.pos(), path, message)
     }
@@ -121,8 +121,9 @@ impl Findings {
         check: &'static CheckMeta,
         pos: Pos,
         path: String,
-        message: String,
+        message: impl Into<Message>,
     ) -> &mut RawFinding {
+        let message = message.into();
         self.items.push(RawFinding {
             check,
             severity: check.severity,

@@ -54,6 +54,83 @@ impl PssInfo {
     }
 }
 
+/// What a finding says. The sentences most findings use (a fixed one, or one about a
+/// named container) are kept as their parts and written out only when reported: a scan
+/// holds hundreds of thousands of findings, and a whole sentence is a hundred bytes each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// Written by the check.
+    Text(String),
+    /// A sentence with nothing in it that varies.
+    Fixed(&'static str),
+    /// `{before}"{name}"{after}`, the name quoted and escaped as Rust's `{:?}` does.
+    Quoting {
+        before: &'static str,
+        name: Arc<str>,
+        after: &'static str,
+    },
+}
+
+impl Message {
+    /// `{before}"{name}"{after}`.
+    #[must_use]
+    pub fn quoting(before: &'static str, name: &str, after: &'static str) -> Self {
+        Message::Quoting {
+            before,
+            name: Arc::from(name),
+            after,
+        }
+    }
+
+    /// The sentence, written out.
+    #[must_use]
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Message::Text(text) => std::borrow::Cow::Borrowed(text),
+            Message::Fixed(text) => std::borrow::Cow::Borrowed(text),
+            Message::Quoting { .. } => std::borrow::Cow::Owned(self.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Message::Text(text) => f.write_str(text),
+            Message::Fixed(text) => f.write_str(text),
+            Message::Quoting {
+                before,
+                name,
+                after,
+            } => write!(f, "{before}{:?}{after}", &**name),
+        }
+    }
+}
+
+impl From<String> for Message {
+    fn from(text: String) -> Self {
+        Message::Text(text)
+    }
+}
+
+impl From<&'static str> for Message {
+    fn from(text: &'static str) -> Self {
+        Message::Fixed(text)
+    }
+}
+
+impl PartialEq<str> for Message {
+    fn eq(&self, other: &str) -> bool {
+        self.text() == other
+    }
+}
+
+impl PartialEq<&str> for Message {
+    fn eq(&self, other: &&str) -> bool {
+        self.text() == *other
+    }
+}
+
 /// One problem found in one object.
 #[derive(Debug, Clone)]
 pub struct Finding {
@@ -61,7 +138,7 @@ pub struct Finding {
     /// Usually the check's severity; a check may grade a finding up or down.
     pub severity: Severity,
     /// Names the exact field and value.
-    pub message: String,
+    pub message: Message,
     pub object: Arc<ObjectRef>,
     pub location: Location,
     /// Field path from the object root: `spec.template.spec.containers[0].securityContext.privileged`.
@@ -445,5 +522,27 @@ mod tests {
         assert!(Severity::Critical > Severity::High && Severity::Low > Severity::Info);
         assert_eq!(Severity::parse("HIGH"), Some(Severity::High));
         assert_eq!(Severity::parse("severe"), None);
+    }
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::Message;
+
+    #[test]
+    fn every_kind_of_message_reads_as_the_sentence_it_stands_for() {
+        let name = "we\"b\u{7}é";
+        let quoting = Message::quoting("container ", name, " must not run as root");
+        let written = format!("container {name:?} must not run as root");
+        assert_eq!(quoting.to_string(), written);
+        assert_eq!(quoting.text(), written);
+        assert!(quoting == *written.as_str());
+        assert!(quoting != "container \"web\" must not run as root");
+        let fixed = Message::from("pod runs as root");
+        assert_eq!(fixed, Message::Fixed("pod runs as root"));
+        assert_eq!(fixed.to_string(), "pod runs as root");
+        let text = Message::from(format!("image {:?}", "x:1"));
+        assert!(text == "image \"x:1\"");
+        assert!(matches!(text.text(), std::borrow::Cow::Borrowed(_)));
     }
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 #[cfg(test)]
 use palisade_model::Fingerprint;
-use palisade_model::{CheckMeta, Finding, ObjectRef, PssInfo, ScanResult, Severity, Suppression};
+use palisade_model::{
+    CheckMeta, Finding, Message, ObjectRef, PssInfo, ScanResult, Severity, Suppression,
+};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -135,12 +137,13 @@ struct JsonError<'a> {
 #[cfg(test)]
 pub(crate) fn finding_by_serde(f: &Finding, by: Option<&Suppression>) -> Vec<u8> {
     let version = f.pss.as_ref().map(|p| p.version());
+    let message = f.message.text();
     let json = JsonFinding {
         check: f.check.id,
         severity: f.severity,
         category: f.check.category.as_str(),
         title: f.check.title,
-        message: &f.message,
+        message: &message,
         object: object(&f.object),
         location: Location {
             file: &f.location.file,
@@ -301,6 +304,8 @@ struct FindingWriter {
     /// The last object and file written, serialized: findings come grouped by both.
     object: Option<(*const ObjectRef, Vec<u8>)>,
     file: Option<(*const u8, usize, Vec<u8>)>,
+    /// Where messages kept as parts are written out, reused from finding to finding.
+    message: String,
 }
 
 impl FindingWriter {
@@ -314,7 +319,17 @@ impl FindingWriter {
         out.extend_from_slice(f.severity.as_str().as_bytes());
         out.push(b'"');
         out.extend_from_slice(&parts.head);
-        push_str(out, &f.message);
+        match &f.message {
+            Message::Text(text) => push_str(out, text),
+            Message::Fixed(text) => push_str(out, text),
+            message => {
+                use std::fmt::Write as _;
+                self.message.clear();
+                // Writing to a String cannot fail.
+                let _ = write!(self.message, "{message}");
+                push_str(out, &self.message);
+            }
+        }
         out.extend_from_slice(b",\"object\":");
         let object = Arc::as_ptr(&f.object);
         match &self.object {

@@ -109,7 +109,7 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
                 writeln!(
                     out,
                     r#"      <failure message="{}" type="{}">{}</failure>"#,
-                    escape(&fs[0].message),
+                    escape(fs[0].message.text()),
                     fs[0].severity,
                     escape(body.join("\n"))
                 )?;

@@ -108,7 +108,7 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
                 p.paint(f.check.id, "1")
             )?;
         }
-        for line in wrap(&f.message, 6) {
+        for line in wrap(&f.message.text(), 6) {
             writeln!(out, "      {line}")?;
         }
     }

@@ -4,8 +4,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use palisade_model::{
-    fingerprint, Category, CheckMeta, Finding, Framework, LoadError, Location, Mapping, Notice,
-    NoticeKind, ObjectRef, PssInfo, ScanResult, ScannedObject, Severity, SuppressedFinding,
+    fingerprint, Category, CheckMeta, Finding, Framework, LoadError, Location, Mapping, Message,
+    Notice, NoticeKind, ObjectRef, PssInfo, ScanResult, ScannedObject, Severity, SuppressedFinding,
     Suppression, SuppressionKind,
 };
 
@@ -422,7 +422,11 @@ fn varied_findings(n: usize) -> Vec<SuppressedFinding> {
             let mut f = base.findings[0].clone();
             f.check = checks[i % 3];
             f.severity = Severity::ALL[i % Severity::ALL.len()];
-            f.message = format!("message {i}: \u{8}\u{c}\r\t\\ \"x\" \u{10ffff}");
+            f.message = match i % 3 {
+                0 => format!("message {i}: \u{8}\u{c}\r\t\\ \"x\" \u{10ffff}").into(),
+                1 => Message::Fixed("a fixed \"sentence\" \\ \u{1}"),
+                _ => Message::quoting("container ", &format!("c\"{i}\u{7}é\\"), " must: \t"),
+            };
             f.object = objects[(i / 3) % objects.len()].clone();
             f.location.file = files[(i / 5) % files.len()].clone();
             f.location.document = i / 11;

@@ -4,7 +4,7 @@ use palisade_engine::Level;
 use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::helpers::{cis, entry, is_windows, nsa, peer, pss, v, who, PSS_DOC};
+use super::helpers::{about, cis, entry, is_windows, nsa, peer, pss, v, who, PSS_DOC};
 use super::{PssCheck, PssOut, Versioned};
 
 pub static CHECK: PssCheck = PssCheck {
@@ -54,9 +54,9 @@ fn eval_1_8(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
                 out.report(
                     c.node,
                     path,
-                    format!(
-                        "{} must set securityContext.allowPrivilegeEscalation=false (it is unset)",
-                        who(c)
+                    about(
+                        c,
+                        " must set securityContext.allowPrivilegeEscalation=false (it is unset)",
                     ),
                 );
             }

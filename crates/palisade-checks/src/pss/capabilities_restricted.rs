@@ -4,7 +4,7 @@ use palisade_engine::Level;
 use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::helpers::{cis, entry, is_windows, mitre, peer, pss, report_added, v, who, PSS_DOC};
+use super::helpers::{about, cis, entry, is_windows, mitre, peer, pss, report_added, v, PSS_DOC};
 use super::{PssCheck, PssOut, Versioned};
 
 pub static CHECK: PssCheck = PssCheck {
@@ -47,10 +47,7 @@ fn eval_1_22(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
             out.report(
                 at,
                 c.path_of("securityContext.capabilities.drop"),
-                format!(
-                    "{} must set securityContext.capabilities.drop=[\"ALL\"]",
-                    who(c)
-                ),
+                about(c, " must set securityContext.capabilities.drop=[\"ALL\"]"),
             );
         }
         let Some(add) = caps.and_then(|(_, caps)| caps.get_present("add")) else {

@@ -1,13 +1,35 @@
 //! Small helpers shared by the Pod Security checks.
 
 use palisade_engine::Version;
-use palisade_inventory::{ContainerView, PodSpecView};
-use palisade_model::{Framework, Mapping, Peer, PeerTool};
+use palisade_inventory::{ContainerKind, ContainerView, PodSpecView};
+use palisade_model::{Framework, Mapping, Message, Peer, PeerTool};
 use palisade_source::Node;
 
 /// `container "nginx"`, `init container "setup"`, `ephemeral container "debug"`.
 pub fn who(c: &ContainerView<'_>) -> String {
     format!("{} {:?}", c.kind.describe(), c.name)
+}
+
+/// `{who(c)}{after}`, as a message written out only when reported.
+#[must_use]
+pub fn about(c: &ContainerView<'_>, after: &'static str) -> Message {
+    let before = match c.kind {
+        ContainerKind::Init => "init container ",
+        ContainerKind::Regular => "container ",
+        ContainerKind::Ephemeral => "ephemeral container ",
+    };
+    Message::quoting(before, c.name, after)
+}
+
+/// `pod or {who(c)}{after}`, as a message written out only when reported.
+#[must_use]
+pub fn about_pod_or(c: &ContainerView<'_>, after: &'static str) -> Message {
+    let before = match c.kind {
+        ContainerKind::Init => "pod or init container ",
+        ContainerKind::Regular => "pod or container ",
+        ContainerKind::Ephemeral => "pod or ephemeral container ",
+    };
+    Message::quoting(before, c.name, after)
 }
 
 /// The non-null value under `key`, with its key node (where findings point).

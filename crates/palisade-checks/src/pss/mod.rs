@@ -137,7 +137,12 @@ pub struct PssOut<'a> {
 
 impl PssOut<'_> {
     /// Reports a violation at `node` with field path `path`.
-    pub fn report(&mut self, node: Node<'_>, path: String, message: String) -> &mut RawFinding {
+    pub fn report(
+        &mut self,
+        node: Node<'_>,
+        path: String,
+        message: impl Into<palisade_model::Message>,
+    ) -> &mut RawFinding {
         let (meta, level, version) = (self.meta, self.level, self.version);
         let f = self.out.report(meta, node, path, message);
         f.pss = Some(Box::new(PssInfo {

@@ -4,7 +4,9 @@ use palisade_engine::Level;
 use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::helpers::{cis, entry, in_user_namespace, nsa, peer, pss, v, who, PSS_DOC};
+use super::helpers::{
+    about_pod_or, cis, entry, in_user_namespace, nsa, peer, pss, v, who, PSS_DOC,
+};
 use super::{PssCheck, PssOut, Versioned};
 
 pub static CHECK: PssCheck = PssCheck {
@@ -44,7 +46,7 @@ fn eval_1_0(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
                 out.report(
                     key,
                     pod.path_of("securityContext.runAsNonRoot"),
-                    "pod must not set securityContext.runAsNonRoot=false".into(),
+                    "pod must not set securityContext.runAsNonRoot=false",
                 );
             }
         }
@@ -65,10 +67,7 @@ fn eval_1_0(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
                 out.report(
                     c.node,
                     path,
-                    format!(
-                        "pod or {} must set securityContext.runAsNonRoot=true",
-                        who(c)
-                    ),
+                    about_pod_or(c, " must set securityContext.runAsNonRoot=true"),
                 );
             }
         }

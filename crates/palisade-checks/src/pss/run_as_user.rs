@@ -35,7 +35,7 @@ fn eval_1_23(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
             out.report(
                 key,
                 pod.path_of("securityContext.runAsUser"),
-                "pod must not set runAsUser=0".into(),
+                "pod must not set runAsUser=0",
             );
         }
     }

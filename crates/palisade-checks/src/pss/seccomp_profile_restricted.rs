@@ -4,7 +4,7 @@ use palisade_engine::Level;
 use palisade_inventory::PodSpecView;
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::helpers::{cis, is_windows, peer, pss, v, who, PSS_DOC};
+use super::helpers::{about_pod_or, cis, is_windows, peer, pss, v, who, PSS_DOC};
 use super::seccomp_profile_baseline::check_type;
 use super::{PssCheck, PssOut, Versioned};
 
@@ -47,7 +47,10 @@ fn eval_1_19(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
             out.report(
                 c.node,
                 path,
-                format!("pod or {} must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"", who(c)),
+                about_pod_or(
+                    c,
+                    " must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"",
+                ),
             );
         }
     }

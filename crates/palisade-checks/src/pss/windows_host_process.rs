@@ -33,7 +33,7 @@ fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
             out.report(
                 key,
                 pod.path_of("securityContext.windowsOptions.hostProcess"),
-                "pod must not set securityContext.windowsOptions.hostProcess=true".into(),
+                "pod must not set securityContext.windowsOptions.hostProcess=true",
             );
         }
     }

@@ -4,7 +4,7 @@ use palisade_engine::{Findings, ObjectContext};
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
 use super::helpers::{has_resource, non_ephemeral, resources_node};
-use crate::pss::helpers::{mitre, nsa, peer, who};
+use crate::pss::helpers::{about, mitre, nsa, peer};
 use crate::Rule;
 
 pub static CHECK: Rule = Rule {
@@ -45,9 +45,9 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
                 meta,
                 resources_node(c),
                 c.path_of("resources.requests.cpu"),
-                format!(
-                    "{} has no CPU request (resources.requests.cpu) nor a CPU limit that would set one",
-                    who(c)
+                about(
+                    c,
+                    " has no CPU request (resources.requests.cpu) nor a CPU limit that would set one",
                 ),
             );
         }

@@ -4,7 +4,7 @@ use palisade_engine::{Findings, ObjectContext};
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
 use super::helpers::{has_resource, non_ephemeral, resources_node};
-use crate::pss::helpers::{mitre, nsa, peer, who};
+use crate::pss::helpers::{about, mitre, nsa, peer};
 use crate::Rule;
 
 pub static CHECK: Rule = Rule {
@@ -46,19 +46,16 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
             if has_resource(c.node, "limits", "memory") {
                 continue;
             }
-            let request = if has_resource(c.node, "requests", "memory") {
-                "its memory request is set but bounds nothing"
+            let message = if has_resource(c.node, "requests", "memory") {
+                " has no memory limit (resources.limits.memory), its memory request is set but bounds nothing"
             } else {
-                "and no memory request either"
+                " has no memory limit (resources.limits.memory), and no memory request either"
             };
             out.report(
                 meta,
                 resources_node(c),
                 c.path_of("resources.limits.memory"),
-                format!(
-                    "{} has no memory limit (resources.limits.memory), {request}",
-                    who(c)
-                ),
+                about(c, message),
             );
         }
     }

@@ -4,7 +4,7 @@ use palisade_engine::{Findings, ObjectContext};
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
 use super::helpers::non_ephemeral;
-use crate::pss::helpers::{entry, is_windows, nsa, peer, shown, who};
+use crate::pss::helpers::{about, entry, is_windows, nsa, peer, shown, who};
 use crate::Rule;
 
 pub static CHECK: Rule = Rule {
@@ -57,9 +57,9 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
                         meta,
                         c.node,
                         path,
-                        format!(
-                            "{} does not set securityContext.readOnlyRootFilesystem=true; its root file system is writable",
-                            who(c)
+                        about(
+                            c,
+                            " does not set securityContext.readOnlyRootFilesystem=true; its root file system is writable",
                         ),
                     );
                 }

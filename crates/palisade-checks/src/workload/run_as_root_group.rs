@@ -86,7 +86,7 @@ fn pod_groups(meta: &'static CheckMeta, pod: &PodSpecView<'_>, out: &mut Finding
                 meta,
                 key,
                 pod.path_of("securityContext.fsGroup"),
-                "pod securityContext.fsGroup is 0: volumes are made group-owned by root and every container gets GID 0 as a supplementary group".into(),
+                "pod securityContext.fsGroup is 0: volumes are made group-owned by root and every container gets GID 0 as a supplementary group",
             );
         }
     }
@@ -99,8 +99,7 @@ fn pod_groups(meta: &'static CheckMeta, pod: &PodSpecView<'_>, out: &mut Finding
                 meta,
                 g,
                 pod.path_of(&format!("securityContext.supplementalGroups[{i}]")),
-                "pod securityContext.supplementalGroups contains 0: every container gets GID 0"
-                    .into(),
+                "pod securityContext.supplementalGroups contains 0: every container gets GID 0",
             );
         }
     }

@@ -60,7 +60,7 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
             meta,
             at,
             pod.path_of("automountServiceAccountToken"),
-            "pod runs as the default service account and does not set automountServiceAccountToken: false; its API token is mounted into every container".into(),
+            "pod runs as the default service account and does not set automountServiceAccountToken: false; its API token is mounted into every container",
         );
     }
 }

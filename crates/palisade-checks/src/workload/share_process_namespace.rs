@@ -34,7 +34,7 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
                 meta,
                 key,
                 pod.path_of("shareProcessNamespace"),
-                "pod sets shareProcessNamespace: true; its containers can see and signal each other's processes and read their environment and files".into(),
+                "pod sets shareProcessNamespace: true; its containers can see and signal each other's processes and read their environment and files",
             );
         }
     }
