@@ -13,23 +13,25 @@ pub fn who(c: &ContainerView<'_>) -> String {
 /// `{who(c)}{after}`, as a message written out only when reported.
 #[must_use]
 pub fn about(c: &ContainerView<'_>, after: &'static str) -> Message {
-    let before = match c.kind {
-        ContainerKind::Init => "init container ",
-        ContainerKind::Regular => "container ",
-        ContainerKind::Ephemeral => "ephemeral container ",
-    };
-    Message::quoting(before, c.name, after)
+    Message::quoting(kind_before(c.kind, false), c.name, after)
 }
 
 /// `pod or {who(c)}{after}`, as a message written out only when reported.
 #[must_use]
 pub fn about_pod_or(c: &ContainerView<'_>, after: &'static str) -> Message {
-    let before = match c.kind {
-        ContainerKind::Init => "pod or init container ",
-        ContainerKind::Regular => "pod or container ",
-        ContainerKind::Ephemeral => "pod or ephemeral container ",
-    };
-    Message::quoting(before, c.name, after)
+    Message::quoting(kind_before(c.kind, true), c.name, after)
+}
+
+/// What [`who`] writes before the name, after `pod or ` when `pod_or`.
+fn kind_before(kind: ContainerKind, pod_or: bool) -> &'static str {
+    match (kind, pod_or) {
+        (ContainerKind::Init, false) => "init container ",
+        (ContainerKind::Regular, false) => "container ",
+        (ContainerKind::Ephemeral, false) => "ephemeral container ",
+        (ContainerKind::Init, true) => "pod or init container ",
+        (ContainerKind::Regular, true) => "pod or container ",
+        (ContainerKind::Ephemeral, true) => "pod or ephemeral container ",
+    }
 }
 
 /// The non-null value under `key`, with its key node (where findings point).
