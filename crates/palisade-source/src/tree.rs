@@ -384,6 +384,10 @@ struct Builder<'l> {
     doc: Document,
     /// Expanded size of each node (itself plus everything below, aliases expanded).
     sizes: Vec<u64>,
+    /// Whether the reader may make aliases, and so sizes must be kept: the JSON and
+    /// block readers make none, so a document's expanded size is its node count, which
+    /// its length bounds already.
+    aliases: bool,
     stack: Vec<Frame>,
     pending: Vec<u32>,
     anchors: HashMap<usize, u32>,
@@ -404,6 +408,10 @@ fn too_big(max_nodes: u64) -> String {
 
 impl<'l> Builder<'l> {
     fn new(text: &str, chunk: &DocumentChunk, limits: &'l Limits) -> Self {
+        Builder::create(text, chunk, limits, true)
+    }
+
+    fn create(text: &str, chunk: &DocumentChunk, limits: &'l Limits, aliases: bool) -> Self {
         // Sized from the text (Kubernetes YAML and JSON run about 19 bytes a node, half of
         // the text is scalar content): a large document's arena is not regrown and copied
         // a dozen times, each time on freshly zeroed pages.
@@ -417,7 +425,8 @@ impl<'l> Builder<'l> {
                 index: chunk.index,
                 duplicates: Vec::new(),
             },
-            sizes: Vec::with_capacity(nodes),
+            sizes: Vec::with_capacity(if aliases { nodes } else { 0 }),
+            aliases,
             stack: Vec::new(),
             pending: Vec::new(),
             anchors: HashMap::new(),
@@ -426,6 +435,11 @@ impl<'l> Builder<'l> {
             first_line: chunk.first_line,
             documents: 0,
         }
+    }
+
+    /// A builder for a reader that makes no aliases (JSON, the block reader).
+    fn without_aliases(text: &str, chunk: &DocumentChunk, limits: &'l Limits) -> Self {
+        Builder::create(text, chunk, limits, false)
     }
 }
 
@@ -479,7 +493,9 @@ impl Builder<'_> {
         }
         let id = u32::try_from(self.doc.nodes.len()).map_err(|_| too_big(self.max_nodes))?;
         self.doc.nodes.push(raw);
-        self.sizes.push(size);
+        if self.aliases {
+            self.sizes.push(size);
+        }
         Ok(id)
     }
 
@@ -539,13 +555,15 @@ impl Builder<'_> {
             self.pending.extend(kids);
         }
         let kids = &self.pending[first..];
-        let size = kids
-            .iter()
-            .fold(1u64, |acc, &k| acc.saturating_add(self.sizes[k as usize]));
-        if size > self.max_nodes {
-            return Err(self.error(span, too_big(self.max_nodes)));
+        if self.aliases {
+            let size = kids
+                .iter()
+                .fold(1u64, |acc, &k| acc.saturating_add(self.sizes[k as usize]));
+            if size > self.max_nodes {
+                return Err(self.error(span, too_big(self.max_nodes)));
+            }
+            self.sizes[frame.node as usize] = size;
         }
-        self.sizes[frame.node as usize] = size;
         let start = u32::try_from(self.doc.children.len())
             .map_err(|_| self.error(span, too_big(self.max_nodes)))?;
         self.doc.children.extend_from_slice(kids);
@@ -852,7 +870,7 @@ fn read_json(
     chunk: &DocumentChunk,
     limits: &Limits,
 ) -> Result<Document, Failure> {
-    let mut b = Builder::new(text, chunk, limits);
+    let mut b = Builder::without_aliases(text, chunk, limits);
     crate::json_text::read(text, column, |step, mark| b.step(step, mark)).map_err(|e| match e {
         Ok(crate::json_text::NotJson) => Failure::Syntax(SourceError {
             line: chunk.first_line,
@@ -874,7 +892,7 @@ fn parse_document_with(
         return read_json(text, 0, chunk, limits);
     }
     if engine == Engine::Block {
-        let mut b = Builder::new(text, chunk, limits);
+        let mut b = Builder::without_aliases(text, chunk, limits);
         crate::block_text::read(text, |step, mark| b.step(step, mark)).map_err(|e| match e {
             Ok(crate::block_text::NotSimple) => Failure::Syntax(SourceError {
                 line: chunk.first_line,
