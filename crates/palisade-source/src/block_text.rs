@@ -233,8 +233,8 @@ where
         if b == b'-' && is_space_or_end(self.bytes[..line.end].get(at + 1)) {
             return self.block_sequence(line, at, false);
         }
-        if self.key_end(line, at)?.is_some() {
-            return self.block_mapping(line, at);
+        if let Some(key) = self.key(line, at)? {
+            return self.block_mapping(line, at, key);
         }
         // A scalar alone at the root (a document that is just text) is saphyr's: its
         // continuation and block rules at column 0 are its own.
@@ -244,86 +244,56 @@ where
         self.value_in_line(line, at, parent + 1)
     }
 
-    /// Where the key starting at `at` ends (after its `:`), or `None` when `at` does not
-    /// start a key.
-    fn key_end(&self, line: Line, at: usize) -> Outcome<Option<usize>> {
+    /// The mapping key starting at `at` (on one line, `:` after it), or `None` when `at`
+    /// does not start one.
+    fn key(&self, line: Line, at: usize) -> Outcome<Option<Key<'t>>> {
         let bytes = &self.bytes[..line.end];
-        match bytes[at] {
+        let (value, plain, colon) = match bytes[at] {
             b'"' | b'\'' => {
-                let Some((_, after)) = self.quoted(line, at)? else {
+                let Some((value, after)) = self.quoted(line, at)? else {
                     return Err(NOT_SIMPLE);
                 };
                 let colon = after + bytes[after..].iter().take_while(|&&b| b == b' ').count();
-                if bytes.get(colon) == Some(&b':') && is_space_or_end(bytes.get(colon + 1)) {
-                    if after - at > MAX_KEY {
-                        return Err(NOT_SIMPLE);
-                    }
-                    return Ok(Some(colon + 1));
+                if bytes.get(colon) != Some(&b':') || !is_space_or_end(bytes.get(colon + 1)) {
+                    return Ok(None);
                 }
-                Ok(None)
+                (value, false, colon)
             }
-            _ if !starts_plain(bytes, at) => Ok(None),
-            _ => {
-                let (end, stop) = self.plain_end(line, at)?;
-                match stop {
-                    Stop::Colon => {
-                        if end - at > MAX_KEY {
-                            return Err(NOT_SIMPLE);
-                        }
-                        Ok(Some(end + 1))
-                    }
-                    Stop::Line | Stop::Comment => Ok(None),
-                }
-            }
+            _ if !starts_plain(bytes, at) => return Ok(None),
+            _ => match self.plain_end(line, at)? {
+                (end, Stop::Colon) => (self.text[at..end].trim_end_matches(' ').into(), true, end),
+                (_, Stop::Line | Stop::Comment) => return Ok(None),
+            },
+        };
+        if colon - at > MAX_KEY {
+            return Err(NOT_SIMPLE);
         }
+        Ok(Some(Key {
+            value,
+            plain,
+            colon,
+        }))
     }
 
-    /// A block mapping whose first key starts at `at` on `line`.
-    fn block_mapping(&mut self, line: Line, at: usize) -> Outcome<()> {
+    /// A block mapping whose first key, `first`, starts at `at` on `line`.
+    fn block_mapping(&mut self, line: Line, at: usize, first: Key<'t>) -> Outcome<()> {
         let column = at - line.start;
         let open = self.mark(line, at);
         self.emit(Step::Open(crate::NodeKind::Mapping, 0, false), &open)?;
-        let (mut line, mut at) = (line, at);
+        let (mut line, mut at, mut key) = (line, at, Some(first));
         loop {
-            // The key.
-            let key_mark = self.mark(line, at);
-            let colon = match self.bytes[at] {
-                b'"' | b'\'' => {
-                    let Some((value, after)) = self.quoted(line, at)? else {
-                        return Err(NOT_SIMPLE);
-                    };
-                    let colon = after
-                        + self.bytes[after..line.end]
-                            .iter()
-                            .take_while(|&&b| b == b' ')
-                            .count();
-                    self.emit_scalar(value.as_ref(), false, &key_mark)?;
-                    colon
-                }
-                _ => {
-                    let (end, stop) = self.plain_end(line, at)?;
-                    if stop != Stop::Colon {
-                        return Err(NOT_SIMPLE);
-                    }
-                    let key = self.text[at..end].trim_end_matches(' ');
-                    self.emit(
-                        Step::Scalar {
-                            value: key,
-                            plain: true,
-                            anchor: 0,
-                            at: None,
-                        },
-                        &key_mark,
-                    )?;
-                    end
-                }
+            let Some(Key {
+                value,
+                plain,
+                colon,
+            }) = key
+                .take()
+                .map_or_else(|| self.key(line, at), |k| Ok(Some(k)))?
+            else {
+                return Err(NOT_SIMPLE); // a line at the keys' column that is no key
             };
-            if self.bytes.get(colon) != Some(&b':')
-                || !is_space_or_end(self.bytes[..line.end].get(colon + 1))
-                || colon - at > MAX_KEY
-            {
-                return Err(NOT_SIMPLE);
-            }
+            let key_mark = self.mark(line, at);
+            self.emit_scalar(&value, plain, &key_mark)?;
             // The value: on this line, or on the next ones, or none.
             let after = colon + 1;
             let value_at = after
@@ -865,6 +835,13 @@ fn unescape(text: &str) -> Option<(String, usize)> {
         }
     }
     None
+}
+
+/// A mapping key: its value, whether it is plain, and where its `:` is.
+struct Key<'t> {
+    value: std::borrow::Cow<'t, str>,
+    plain: bool,
+    colon: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
