@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+mod common;
+
 use palisade_source::{parse_document_by, split_documents, Engine, Limits};
 
 /// What the block reader made of `part` (`None`: refused), checked against saphyr.
@@ -36,16 +38,8 @@ fn check_text(text: &str, what: &str) -> (usize, usize) {
 
 fn check_dir(dir: &Path) -> (usize, usize) {
     let (mut read, mut total) = (0, 0);
-    for entry in walkdir::WalkDir::new(dir) {
-        let entry = entry.unwrap();
-        let ext = entry.path().extension().and_then(|e| e.to_str());
-        if !matches!(ext, Some("yaml" | "yml")) {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(entry.path()) else {
-            continue;
-        };
-        let (r, t) = check_text(&text, &entry.path().display().to_string());
+    for (path, text) in common::yaml_files(dir) {
+        let (r, t) = check_text(&text, &path.display().to_string());
         read += r;
         total += t;
     }
@@ -164,16 +158,10 @@ fn the_block_reader_agrees_on_the_examples_and_seeds() {
 
 #[test]
 fn the_block_reader_agrees_on_the_corpus_and_reads_most_of_it() {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
-    if !shared.is_dir() {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: the block reader's agreement suite on the corpus did not run: {} is absent (it lives beside the project)",
-            shared.display()
-        );
+    let Some(shared) = common::shared("", "the block reader's agreement suite on the corpus")
+    else {
         return;
-    }
+    };
     let (read, total) = check_dir(&shared.join("corpus"));
     let (r2, t2) = check_dir(&shared.join("pss-fixtures"));
     eprintln!("block reader: corpus {read} of {total}, fixtures {r2} of {t2}");
@@ -197,21 +185,14 @@ fn mutated_block_yaml_is_read_as_saphyr_reads_it_or_refused() {
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {app: web, tier: \"front\"}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        image: 'nginx:1'\n        args: [\"--x\", y]\n        env:\n        -\n          name: A\n          value: |\n            line\n\n            more\n        - name: B # c\n      - name: C\n          value: \"a\\tb\\u00e9\"\n        args:\n        - cp x y;\n          sleep 1\n\n          done\n      volumes: [a, b,]\n".to_owned(),
     );
     // Real manifests too, when the corpus is beside the project.
-    let corpus = root.join("../shared/corpus");
-    if corpus.is_dir() {
-        let mut files: Vec<_> = walkdir::WalkDir::new(&corpus)
-            .into_iter()
-            .filter_map(Result::ok)
-            .filter(|e| e.path().extension().is_some_and(|x| x == "yaml"))
-            .map(|e| e.into_path())
-            .collect();
-        files.sort();
+    if let Some(corpus) = common::shared("corpus", "the corpus part of the block reader's fuzz") {
+        let files = common::yaml_files(&corpus);
         let step = (files.len() / 40).max(1);
         seeds.extend(
             files
-                .iter()
+                .into_iter()
                 .step_by(step)
-                .filter_map(|p| std::fs::read_to_string(p).ok())
+                .map(|(_, text)| text)
                 .filter(|t| t.len() < 20_000),
         );
     }

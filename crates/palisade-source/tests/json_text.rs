@@ -176,30 +176,10 @@ fn list_items_are_found_by_structure_with_their_positions() {
         assert_eq!(a.kind(), whole_items[i].kind(), "item {i}");
     }
     let b = parse_list_item(text, &items[1], &chunk, &Limits::default()).unwrap();
-    let c = b
-        .root()
-        .unwrap()
-        .get("b")
-        .unwrap()
-        .items()
-        .nth(1)
-        .unwrap()
-        .get("c")
-        .unwrap();
+    let c = c_of(b.root().unwrap()).unwrap();
     assert_eq!(
         (c.as_str(), c.pos()),
-        (
-            Some("\\"),
-            whole_items[1]
-                .get("b")
-                .unwrap()
-                .items()
-                .nth(1)
-                .unwrap()
-                .get("c")
-                .unwrap()
-                .pos()
-        )
+        (Some("\\"), c_of(whole_items[1]).unwrap().pos())
     );
     // Pretty-printed, with lines.
     let pretty = "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [\n    {\"kind\": \"A\"},\n    {\n      \"kind\": \"B\"\n    }\n  ]\n}\n";
@@ -352,4 +332,9 @@ fn mutated_json_never_panics_the_readers() {
             }
         }
     }
+}
+
+/// `.b[1].c` of a List item (the test of item-by-item reading).
+fn c_of(item: Node<'_>) -> Option<Node<'_>> {
+    item.get("b")?.items().nth(1)?.get("c")
 }

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+mod common;
+
 use palisade_source::{
     parse_document, parse_document_by, split_documents, Document, Engine, Limits, Node, NodeKind,
 };
@@ -155,29 +157,19 @@ fn what_kubectl_refuses_is_still_an_error_with_a_position() {
 /// identically by libyaml: same nodes, values, styles and positions.
 fn both_parsers_agree_under(dir: &Path) -> usize {
     let mut compared = 0;
-    for entry in walkdir::WalkDir::new(dir) {
-        let entry = entry.unwrap();
-        let ext = entry.path().extension().and_then(|e| e.to_str());
-        if !matches!(ext, Some("yaml" | "yml")) {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(entry.path()) else {
-            continue;
-        };
+    for (path, text) in common::yaml_files(dir) {
         for chunk in split_documents(&text) {
             let part = &text[chunk.range.clone()];
             let limits = Limits::default();
             let Ok(fast) = parse_document_by(Engine::Saphyr, part, &chunk, &limits) else {
                 continue;
             };
-            let slow =
-                parse_document_by(Engine::Libyaml, part, &chunk, &limits).unwrap_or_else(|e| {
-                    panic!("{} document {}: {e}", entry.path().display(), chunk.index)
-                });
+            let slow = parse_document_by(Engine::Libyaml, part, &chunk, &limits)
+                .unwrap_or_else(|e| panic!("{} document {}: {e}", path.display(), chunk.index));
             assert!(
                 fast.same_tree(&slow),
                 "{} document {}: the parsers disagree",
-                entry.path().display(),
+                path.display(),
                 chunk.index
             );
             compared += 1;
@@ -196,16 +188,9 @@ fn both_parsers_build_the_same_tree_for_the_examples() {
 
 #[test]
 fn both_parsers_build_the_same_tree_for_the_corpus() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    if !corpus.is_dir() {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: the parser agreement suite on the corpus did not run: {} is absent (it lives in ../shared beside the project)",
-            corpus.display()
-        );
+    let Some(corpus) = common::shared("corpus", "the parser agreement suite on the corpus") else {
         return;
-    }
+    };
     let n = both_parsers_agree_under(&corpus);
     assert!(n > 1000, "only {n} documents compared");
 }
