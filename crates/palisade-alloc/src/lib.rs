@@ -32,8 +32,8 @@ pub fn configure() {
 }
 
 /// mimalloc's current purge delay, in milliseconds.
-#[must_use]
-pub fn purge_delay() -> std::ffi::c_long {
+#[cfg(test)]
+fn purge_delay() -> std::ffi::c_long {
     #[allow(unsafe_code)]
     // SAFETY: reads one option; any option index is valid for `mi_option_get`.
     unsafe {

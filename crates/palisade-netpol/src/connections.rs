@@ -6,7 +6,7 @@
 //! every `ipBlock`, so each range behaves as one address, and adjacent ranges that get the
 //! same connections with a workload are joined again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
@@ -125,40 +125,23 @@ impl Model {
     /// For the nodes of `connections`, a function giving each its rank in the order of
     /// their names.
     fn name_ranks(&self, connections: &[Connection]) -> impl Fn(Node) -> usize {
-        let mut ranges: Vec<(IpAddr, IpAddr)> = connections
+        let ranges: HashSet<Node> = connections
             .iter()
             .flat_map(|c| [c.src, c.dst])
-            .filter_map(|n| match n {
-                Node::Range(a, b) => Some((a, b)),
-                Node::Workload(_) => None,
-            })
+            .filter(|n| matches!(n, Node::Range(..)))
             .collect();
-        ranges.sort_unstable();
-        ranges.dedup();
         let mut names: Vec<(String, Node)> = (0..self.workloads.len())
             .map(Node::Workload)
-            .chain(ranges.iter().map(|&(a, b)| Node::Range(a, b)))
+            .chain(ranges)
             .map(|n| (self.node_name(n), n))
             .collect();
         names.sort();
-        let mut workload_rank = vec![0; self.workloads.len()];
-        let mut range_rank = vec![0; ranges.len()];
-        for (rank, (_, node)) in names.iter().enumerate() {
-            match *node {
-                Node::Workload(w) => workload_rank[w] = rank,
-                Node::Range(a, b) => {
-                    if let Ok(i) = ranges.binary_search(&(a, b)) {
-                        range_rank[i] = rank;
-                    }
-                }
-            }
-        }
-        move |node| match node {
-            Node::Workload(w) => workload_rank[w],
-            Node::Range(a, b) => ranges
-                .binary_search(&(a, b))
-                .map_or(usize::MAX, |i| range_rank[i]),
-        }
+        let rank: HashMap<Node, usize> = names
+            .into_iter()
+            .enumerate()
+            .map(|(rank, (_, node))| (node, rank))
+            .collect();
+        move |node| rank.get(&node).copied().unwrap_or(usize::MAX)
     }
 
     /// Workloads that every policy treats alike: same namespace, labels and named ports.
