@@ -61,7 +61,7 @@ impl<'d> Object<'d> {
         match (self.prefix.is_empty(), rest.is_empty()) {
             (true, _) => rest.to_owned(),
             (false, true) => self.prefix.clone(),
-            (false, false) => format!("{}.{rest}", self.prefix),
+            (false, false) => crate::pod::join_path(&self.prefix, rest),
         }
     }
 

@@ -50,7 +50,7 @@ impl<'d> ContainerView<'d> {
     /// Field path of `rest` below this container.
     #[must_use]
     pub fn path_of(&self, rest: &str) -> String {
-        format!("{}.{rest}", self.path)
+        join_path(&self.path, rest)
     }
 }
 
@@ -128,9 +128,15 @@ impl<'d> PodSpecView<'d> {
                 if !c.is_mapping() {
                     continue;
                 }
+                // Room for the index too: `spec.containers[12]`.
+                let mut path = String::with_capacity(self.path.len() + key.len() + 8);
+                path.push_str(&self.path);
+                path.push('.');
+                path.push_str(key);
+                push_index(&mut path, i);
                 out.push(ContainerView {
                     node: c,
-                    path: format!("{}.{key}[{i}]", self.path),
+                    path,
                     kind: *kind,
                     name: c.get("name").and_then(|n| n.as_str()).unwrap_or(""),
                 });
@@ -168,8 +174,17 @@ impl<'d> PodSpecView<'d> {
     /// Field path of `rest` below the spec.
     #[must_use]
     pub fn path_of(&self, rest: &str) -> String {
-        format!("{}.{rest}", self.path)
+        join_path(&self.path, rest)
     }
+}
+
+/// `base.rest`, built in one allocation of the exact size (one per finding, so it shows).
+pub(crate) fn join_path(base: &str, rest: &str) -> String {
+    let mut path = String::with_capacity(base.len() + 1 + rest.len());
+    path.push_str(base);
+    path.push('.');
+    path.push_str(rest);
+    path
 }
 
 fn is_container_list(list: Node<'_>, needs_image: bool) -> bool {
@@ -181,18 +196,24 @@ fn is_container_list(list: Node<'_>, needs_image: bool) -> bool {
         })
 }
 
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
+/// Appends `.key` (or `key` at the root) to `path`.
+fn push_key(path: &mut String, key: &str) {
+    if !path.is_empty() {
+        path.push('.');
     }
+    path.push_str(key);
 }
 
+/// The parent of a node being walked: the mapping, the length of its path in the walk's
+/// buffer, and the key the node sits under.
+type Parent<'d, 'k> = (Node<'d>, usize, &'k str);
+
+/// Walks `node`, whose field path is `path` (one buffer for the whole walk: a key is
+/// pushed before descending and cut off after, so no path is allocated except those kept).
 fn walk<'d>(
     node: Node<'d>,
-    path: &str,
-    parent: Option<(Node<'d>, &str, &str)>,
+    path: &mut String,
+    parent: Option<Parent<'d, '_>>,
     depth: usize,
     out: &mut Vec<PodSpecView<'d>>,
 ) {
@@ -200,6 +221,7 @@ fn walk<'d>(
     if depth > 256 {
         return;
     }
+    let len = path.len();
     if node.is_mapping() {
         let style = if node
             .get("containers")
@@ -218,14 +240,16 @@ fn walk<'d>(
             // The pod's metadata sits beside the spec: `template: {metadata, spec}`.
             // Tekton's pod metadata comes from elsewhere (podTemplate), not the Task.
             let (metadata, metadata_path) = match parent {
-                Some((p, p_path, "spec")) if style == PodStyle::Pod => {
-                    (p.get_present("metadata"), join(p_path, "metadata"))
+                Some((p, p_len, "spec")) if style == PodStyle::Pod => {
+                    let mut metadata_path = path[..p_len].to_owned();
+                    push_key(&mut metadata_path, "metadata");
+                    (p.get_present("metadata"), metadata_path)
                 }
                 _ => (None, String::new()),
             };
             out.push(PodSpecView {
                 style,
-                ..PodSpecView::new(node, path.to_owned(), metadata, metadata_path)
+                ..PodSpecView::new(node, path.clone(), metadata, metadata_path)
             });
             return;
         }
@@ -234,22 +258,35 @@ fn walk<'d>(
             if key == "metadata" || key == "status" || !(v.is_mapping() || v.is_sequence()) {
                 continue;
             }
-            walk(v, &join(path, key), Some((node, path, key)), depth + 1, out);
+            push_key(path, key);
+            walk(v, path, Some((node, len, key)), depth + 1, out);
+            path.truncate(len);
         }
     } else if node.is_sequence() {
         for (i, item) in node.items().enumerate() {
             if item.is_mapping() || item.is_sequence() {
-                walk(item, &format!("{path}[{i}]"), None, depth + 1, out);
+                push_index(path, i);
+                walk(item, path, None, depth + 1, out);
+                path.truncate(len);
             }
         }
     }
+}
+
+/// Appends `[i]` to `path`.
+fn push_index(path: &mut String, i: usize) {
+    use std::fmt::Write as _;
+    // Writing to a String cannot fail.
+    let _ = write!(path, "[{i}]");
 }
 
 /// Every pod spec inside `object`, found by structure.
 #[must_use]
 pub fn find_pod_specs<'d>(object: &Object<'d>) -> Vec<PodSpecView<'d>> {
     let mut out = Vec::new();
-    walk(object.root, &object.prefix, None, 0, &mut out);
+    let mut path = String::with_capacity(object.prefix.len() + 64);
+    path.push_str(&object.prefix);
+    walk(object.root, &mut path, None, 0, &mut out);
     out
 }
 
