@@ -29,6 +29,8 @@ pub mod workload;
 pub use docs::{checks_markdown, explain};
 pub use netpol::ANALYSIS as NETPOL_ANALYSIS;
 pub use rbac::ANALYSIS as RBAC_ANALYSIS;
-pub use registry::{analyses, by_id, registry, select, Selection};
+pub use registry::{
+    analyses, by_id, registry, select, whole_inventory_reason, Selection, WHOLE_INVENTORY,
+};
 pub use rule::Rule;
 pub use secrets::SECRET_VALUE_CHECKS;

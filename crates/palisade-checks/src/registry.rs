@@ -47,6 +47,66 @@ pub fn analyses() -> Vec<&'static dyn Analysis> {
     ]
 }
 
+/// Checks whose verdict on an object depends on other objects the admission webhook
+/// cannot see in one request (the cluster's roles, bindings, pods and policies), each
+/// with why. The webhook leaves them to `scan`: judged on one object alone they would
+/// deny what the rest of the cluster makes right.
+pub static WHOLE_INVENTORY: &[(&str, &str)] = &[
+    (
+        "netpol-missing-default-deny-ingress",
+        "a namespace's policies arrive one request at a time",
+    ),
+    (
+        "netpol-missing-default-deny-egress",
+        "a namespace's policies arrive one request at a time",
+    ),
+    (
+        "netpol-exposed-not-isolated",
+        "which policies select a workload depends on the policies already in the cluster",
+    ),
+    (
+        "netpol-peer-selects-nothing",
+        "whether a peer selects pods depends on the pods already in the cluster",
+    ),
+    (
+        "netpol-policy-selects-nothing",
+        "whether a policy selects pods depends on the pods already in the cluster",
+    ),
+    (
+        "netpol-workload-not-isolated",
+        "which policies select a workload depends on the policies already in the cluster",
+    ),
+    (
+        "rbac-default-service-account",
+        "what the default service account may do depends on the cluster's bindings",
+    ),
+    (
+        "rbac-escalation-path",
+        "a path runs through many bindings and roles, most of them already in the cluster",
+    ),
+    (
+        "rbac-unused-role",
+        "a role is bound after it is created, in a later request",
+    ),
+    (
+        "rbac-dangling-binding",
+        "a binding's role may already exist in the cluster, or be created next",
+    ),
+    (
+        "etcd-ca-shared-with-apiserver",
+        "compares the etcd and API server static pods, which are not admitted",
+    ),
+];
+
+/// Why the admission webhook does not judge check `id`, if it does not.
+#[must_use]
+pub fn whole_inventory_reason(id: &str) -> Option<&'static str> {
+    WHOLE_INVENTORY
+        .iter()
+        .find(|(check, _)| *check == id)
+        .map(|(_, why)| *why)
+}
+
 /// The metadata of the check with this id.
 #[must_use]
 pub fn by_id(id: &str) -> Option<&'static CheckMeta> {
@@ -125,6 +185,22 @@ mod tests {
             );
             assert!(m.source.ends_with(".rs"), "{}", m.id);
         }
+    }
+
+    #[test]
+    fn whole_inventory_checks_exist_and_are_analysis_checks() {
+        // Only checks run by an analysis see more than one object.
+        let analysed: Vec<&str> = (netpol::RULES.iter().map(|r| r.meta.id))
+            .chain(rbac::RULES.iter().map(|r| r.meta.id))
+            .chain([controlplane::etcd_ca::CHECK.meta.id])
+            .collect();
+        for (id, why) in WHOLE_INVENTORY {
+            assert!(by_id(id).is_some(), "{id} is no check");
+            assert!(analysed.contains(id), "{id} sees one object at a time");
+            assert!(!why.is_empty());
+        }
+        assert_eq!(whole_inventory_reason("privileged"), None);
+        assert!(whole_inventory_reason("rbac-unused-role").is_some());
     }
 
     #[test]

@@ -10,12 +10,13 @@ use palisade_model::{Category, CheckMeta, Severity, Suppression, SuppressionKind
 use palisade_source::{parse_document, split_documents, Limits, Node, Pos};
 use time::{Date, Month};
 
+use crate::admission::{AdmissionMode, AdmissionSettings, UpdatePolicy, ADMISSION_KEYS};
 use crate::ConfigError;
 
 /// Names a config file may have, looked for in this order.
 pub const CONFIG_NAMES: [&str; 2] = [".palisade.yaml", ".palisade.yml"];
 
-const TOP_KEYS: [&str; 7] = [
+const TOP_KEYS: [&str; 8] = [
     "select",
     "ignore",
     "severity",
@@ -23,6 +24,7 @@ const TOP_KEYS: [&str; 7] = [
     "pss",
     "fail-on",
     "exceptions",
+    "admission",
 ];
 const EXCEPTION_KEYS: [&str; 13] = [
     "check",
@@ -55,6 +57,8 @@ pub struct Config {
     pub pss: Option<Profile>,
     /// `Some(None)`: never fail on findings.
     pub fail_on: Option<Option<Severity>>,
+    /// How the admission webhook answers.
+    pub admission: AdmissionSettings,
 }
 
 /// The nearest config file in `start` or a directory above it.
@@ -182,6 +186,7 @@ pub fn parse_config(
                     config.exceptions.push(reader.exception(item)?);
                 }
             }
+            "admission" => config.admission = reader.admission(value)?,
             _ => unreachable!("key() returns only TOP_KEYS"),
         }
     }
@@ -285,6 +290,57 @@ impl Reader<'_> {
             }
             for m in matched {
                 out.insert(m.id.to_owned(), severity);
+            }
+        }
+        Ok(out)
+    }
+
+    fn severity(&self, node: Node<'_>) -> Result<Severity, ConfigError> {
+        let (s, _) = self.string(node)?;
+        Severity::parse(&s).ok_or_else(|| {
+            self.error(
+                node,
+                format!("{s:?} is not a severity (critical, high, medium, low, info)"),
+            )
+        })
+    }
+
+    fn admission(&self, node: Node<'_>) -> Result<AdmissionSettings, ConfigError> {
+        if !node.is_mapping() {
+            return Err(self.error(node, "`admission` must be a mapping of settings".into()));
+        }
+        let mut out = AdmissionSettings::default();
+        let names = |list: Vec<(String, Pos)>| list.into_iter().map(|(s, _)| s).collect();
+        for (key, value) in node.entries() {
+            match self.key(key, &ADMISSION_KEYS)? {
+                "default-mode" => {
+                    let (s, _) = self.string(value)?;
+                    out.default_mode = AdmissionMode::parse(&s).ok_or_else(|| {
+                        self.error(value, format!("{s:?} is not a mode (enforce, warn, audit)"))
+                    })?;
+                }
+                "deny-severity" => out.deny_severity = self.severity(value)?,
+                "exempt-namespaces" => {
+                    // Validated as globs, kept as text for the webhook to match.
+                    self.globs(value)?;
+                    out.exempt_namespaces = names(self.strings(value)?);
+                }
+                "exempt-users" => out.exempt_users = names(self.strings(value)?),
+                "exempt-groups" => out.exempt_groups = names(self.strings(value)?),
+                "updates" => {
+                    let (s, _) = self.string(value)?;
+                    out.updates = match s.as_str() {
+                        "introduced" => UpdatePolicy::Introduced,
+                        "all" => UpdatePolicy::All,
+                        _ => {
+                            return Err(self.error(
+                                value,
+                                format!("{s:?} is not an update policy (introduced, all)"),
+                            ))
+                        }
+                    };
+                }
+                _ => unreachable!("key() returns only ADMISSION_KEYS"),
             }
         }
         Ok(out)

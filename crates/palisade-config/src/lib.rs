@@ -10,11 +10,15 @@
 //! A baseline records the fingerprints of accepted findings (`--write-baseline`);
 //! scans with `--baseline` then fail only on findings that are not in it.
 
+mod admission;
 mod baseline;
 mod file;
+mod setup;
 
+pub use admission::{AdmissionMode, AdmissionSettings, UpdatePolicy};
 pub use baseline::{read_baseline, write_baseline};
 pub use file::{find_config, load_config, parse_config, Config, CONFIG_NAMES};
+pub use setup::{scan_setup, Overrides};
 
 /// A mistake in a config or baseline file, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]

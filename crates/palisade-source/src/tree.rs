@@ -298,6 +298,44 @@ impl<'d> Node<'d> {
         }
     }
 
+    /// The node as JSON, typed as `kubectl` types YAML (go-yaml v2 through
+    /// `sigs.k8s.io/yaml`): plain `yes` is `true`, plain `0x10` is 16, quoted scalars are
+    /// strings. For a repeated key the last value wins, as there. An alias shares its
+    /// node, so the expanded size is what the document's limits already bounded.
+    #[must_use]
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self.kind() {
+            NodeKind::Mapping => Value::Object(
+                self.entries()
+                    .map(|(k, v)| {
+                        let key = k.scalar_text().unwrap_or_default().to_owned();
+                        (key, v.to_json())
+                    })
+                    .collect(),
+            ),
+            NodeKind::Sequence => Value::Array(self.items().map(|i| i.to_json()).collect()),
+            NodeKind::Scalar => {
+                let text = self.scalar_text().unwrap_or_default();
+                if !self.raw().plain {
+                    return Value::String(text.to_owned());
+                }
+                if is_go_null(text) {
+                    Value::Null
+                } else if let Some(b) = parse_go_bool(text) {
+                    Value::Bool(b)
+                } else if let Some(i) = parse_go_int(text) {
+                    Value::from(i)
+                } else if let Some(f) = go_float(text) {
+                    serde_json::Number::from_f64(f)
+                        .map_or(Value::String(text.to_owned()), Value::Number)
+                } else {
+                    Value::String(text.to_owned())
+                }
+            }
+        }
+    }
+
     /// The mapping's entries in source order; empty for other kinds.
     #[must_use]
     pub fn entries(&self) -> Entries<'d> {
@@ -325,6 +363,19 @@ impl<'d> Node<'d> {
             ids: ids.iter(),
         }
     }
+}
+
+/// A plain scalar YAML 1.1 reads as a finite float (`1.5`, `-2e3`); infinities and NaN,
+/// which JSON cannot hold, stay text.
+fn go_float(text: &str) -> Option<f64> {
+    let numeric = text.bytes().any(|b| b.is_ascii_digit())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
+    numeric
+        .then(|| text.parse::<f64>().ok())
+        .flatten()
+        .filter(|f| f.is_finite())
 }
 
 /// Iterator over a mapping's `(key, value)` pairs.
@@ -1145,6 +1196,22 @@ mod tests {
                 first_line: 1,
             });
         parse_document(&text[chunk.range.clone()], &chunk, &Limits::default())
+    }
+
+    #[test]
+    fn to_json_types_scalars_as_kubectl_does() {
+        let doc = parse(
+            "a: yes\nb: 'yes'\nc: 0x10\nd: 1.5\ne: ~\nf: [.inf, 1e3, 10.0.1]\ng: {h: -7}\na: last\n",
+        )
+        .unwrap();
+        let json = doc.root().unwrap().to_json();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "a": "last", "b": "yes", "c": 16, "d": 1.5, "e": null,
+                "f": [".inf", 1000.0, "10.0.1"], "g": {"h": -7}
+            })
+        );
     }
 
     #[test]

@@ -89,6 +89,10 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
     let Some((node, field)) = anchor else {
         return;
     };
+    // Keys sorted: the API server sends a Secret's data in key order, whatever order the
+    // manifest wrote, and the webhook must say what `scan` says.
+    let mut keys: Vec<&str> = values.iter().map(|v| v.key).collect();
+    keys.sort_unstable();
     out.report(
         meta,
         node,
@@ -98,7 +102,7 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
             id.name,
             values.len(),
             if values.len() == 1 { "" } else { "s" },
-            values.iter().map(|v| v.key).collect::<Vec<_>>().join(", ")
+            keys.join(", ")
         ),
     );
     for v in &values {
@@ -171,7 +175,7 @@ stringData:
         );
         assert_eq!(
             hits[1].message,
-            "Secret \"app\" commits 4 values in the manifests (keys: password, aws, tls.key, config.ini)"
+            "Secret \"app\" commits 4 values in the manifests (keys: aws, config.ini, password, tls.key)"
         );
         assert_eq!(
             hits[2].message,

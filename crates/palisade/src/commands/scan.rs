@@ -4,11 +4,13 @@ use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 
 use anyhow::Context;
+use palisade_checks::registry;
 use palisade_checks::SECRET_VALUE_CHECKS;
-use palisade_checks::{registry, select, Selection};
 use palisade_cluster::{read, ReadOptions};
-use palisade_config::{find_config, load_config, read_baseline, write_baseline, Config};
-use palisade_engine::{apply_baseline, scan, Check, CheckSettings, ScanOptions, StreamingScan};
+use palisade_config::{
+    find_config, load_config, read_baseline, scan_setup, write_baseline, Config, Overrides,
+};
+use palisade_engine::{apply_baseline, scan, Check, ScanOptions, StreamingScan};
 use palisade_model::{ScanResult, Severity};
 use palisade_report::{write_report, Format, ReportContext};
 
@@ -77,26 +79,17 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     } else {
         args.select.clone()
     };
-    let checks = select(&Selection {
-        select: selected.clone(),
-        ignore: config.ignore.iter().chain(&args.ignore).cloned().collect(),
-    })
-    .map_err(anyhow::Error::msg)?;
-    let mut allowed_registries = config.allowed_registries.clone();
-    allowed_registries.extend(args.allowed_registry.iter().cloned());
-    let opts = ScanOptions {
-        profile: args.pss.or(config.pss).unwrap_or_default(),
-        settings: CheckSettings {
-            allowed_registries,
-            active: Some(checks.iter().map(|c| c.meta().id).collect()),
+    let (checks, opts) = scan_setup(
+        &config,
+        &Overrides {
+            select: args.select.clone(),
+            ignore: args.ignore.clone(),
+            allowed_registries: args.allowed_registry.clone(),
+            pss: args.pss,
+            strict: args.strict,
         },
-        exceptions: config.exceptions.clone(),
-        strict: args.strict,
-        catalogue: registry().into_iter().map(|c| c.meta()).collect(),
-        severity_overrides: config.severity.clone(),
-        analyses: palisade_checks::analyses(),
-        ..ScanOptions::default()
-    };
+    )
+    .map_err(anyhow::Error::msg)?;
     let mut result = if args.cluster.cluster {
         scan_cluster(args, &selected, &checks, &opts)?
     } else {

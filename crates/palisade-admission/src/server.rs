@@ -1,0 +1,413 @@
+//! The HTTPS server: `POST /validate` for AdmissionReviews, `/healthz`, `/readyz` and
+//! `/metrics`.
+//!
+//! IO runs on tokio, judging on rayon's pool (the engine's own), so a slow client never
+//! holds a core and a busy core never stalls the accept loop. Every limit answers fast:
+//! a body over the limit gets 413 before it is read, a request beyond the in-flight
+//! bound gets 429 at once (the API server then applies the webhook's failurePolicy
+//! instead of waiting out its timeout), a body that does not arrive in time gets 408.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, Semaphore};
+use tokio_rustls::TlsAcceptor;
+
+use crate::judge::Judge;
+use crate::metrics::{Metrics, Rejected};
+use crate::review::response_body;
+use crate::tls::{Reload, ReloadingCert};
+
+/// How the server listens and what it bounds.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// Largest request body: an object and its old version at etcd's 1.5 MiB each,
+    /// with room for the envelope.
+    pub max_body: usize,
+    /// Most reviews read or judged at once; more get 429.
+    pub max_in_flight: usize,
+    /// How long a request's headers and body may take to arrive.
+    pub read_timeout: Duration,
+    /// How often the certificate files are looked at.
+    pub reload_every: Duration,
+}
+
+impl ServerConfig {
+    #[must_use]
+    pub fn new(listen: SocketAddr, cert: PathBuf, key: PathBuf) -> ServerConfig {
+        ServerConfig {
+            listen,
+            cert,
+            key,
+            max_body: 4 << 20,
+            max_in_flight: 256,
+            read_timeout: Duration::from_secs(5),
+            reload_every: Duration::from_secs(2),
+        }
+    }
+}
+
+struct State {
+    judge: Arc<Judge>,
+    metrics: Metrics,
+    slots: Arc<Semaphore>,
+    config: ServerConfig,
+    ready: AtomicBool,
+}
+
+/// A server running on a thread of its own (the CLI's and the tests' way to run it).
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    state: Arc<State>,
+}
+
+impl RunningServer {
+    /// The metrics as `/metrics` shows them.
+    #[must_use]
+    pub fn metrics(&self) -> String {
+        self.state.metrics.render()
+    }
+
+    /// Marks the server ready or not (`/readyz`).
+    pub fn set_ready(&self, ready: bool) {
+        self.state.ready.store(ready, Ordering::SeqCst);
+    }
+
+    /// Stops accepting, lets requests in flight finish, and returns.
+    pub fn stop(mut self) {
+        self.stop_inner();
+    }
+
+    /// Blocks until the server stops (it stops only on error or [`RunningServer::stop`]).
+    pub fn wait(mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    fn stop_inner(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.stop_inner();
+    }
+}
+
+/// Binds `config.listen` and serves `judge` on a thread of its own.
+///
+/// # Errors
+/// The certificate cannot be loaded or the address cannot be bound.
+pub fn start(judge: Arc<Judge>, config: ServerConfig) -> Result<RunningServer, String> {
+    let certs = Arc::new(ReloadingCert::new(&config.cert, &config.key)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let listener = runtime
+        .block_on(TcpListener::bind(config.listen))
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let state = Arc::new(State {
+        judge,
+        metrics: Metrics::new(),
+        slots: Arc::new(Semaphore::new(config.max_in_flight)),
+        config,
+        ready: AtomicBool::new(true),
+    });
+    let (tx, rx) = oneshot::channel();
+    let serving = state.clone();
+    let thread = std::thread::Builder::new()
+        .name("palisade-admission".into())
+        .spawn(move || runtime.block_on(serve(listener, certs, serving, rx)))
+        .map_err(|e| format!("cannot start the server thread: {e}"))?;
+    Ok(RunningServer {
+        addr,
+        shutdown: Some(tx),
+        thread: Some(thread),
+        state,
+    })
+}
+
+async fn serve(
+    listener: TcpListener,
+    certs: Arc<ReloadingCert>,
+    state: Arc<State>,
+    mut shutdown: oneshot::Receiver<()>,
+) {
+    let mut tls = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("ring supports the default protocol versions")
+    .with_no_client_auth()
+    .with_cert_resolver(certs.clone());
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = TlsAcceptor::from(Arc::new(tls));
+
+    let reload_state = state.clone();
+    let reloader = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(reload_state.config.reload_every);
+        loop {
+            tick.tick().await;
+            match certs.check() {
+                Reload::Unchanged => {}
+                Reload::Reloaded => {
+                    reload_state.metrics.reloaded(true);
+                    tracing::info!("serving certificate reloaded");
+                }
+                Reload::Failed(e) => {
+                    reload_state.metrics.reloaded(false);
+                    tracing::warn!(error = %e, "serving certificate changed but cannot be loaded; keeping the old one");
+                }
+            }
+        }
+    });
+
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let state = state.clone();
+        tokio::spawn(async move {
+            let handshake = tokio::time::timeout(state.config.read_timeout, acceptor.accept(tcp));
+            let tls = match handshake.await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let service = hyper::service::service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(handle(&state, req).await) }
+            });
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10));
+            if let Err(e) = builder.serve_connection(TokioIo::new(tls), service).await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    reloader.abort();
+    // Reviews in flight get their answers (for up to 10 s); idle connections close
+    // with the runtime.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while state.slots.available_permits() < state.config.max_in_flight && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+type Body = Full<Bytes>;
+
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
+    match (req.method(), req.uri().path()) {
+        (&Method::POST, "/validate") => validate(state, req).await,
+        (&Method::GET, "/healthz") => text(StatusCode::OK, "ok\n"),
+        (&Method::GET, "/readyz") => {
+            if state.ready.load(Ordering::SeqCst) {
+                text(StatusCode::OK, "ok\n")
+            } else {
+                text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+            }
+        }
+        (&Method::GET, "/metrics") => {
+            let mut r = text(StatusCode::OK, state.metrics.render());
+            r.headers_mut().insert(
+                CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static(
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ),
+            );
+            r
+        }
+        (_, "/validate" | "/healthz" | "/readyz" | "/metrics") => {
+            text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
+        }
+        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+fn reject(state: &State, why: Rejected, status: StatusCode, message: &str) -> Response<Body> {
+    state.metrics.rejected(why);
+    let mut r = text(status, format!("{message}\n"));
+    if why == Rejected::Overload {
+        r.headers_mut()
+            .insert(RETRY_AFTER, hyper::header::HeaderValue::from_static("1"));
+    }
+    r
+}
+
+async fn validate(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
+    // Claimed before anything is read: an overloaded server answers at once.
+    let Ok(_slot) = state.slots.clone().try_acquire_owned() else {
+        return reject(
+            state,
+            Rejected::Overload,
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many reviews in flight",
+        );
+    };
+    state.metrics.in_flight().inc();
+    let response = validate_in_slot(state, req).await;
+    state.metrics.in_flight().dec();
+    response
+}
+
+async fn validate_in_slot(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
+    let json = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if !json {
+        return reject(
+            state,
+            Rejected::MediaType,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "an AdmissionReview is sent as application/json",
+        );
+    }
+    let max = state.config.max_body;
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return reject(
+            state,
+            Rejected::TooLarge,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the body is over {max} bytes"),
+        );
+    }
+    let read = Limited::new(req.into_body(), max).collect();
+    let body = match tokio::time::timeout(state.config.read_timeout, read).await {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(e)) => {
+            if e.is::<http_body_util::LengthLimitError>() {
+                return reject(
+                    state,
+                    Rejected::TooLarge,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &format!("the body is over {max} bytes"),
+                );
+            }
+            return reject(
+                state,
+                Rejected::BadRequest,
+                StatusCode::BAD_REQUEST,
+                &format!("cannot read the body: {e}"),
+            );
+        }
+        Err(_) => {
+            return reject(
+                state,
+                Rejected::Timeout,
+                StatusCode::REQUEST_TIMEOUT,
+                "the body did not arrive in time",
+            );
+        }
+    };
+    let started = Instant::now();
+    let judge = state.judge.clone();
+    let (tx, rx) = oneshot::channel();
+    rayon::spawn(move || {
+        let _ = tx.send(judge.review(&body));
+    });
+    let Ok(answer) = rx.await else {
+        return text(StatusCode::INTERNAL_SERVER_ERROR, "the review failed\n");
+    };
+    match answer {
+        Ok((api_version, decision)) => {
+            let seconds = started.elapsed().as_secs_f64();
+            state.metrics.decided(&decision, seconds);
+            tracing::info!(
+                uid = %decision.response.uid,
+                operation = %decision.operation,
+                object = %decision.object,
+                mode = decision.mode.map_or("none", |m| m.as_str()),
+                skipped = decision.skipped.map(|s| s.as_str()),
+                allowed = decision.response.allowed,
+                findings = decision.findings.len(),
+                denied = decision.denied,
+                dry_run = decision.dry_run,
+                micros = (seconds * 1e6) as u64,
+                "review"
+            );
+            let mut r = Response::new(Full::new(Bytes::from(response_body(
+                &api_version,
+                &decision.response,
+            ))));
+            r.headers_mut().insert(
+                CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("application/json"),
+            );
+            r
+        }
+        Err(e) => reject(
+            state,
+            Rejected::BadRequest,
+            StatusCode::BAD_REQUEST,
+            &e.to_string(),
+        ),
+    }
+}

@@ -1,0 +1,117 @@
+//! Judges set up as the CLI sets them up, and AdmissionReviews as the API server sends
+//! them (admission.k8s.io/v1, documented JSON).
+
+#![allow(dead_code)]
+
+use palisade_admission::{Judge, JudgeConfig};
+use palisade_checks::registry;
+use palisade_config::{parse_config, scan_setup, Overrides};
+use serde_json::{json, Value};
+
+/// A judge for the config file text `config` (empty: defaults).
+pub fn judge(config: &str) -> Judge {
+    judge_with(config, &Overrides::default())
+}
+
+pub fn judge_with(config: &str, overrides: &Overrides) -> Judge {
+    let catalogue: Vec<_> = registry().into_iter().map(|c| c.meta()).collect();
+    let today = time::Date::from_calendar_date(2026, time::Month::December, 4).unwrap();
+    let config = parse_config(".palisade.yaml", config, today, &catalogue).unwrap();
+    let (checks, scan) = scan_setup(&config, overrides).unwrap();
+    Judge::new(JudgeConfig {
+        checks,
+        scan,
+        admission: config.admission,
+    })
+    .unwrap()
+}
+
+/// The resource and group of the kinds the tests send.
+fn resource_of(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "Pod" => ("", "pods"),
+        "Namespace" => ("", "namespaces"),
+        "Secret" => ("", "secrets"),
+        "ConfigMap" => ("", "configmaps"),
+        "Service" => ("", "services"),
+        "Deployment" => ("apps", "deployments"),
+        "Scale" => ("autoscaling", "deployments"),
+        "ClusterRoleBinding" => ("rbac.authorization.k8s.io", "clusterrolebindings"),
+        "RoleBinding" => ("rbac.authorization.k8s.io", "rolebindings"),
+        _ => ("example.com", "widgets"),
+    }
+}
+
+/// An AdmissionReview request for `object` (and `old` on UPDATE).
+pub fn request(operation: &str, object: &Value, old: Option<&Value>) -> Value {
+    let kind = object["kind"].as_str().unwrap_or("Widget");
+    let (group, resource) = resource_of(kind);
+    let version = object["apiVersion"]
+        .as_str()
+        .map_or("v1", |v| v.rsplit('/').next().unwrap_or("v1"));
+    let namespace = object["metadata"]["namespace"].as_str().unwrap_or("");
+    let name = object["metadata"]["name"].as_str().unwrap_or("");
+    json!({
+        "uid": "d6f7f7b4-8f0c-4c6e-9f1e-3c1b2a3d4e5f",
+        "kind": {"group": group, "version": version, "kind": kind},
+        "resource": {"group": group, "version": version, "resource": resource},
+        "requestKind": {"group": group, "version": version, "kind": kind},
+        "requestResource": {"group": group, "version": version, "resource": resource},
+        "name": name,
+        "namespace": namespace,
+        "operation": operation,
+        "userInfo": {"username": "jane@example.com", "uid": "1", "groups": ["system:authenticated", "developers"]},
+        "object": object,
+        "oldObject": old.cloned().unwrap_or(Value::Null),
+        "dryRun": false,
+        "options": {"apiVersion": "meta.k8s.io/v1", "kind": if operation == "CREATE" { "CreateOptions" } else { "UpdateOptions" }}
+    })
+}
+
+/// The whole AdmissionReview body.
+pub fn body(request: &Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": request,
+    }))
+    .unwrap()
+}
+
+/// A pod with one container; `security` is its securityContext.
+pub fn pod(namespace: &str, name: &str, security: Value) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "containers": [{
+                "name": "app",
+                "image": "registry.example.com/app@sha256:4b6f0b4bd0e5e3b0d7b5e0c4f7c1e4f1f0f5e5c0d4b3a2f1e0d9c8b7a6f5e4d3",
+                "securityContext": security,
+            }]
+        }
+    })
+}
+
+/// A pod that passes the restricted profile and the hardening checks.
+pub fn good_pod(namespace: &str, name: &str) -> Value {
+    let mut p = pod(
+        namespace,
+        name,
+        json!({
+            "allowPrivilegeEscalation": false,
+            "runAsNonRoot": true,
+            "runAsUser": 10001,
+            "readOnlyRootFilesystem": true,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }),
+    );
+    p["spec"]["automountServiceAccountToken"] = json!(false);
+    p["spec"]["containers"][0]["resources"] = json!({
+        "requests": {"cpu": "100m", "memory": "64Mi"},
+        "limits": {"cpu": "500m", "memory": "128Mi"},
+    });
+    p
+}
