@@ -140,8 +140,31 @@ impl Judge {
         &self.settings
     }
 
+    /// Replaces what is known of namespaces with the cluster's list of them.
+    pub fn replace_namespaces(&self, list: &[(String, BTreeMap<String, String>)]) {
+        let fresh: HashMap<String, NamespaceState> = list
+            .iter()
+            .map(|(name, labels)| {
+                let labels = labels.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+                (name.clone(), self.state_of(labels))
+            })
+            .collect();
+        *self
+            .namespaces
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+    }
+
     /// Records a namespace's labels (from a reviewed Namespace, or the cluster).
     pub fn set_namespace<'a>(&self, name: &str, labels: impl Iterator<Item = (&'a str, &'a str)>) {
+        let state = self.state_of(labels);
+        self.namespaces
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name.to_owned(), state);
+    }
+
+    fn state_of<'a>(&self, labels: impl Iterator<Item = (&'a str, &'a str)>) -> NamespaceState {
         let mut mode = None;
         let mut pss = Vec::new();
         for (k, v) in labels {
@@ -154,11 +177,7 @@ impl Judge {
             }
         }
         let profile = Profile::from_namespace_labels(pss.into_iter(), self.base.profile);
-        let state = NamespaceState { profile, mode };
-        self.namespaces
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(name.to_owned(), state);
+        NamespaceState { profile, mode }
     }
 
     /// Forgets a deleted namespace.
@@ -287,6 +306,9 @@ impl Judge {
             AdmissionMode::Audit => (Vec::new(), Vec::new()),
         };
         decision.denied = deny.len();
+        // The most severe first: if the list is cut, what is cut matters least.
+        let mut warn = warn;
+        warn.sort_by_key(|f| std::cmp::Reverse(f.severity));
         decision.response.warnings = warnings(&warn);
         decision.response.audit_annotations = audit_annotations(mode, &findings, deny.len());
         if !deny.is_empty() {

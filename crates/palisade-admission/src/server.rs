@@ -66,7 +66,7 @@ struct State {
     metrics: Metrics,
     slots: Arc<Semaphore>,
     config: ServerConfig,
-    ready: AtomicBool,
+    ready: Arc<AtomicBool>,
 }
 
 /// A server running on a thread of its own (the CLI's and the tests' way to run it).
@@ -87,6 +87,12 @@ impl RunningServer {
     /// Marks the server ready or not (`/readyz`).
     pub fn set_ready(&self, ready: bool) {
         self.state.ready.store(ready, Ordering::SeqCst);
+    }
+
+    /// The flag behind `/readyz`, for a thread that decides readiness.
+    #[must_use]
+    pub fn ready_handle(&self) -> Arc<AtomicBool> {
+        self.state.ready.clone()
     }
 
     /// Stops accepting, lets requests in flight finish, and returns.
@@ -128,8 +134,10 @@ pub fn start(judge: Arc<Judge>, config: ServerConfig) -> Result<RunningServer, S
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let listener = runtime
-        .block_on(TcpListener::bind(config.listen))
+    // Bound here, before the thread starts, so that an address in use is an error of
+    // `start` (and callers inside a runtime of their own can call it).
+    let listener = std::net::TcpListener::bind(config.listen)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener
         .local_addr()
@@ -139,13 +147,20 @@ pub fn start(judge: Arc<Judge>, config: ServerConfig) -> Result<RunningServer, S
         metrics: Metrics::new(),
         slots: Arc::new(Semaphore::new(config.max_in_flight)),
         config,
-        ready: AtomicBool::new(true),
+        ready: Arc::new(AtomicBool::new(true)),
     });
     let (tx, rx) = oneshot::channel();
     let serving = state.clone();
     let thread = std::thread::Builder::new()
         .name("palisade-admission".into())
-        .spawn(move || runtime.block_on(serve(listener, certs, serving, rx)))
+        .spawn(move || {
+            runtime.block_on(async move {
+                match TcpListener::from_std(listener) {
+                    Ok(listener) => serve(listener, certs, serving, rx).await,
+                    Err(e) => tracing::error!(error = %e, "cannot listen"),
+                }
+            });
+        })
         .map_err(|e| format!("cannot start the server thread: {e}"))?;
     Ok(RunningServer {
         addr,

@@ -37,6 +37,103 @@ pub enum Command {
     /// Write every object of a live cluster to one `kind: List` file (Secret values
     /// removed), for `scan`, `rbac` and `netpol` to analyse offline.
     Snapshot(SnapshotArgs),
+    /// Enforce the checks at deploy time: the validating admission webhook.
+    Admission {
+        #[command(subcommand)]
+        command: AdmissionCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdmissionCommand {
+    /// Serve the validating admission webhook over HTTPS (POST /validate; /healthz,
+    /// /readyz, /metrics).
+    Serve(AdmissionServeArgs),
+    /// Answer AdmissionReviews (JSON files) as the webhook would, or manifests, each
+    /// object sent as a CREATE review in file order; exit 1 if any is denied.
+    Review(AdmissionReviewArgs),
+    /// Write a self-signed CA and a serving certificate for the webhook's Service
+    /// (ca.crt, tls.crt, tls.key), for clusters without cert-manager.
+    Certs(AdmissionCertsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AdmissionServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:8443")]
+    pub listen: std::net::SocketAddr,
+    /// The serving certificate (PEM, the chain first to last); reloaded when it changes.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: PathBuf,
+    /// The serving certificate's private key (PEM); reloaded when it changes.
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: PathBuf,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Largest request body in bytes; larger ones get 413.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
+    pub max_body: usize,
+    /// Most reviews in flight; more get 429 at once, so the API server applies the
+    /// webhook's failurePolicy instead of waiting out its timeout.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub max_in_flight: usize,
+    /// Seconds a client has to send a request's headers and body.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    pub read_timeout: u64,
+    /// Seconds between looks at the certificate files.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2)]
+    pub reload_interval: u64,
+    /// Read every namespace's labels from the cluster (in-cluster service account, or
+    /// the kubeconfig) at start and every N seconds, so that Pod Security and mode labels
+    /// apply from the first review after a restart; /readyz fails until the first read.
+    /// 0 reads nothing: namespaces are known from their own reviews only.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub namespace_refresh: u64,
+    /// The kubeconfig file for `--namespace-refresh` (default: in-cluster, then
+    /// $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Log format: json (one object per line, for log pipelines) or text.
+    #[arg(long, value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AdmissionReviewArgs {
+    /// AdmissionReview JSON files, or manifests.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Print each answer as the AdmissionReview JSON the webhook sends (one per line).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AdmissionCertsArgs {
+    /// The webhook's Service name.
+    #[arg(long, default_value = "palisade-admission")]
+    pub service: String,
+    /// The Service's namespace.
+    #[arg(long, default_value = "palisade-system")]
+    pub namespace: String,
+    /// More DNS names or IP addresses for the certificate.
+    #[arg(long, value_name = "NAME")]
+    pub extra_name: Vec<String>,
+    /// Days the certificates are valid.
+    #[arg(long, default_value_t = 365)]
+    pub days: u32,
+    /// Directory to write ca.crt, tls.crt and tls.key into (created if missing; the key
+    /// is written readable by its owner only).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -352,17 +449,39 @@ pub struct ScanArgs {
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Exit 1 when a finding is at or above this severity (`none` never fails).
+    /// [default: high, or `fail-on:` in the config file]
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_fail_on)]
+    pub fail_on: Option<FailOn>,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    /// Accept the findings recorded in this baseline file: only new findings are
+    /// reported as findings and can fail the run.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record the current findings (after exceptions) in FILE as a baseline, and exit 0
+    /// unless inputs could not be read.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub write_baseline: Option<PathBuf>,
+
+    /// Colour the table: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// How objects are judged: the config file and what the command line changes of it.
+/// `scan` and `admission` share these, so both judge an object alike.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PolicyArgs {
     /// Pod Security Standards level and version: LEVEL[:VERSION], LEVEL one of privileged,
     /// baseline, restricted; VERSION `latest` or v1.0 to v1.37. Objects in a Namespace of
     /// the input labelled pod-security.kubernetes.io/enforce[-version] use those labels.
     /// [default: restricted:latest, or `pss:` in the config file]
     #[arg(long, value_name = "LEVEL[:VERSION]", value_parser = |s: &str| s.parse::<Profile>())]
     pub pss: Option<Profile>,
-
-    /// Exit 1 when a finding is at or above this severity (`none` never fails).
-    /// [default: high, or `fail-on:` in the config file]
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_fail_on)]
-    pub fail_on: Option<FailOn>,
 
     /// Run only these checks or categories (comma-separated or repeated).
     #[arg(long, value_delimiter = ',', value_name = "ID|CATEGORY")]
@@ -390,18 +509,4 @@ pub struct ScanArgs {
     /// from; adds to `registries.allowed` in the config. Repeat or comma-separate.
     #[arg(long, value_delimiter = ',', value_name = "REGISTRY")]
     pub allowed_registry: Vec<String>,
-
-    /// Accept the findings recorded in this baseline file: only new findings are
-    /// reported as findings and can fail the run.
-    #[arg(long, value_name = "FILE")]
-    pub baseline: Option<PathBuf>,
-
-    /// Record the current findings (after exceptions) in FILE as a baseline, and exit 0
-    /// unless inputs could not be read.
-    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
-    pub write_baseline: Option<PathBuf>,
-
-    /// Colour the table: auto (on a terminal, unless NO_COLOR is set), always, never.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
 }

@@ -1,5 +1,6 @@
 //! One module per command.
 
+mod admission;
 mod checks;
 mod cluster;
 mod netpol;
@@ -14,7 +15,12 @@ use palisade_inventory::{
 use palisade_model::LoadError;
 use palisade_source::Limits;
 
-use crate::cli::{Args, ClusterArgs, Command};
+use anyhow::Context;
+use palisade_checks::registry;
+use palisade_config::{find_config, load_config, scan_setup, Config, Overrides};
+use palisade_engine::{Check, ScanOptions};
+
+use crate::cli::{Args, ClusterArgs, Command, PolicyArgs};
 use crate::ExitStatus;
 
 /// `file:line` of a place in the input; a live object, which has no line, is named with
@@ -29,6 +35,42 @@ fn place(origin: Option<&Origin>, at: &Place, none: &str) -> String {
         Some(o) => format!("{}:{}", o.file, at.line),
         None => none.to_owned(),
     }
+}
+
+/// The config file `args` name: `--config`, else the nearest one, unless `--no-config`.
+fn config(args: &PolicyArgs) -> anyhow::Result<Config> {
+    let path = if args.no_config {
+        None
+    } else if let Some(p) = &args.config {
+        Some(p.clone())
+    } else {
+        find_config(&std::env::current_dir().context("cannot read the working directory")?)
+    };
+    let Some(path) = path else {
+        return Ok(Config::default());
+    };
+    let catalogue: Vec<_> = registry().into_iter().map(|c| c.meta()).collect();
+    let today = time::OffsetDateTime::now_utc().date();
+    // A config with any mistake is refused whole: nothing is judged by a half-read config.
+    load_config(&path, today, &catalogue).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The config, the checks and the options objects are judged with: one function for
+/// `scan` and `admission`, so both judge an object alike.
+fn policy(args: &PolicyArgs) -> anyhow::Result<(Config, Vec<&'static dyn Check>, ScanOptions)> {
+    let config = config(args)?;
+    let (checks, opts) = scan_setup(
+        &config,
+        &Overrides {
+            select: args.select.clone(),
+            ignore: args.ignore.clone(),
+            allowed_registries: args.allowed_registry.clone(),
+            pss: args.pss,
+            strict: args.strict,
+        },
+    )
+    .map_err(anyhow::Error::msg)?;
+    Ok((config, checks, opts))
 }
 
 /// A Graphviz DOT string's inside.
@@ -81,5 +123,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::Rbac { command } => rbac::run(command),
         Command::Netpol { command } => netpol::run(command),
         Command::Snapshot(args) => cluster::snapshot(&args),
+        Command::Admission { command } => admission::run(command),
     }
 }

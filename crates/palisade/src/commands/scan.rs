@@ -4,12 +4,9 @@ use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 
 use anyhow::Context;
-use palisade_checks::registry;
 use palisade_checks::SECRET_VALUE_CHECKS;
 use palisade_cluster::{read, ReadOptions};
-use palisade_config::{
-    find_config, load_config, read_baseline, scan_setup, write_baseline, Config, Overrides,
-};
+use palisade_config::{read_baseline, write_baseline};
 use palisade_engine::{apply_baseline, scan, Check, ScanOptions, StreamingScan};
 use palisade_model::{ScanResult, Severity};
 use palisade_report::{write_report, Format, ReportContext};
@@ -17,24 +14,6 @@ use palisade_report::{write_report, Format, ReportContext};
 use super::cluster;
 use crate::cli::{ColorChoice, FailOn, OutputFormat, ScanArgs};
 use crate::ExitStatus;
-
-/// The config file the scan uses: `--config`, else the nearest one, unless `--no-config`.
-fn config(args: &ScanArgs) -> anyhow::Result<Config> {
-    let path = if args.no_config {
-        None
-    } else if let Some(p) = &args.config {
-        Some(p.clone())
-    } else {
-        find_config(&std::env::current_dir().context("cannot read the working directory")?)
-    };
-    let Some(path) = path else {
-        return Ok(Config::default());
-    };
-    let catalogue: Vec<_> = registry().into_iter().map(|c| c.meta()).collect();
-    let today = time::OffsetDateTime::now_utc().date();
-    // A config with any mistake is refused whole: no scan on a half-read config.
-    load_config(&path, today, &catalogue).map_err(|e| anyhow::anyhow!("{e}"))
-}
 
 /// Scans the live cluster page by page: each page is checked and dropped as the next
 /// one is fetched.
@@ -68,28 +47,17 @@ fn scan_cluster(
 }
 
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
-    let config = config(args)?;
+    let (config, checks, opts) = super::policy(&args.policy)?;
     let baseline = match &args.baseline {
         Some(p) => Some(read_baseline(p).map_err(|e| anyhow::anyhow!("{e}"))?),
         None => None,
     };
-    // `--select` replaces the config's selection; ignores add up.
-    let selected = if args.select.is_empty() {
+    // `--select` replaces the config's selection.
+    let selected = if args.policy.select.is_empty() {
         config.select.clone().unwrap_or_default()
     } else {
-        args.select.clone()
+        args.policy.select.clone()
     };
-    let (checks, opts) = scan_setup(
-        &config,
-        &Overrides {
-            select: args.select.clone(),
-            ignore: args.ignore.clone(),
-            allowed_registries: args.allowed_registry.clone(),
-            pss: args.pss,
-            strict: args.strict,
-        },
-    )
-    .map_err(anyhow::Error::msg)?;
     let mut result = if args.cluster.cluster {
         scan_cluster(args, &selected, &checks, &opts)?
     } else {
