@@ -41,6 +41,15 @@ pub fn explain(m: &CheckMeta) -> String {
         s.push_str(&format!("{}.\n\n", peers(m)));
     }
     s.push_str(&format!("How Palisade differs: {}\n\n", m.peer_notes));
+    s.push_str("### At admission\n");
+    match registry::whole_inventory_reason(m.id) {
+        None => s.push_str(
+            "Judged by the admission webhook (`palisade admission serve`) as by `scan`.\n\n",
+        ),
+        Some(why) => s.push_str(&format!(
+            "Not judged by the admission webhook, which sees one object per request: {why}. `palisade scan` judges it.\n\n"
+        )),
+    }
     if !m.references.is_empty() {
         s.push_str("### References\n");
         for r in m.references {

@@ -1,0 +1,202 @@
+//! `palisade admission`: offline reviews, certificates, and the server binary end to end
+//! (HTTPS on loopback, with the certificates `admission certs` wrote).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use common::{root, run_in};
+use serde_json::Value;
+
+#[test]
+fn review_judges_manifests_as_creates_in_file_order() {
+    let out = run_in(
+        &root(),
+        &["admission", "review", "--no-config", "examples/insecure"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "a denial exits 1: {stdout}");
+    assert!(
+        stdout.contains("DENIED Rollout shop/checkout (enforce mode)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ALLOWED ConfigMap shop/web-config (enforce mode)"),
+        "{stdout}"
+    );
+    // Credentials are never in an answer.
+    assert!(!stdout.contains("hunter2") && stdout.contains("value redacted"));
+
+    let out = run_in(
+        &root(),
+        &["admission", "review", "--no-config", "examples/hardened"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("DENIED"), "{stdout}");
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+}
+
+#[test]
+fn review_prints_the_webhooks_json_and_reads_reviews() {
+    let dir = tempfile::tempdir().unwrap();
+    let review = std::fs::read(root().join("fuzz/seeds/admission_review/pod-create.json")).unwrap();
+    std::fs::write(dir.path().join("review.json"), &review).unwrap();
+    let out = run_in(
+        dir.path(),
+        &[
+            "admission",
+            "review",
+            "--no-config",
+            "--json",
+            "review.json",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let answer: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(answer["kind"], "AdmissionReview");
+    assert_eq!(
+        answer["response"]["uid"],
+        "2b7f0c3e-1d4a-4f5b-8c6d-7e8f9a0b1c2d"
+    );
+    assert_eq!(answer["response"]["allowed"], false);
+    assert!(
+        !stdout.contains("wJalrXUtnFEMI"),
+        "the seed's AWS key is never echoed"
+    );
+}
+
+#[test]
+fn review_refuses_a_broken_input_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.yaml"), "kind: Pod\nspec: [\n").unwrap();
+    let out = run_in(
+        dir.path(),
+        &["admission", "review", "--no-config", "bad.yaml"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.yaml"), "{stderr}");
+}
+
+fn tls_client(ca_pem: &[u8]) -> Arc<rustls::ClientConfig> {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pki_types::CertificateDer::pem_slice_iter(ca_pem) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    )
+}
+
+/// One HTTP/1.1 request over TLS, verified for the Service's DNS name.
+fn https(addr: &str, config: &Arc<rustls::ClientConfig>, request: &str) -> String {
+    let name = rustls_pki_types::ServerName::try_from("palisade-admission.palisade-system.svc")
+        .unwrap()
+        .to_owned();
+    let conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, TcpStream::connect(addr).unwrap());
+    tls.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    // The server closes after `Connection: close`.
+    let _ = tls.read_to_string(&mut out);
+    out
+}
+
+#[test]
+fn certs_then_serve_answers_over_https_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(
+        dir.path(),
+        &["admission", "certs", "--out", "pki", "--days", "2"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pki = dir.path().join("pki");
+    let mode = std::fs::metadata(pki.join("tls.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the key is its owner's only");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args([
+            "admission",
+            "serve",
+            "--no-config",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            "pki/tls.crt",
+            "--tls-key",
+            "pki/tls.key",
+        ])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    log.read_line(&mut first).unwrap();
+    let started: Value = serde_json::from_str(&first).expect("JSON log lines");
+    let addr = started["listen"].as_str().unwrap().to_owned();
+
+    let config = tls_client(&std::fs::read(pki.join("ca.crt")).unwrap());
+    let health = https(
+        &addr,
+        &config,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let body = std::fs::read_to_string(root().join("fuzz/seeds/admission_review/pod-create.json"))
+        .unwrap();
+    let answer = https(
+        &addr,
+        &config,
+        &format!(
+            "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(r#""allowed":false"#), "{answer}");
+
+    // The review is logged with its uid, as one JSON object.
+    let mut line = String::new();
+    let mut logged = None;
+    while log.read_line(&mut line).unwrap() > 0 {
+        if let Ok(v) = serde_json::from_str::<Value>(&line) {
+            if v["message"] == "review" {
+                logged = Some(v);
+                break;
+            }
+        }
+        line.clear();
+    }
+    let logged = logged.expect("a review log line");
+    assert_eq!(logged["uid"], "2b7f0c3e-1d4a-4f5b-8c6d-7e8f9a0b1c2d");
+    assert_eq!(logged["allowed"], false);
+
+    // SIGTERM: the server finishes and exits cleanly.
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
