@@ -29,7 +29,7 @@ use kube::Client;
 use serde_json::{json, Value};
 
 pub use connect::{connect, in_cluster, Connected, Connection, SERVICE_ACCOUNT_DIR};
-pub use namespaces::{namespace_labels, NamespaceLabels};
+pub use namespaces::{namespace_labels, namespace_labels_paged, NamespaceLabels};
 
 /// `apiVersion` of the object that describes the cluster itself.
 pub const CLUSTER_INFO_API_VERSION: &str = "palisade.dev/v1alpha1";

@@ -17,6 +17,17 @@ pub type NamespaceLabels = (String, BTreeMap<String, String>);
 /// # Errors
 /// Bad credentials, an unreachable server, or a refused list.
 pub fn namespace_labels(connection: &Connection) -> Result<Vec<NamespaceLabels>, ClusterError> {
+    namespace_labels_paged(connection, 500)
+}
+
+/// [`namespace_labels`] with `page_size` namespaces per request.
+///
+/// # Errors
+/// As [`namespace_labels`].
+pub fn namespace_labels_paged(
+    connection: &Connection,
+    page_size: u32,
+) -> Result<Vec<NamespaceLabels>, ClusterError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -30,7 +41,7 @@ pub fn namespace_labels(connection: &Connection) -> Result<Vec<NamespaceLabels>,
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let mut params = ListParams::default().limit(500);
+            let mut params = ListParams::default().limit(page_size.max(1));
             if let Some(t) = &token {
                 params = params.continue_token(t);
             }

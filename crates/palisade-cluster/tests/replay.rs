@@ -395,3 +395,38 @@ fn large_pages_make_the_next_pages_smaller() {
     assert!(limits.iter().any(|l| *l < 16), "{limits:?}");
     assert!(limits.windows(2).all(|w| w[1] <= w[0]), "{limits:?}");
 }
+
+#[test]
+fn namespace_labels_are_listed_as_metadata_page_by_page() {
+    let setup = Setup::new(Options::default());
+    let list =
+        palisade_cluster::namespace_labels_paged(&setup.connection(&Auth::ClientCertificate), 5)
+            .unwrap();
+    assert_eq!(list.len(), 12, "{list:?}");
+    let baseline = &list.iter().find(|(n, _)| n == "psa-baseline").unwrap().1;
+    assert_eq!(baseline["pod-security.kubernetes.io/enforce"], "baseline");
+    assert_eq!(
+        baseline["pod-security.kubernetes.io/enforce-version"],
+        "v1.24"
+    );
+    let requests: Vec<_> = setup
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/v1/namespaces")
+        .collect();
+    assert_eq!(requests.len(), 3, "12 namespaces in pages of 5");
+    assert!(requests.iter().all(|r| r.metadata_only), "{requests:?}");
+}
+
+#[test]
+fn namespace_labels_say_when_the_list_is_forbidden() {
+    let setup = Setup::new(Options {
+        forbid: vec!["/api/v1/namespaces".into()],
+        ..Options::default()
+    });
+    let err = palisade_cluster::namespace_labels(&setup.connection(&Auth::ClientCertificate))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("403") && err.contains("forbidden"), "{err}");
+}

@@ -113,6 +113,118 @@ fn https(addr: &str, config: &Arc<rustls::ClientConfig>, request: &str) -> Strin
     out
 }
 
+/// Starts `palisade admission serve` in `dir` (which holds `pki/`) with `extra` flags;
+/// returns the child, its address and its log.
+fn serve(
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> (
+    std::process::Child,
+    String,
+    BufReader<std::process::ChildStderr>,
+) {
+    let mut args = vec![
+        "admission",
+        "serve",
+        "--no-config",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        "pki/tls.crt",
+        "--tls-key",
+        "pki/tls.key",
+    ];
+    args.extend_from_slice(extra);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(&args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    log.read_line(&mut first).unwrap();
+    let started: Value = serde_json::from_str(&first).expect("JSON log lines");
+    let addr = started["listen"].as_str().unwrap().to_owned();
+    (child, addr, log)
+}
+
+fn post(addr: &str, config: &Arc<rustls::ClientConfig>, body: &str) -> String {
+    https(
+        addr,
+        config,
+        &format!(
+            "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+#[test]
+fn namespace_labels_come_from_the_cluster_before_ready() {
+    use palisade_replay::{Auth, Options, Recordings, ReplayServer};
+    let cluster = ReplayServer::start(
+        Recordings::load(&root().join("testdata/apiserver")).unwrap(),
+        Options::default(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kubeconfig"),
+        cluster.kubeconfig(&Auth::ClientCertificate),
+    )
+    .unwrap();
+    assert!(run_in(dir.path(), &["admission", "certs", "--out", "pki"])
+        .status
+        .success());
+    let (mut child, addr, _log) = serve(
+        dir.path(),
+        &["--namespace-refresh", "1", "--kubeconfig", "kubeconfig"],
+    );
+    let config = tls_client(&std::fs::read(dir.path().join("pki/ca.crt")).unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let ready = https(
+            &addr,
+            &config,
+            "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        if ready.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(ready.starts_with("HTTP/1.1 503"), "{ready}");
+        assert!(std::time::Instant::now() < deadline, "never ready");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // A pod that runs as root: denied where the namespace enforces restricted, allowed
+    // where it enforces baseline (labels only the cluster knows).
+    let review = |ns: &str| {
+        let mut v: Value = serde_json::from_str(
+            &std::fs::read_to_string(root().join("fuzz/seeds/admission_review/pod-create.json"))
+                .unwrap(),
+        )
+        .unwrap();
+        v["request"]["namespace"] = ns.into();
+        v["request"]["object"] = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "root", "namespace": ns},
+            "spec": {"containers": [{"name": "app",
+                "image": "registry.example.com/app@sha256:4b6f0b4bd0e5e3b0d7b5e0c4f7c1e4f1f0f5e5c0d4b3a2f1e0d9c8b7a6f5e4d3",
+                "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]}
+        });
+        v.to_string()
+    };
+    let restricted = post(&addr, &config, &review("psa-restricted"));
+    assert!(restricted.contains(r#""allowed":false"#), "{restricted}");
+    // The Pod Security check, not the hardening one that names the same field.
+    assert!(restricted.contains("] runAsNonRoot:"), "{restricted}");
+    let baseline = post(&addr, &config, &review("psa-baseline"));
+    assert!(baseline.contains(r#""allowed":true"#), "{baseline}");
+    assert!(!baseline.contains("] runAsNonRoot:"), "{baseline}");
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
 #[test]
 fn certs_then_serve_answers_over_https_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
@@ -132,29 +244,7 @@ fn certs_then_serve_answers_over_https_and_stops_on_sigterm() {
         .mode();
     assert_eq!(mode & 0o777, 0o600, "the key is its owner's only");
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .args([
-            "admission",
-            "serve",
-            "--no-config",
-            "--listen",
-            "127.0.0.1:0",
-            "--tls-cert",
-            "pki/tls.crt",
-            "--tls-key",
-            "pki/tls.key",
-        ])
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut log = BufReader::new(child.stderr.take().unwrap());
-    let mut first = String::new();
-    log.read_line(&mut first).unwrap();
-    let started: Value = serde_json::from_str(&first).expect("JSON log lines");
-    let addr = started["listen"].as_str().unwrap().to_owned();
+    let (mut child, addr, mut log) = serve(dir.path(), &[]);
 
     let config = tls_client(&std::fs::read(pki.join("ca.crt")).unwrap());
     let health = https(
@@ -165,14 +255,7 @@ fn certs_then_serve_answers_over_https_and_stops_on_sigterm() {
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     let body = std::fs::read_to_string(root().join("fuzz/seeds/admission_review/pod-create.json"))
         .unwrap();
-    let answer = https(
-        &addr,
-        &config,
-        &format!(
-            "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ),
-    );
+    let answer = post(&addr, &config, &body);
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains(r#""allowed":false"#), "{answer}");
 
