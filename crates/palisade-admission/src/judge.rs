@@ -88,7 +88,8 @@ pub struct Judge {
     base: ScanOptions,
     /// The scan options per Pod Security profile, made when first needed: a namespace's
     /// labels choose the profile, and options are too large to copy per request.
-    by_profile: RwLock<HashMap<Profile, Arc<ScanOptions>>>,
+    /// Keyed by profile and whether the cross-object analyses run (see [`analysed`]).
+    by_profile: RwLock<HashMap<(Profile, bool), Arc<ScanOptions>>>,
     settings: AdmissionSettings,
     exempt_namespaces: Vec<Pattern>,
     namespaces: RwLock<HashMap<String, NamespaceState>>,
@@ -197,12 +198,13 @@ impl Judge {
             .copied()
     }
 
-    fn options(&self, profile: Profile) -> Arc<ScanOptions> {
+    fn options(&self, profile: Profile, analyses: bool) -> Arc<ScanOptions> {
+        let key = (profile, analyses);
         if let Some(o) = self
             .by_profile
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&profile)
+            .get(&key)
         {
             return o.clone();
         }
@@ -210,11 +212,13 @@ impl Judge {
             .by_profile
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.entry(profile)
+        map.entry(key)
             .or_insert_with(|| {
+                let base = self.base.clone();
                 Arc::new(ScanOptions {
                     profile,
-                    ..self.base.clone()
+                    analyses: if analyses { base.analyses } else { Vec::new() },
+                    ..base
                 })
             })
             .clone()
@@ -276,7 +280,7 @@ impl Judge {
             .unwrap_or(self.settings.default_mode);
         let profile = state.and_then(|s| s.profile).unwrap_or(self.base.profile);
         decision.mode = Some(mode);
-        let opts = self.options(profile);
+        let opts = self.options(profile, analysed(&r.kind.group));
         let name: Arc<str> = Arc::from(format!("admission:{}", decision.object));
 
         let new = match self.evaluate(object, &r.namespace, &name, &opts) {
@@ -404,6 +408,14 @@ impl Judge {
         }
         decision
     }
+}
+
+/// Whether objects of this API group need the analyses: of the checks the webhook runs,
+/// only RBAC grants and NetworkPolicy rules are judged by one (the rest of an analysis'
+/// work, such as the RBAC model of Kubernetes' default roles, would cost every Pod a
+/// model it cannot use).
+fn analysed(group: &str) -> bool {
+    matches!(group, "rbac.authorization.k8s.io" | "networking.k8s.io")
 }
 
 fn allow(uid: &str) -> AdmissionResponse {

@@ -377,3 +377,16 @@ fn malformed_reviews_are_errors_not_answers() {
         }
     }
 }
+
+#[test]
+fn a_network_policy_rule_open_to_all_is_judged() {
+    let policy = json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "open", "namespace": "web"},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{}]}});
+    let d = decide(
+        &judge("admission:\n  default-mode: warn\n"),
+        &request("CREATE", &policy, None),
+    );
+    assert_eq!(ids(&d), ["netpol-allow-all"]);
+    assert!(d.response.warnings[0].contains("netpol-allow-all"));
+}

@@ -25,6 +25,7 @@ use anyhow::{bail, Context};
 use palisade_source::{parse_document, split_documents, Limits};
 use rayon::prelude::*;
 
+mod admission;
 mod netpol;
 mod rbac;
 
@@ -47,8 +48,14 @@ fn main() -> anyhow::Result<()> {
         ["rbac", dir] => rbac::run(Path::new(dir)),
         ["netpol-generate", dir] => netpol::generate(Path::new(dir)),
         ["netpol", dir] => netpol::run(Path::new(dir)),
+        ["admission-review"] => admission::review(20_000),
+        ["admission-review", n] => admission::review(n.parse()?),
+        ["admission-load", secs, conns] => admission::load(secs.parse()?, conns.parse()?, 256),
+        ["admission-load", secs, conns, max] => {
+            admission::load(secs.parse()?, conns.parse()?, max.parse()?)
+        }
         _ => bail!(
-            "usage: palisade-bench generate DIR [OBJECTS] | run DIR | rbac-generate DIR | rbac DIR | netpol-generate DIR | netpol DIR"
+            "usage: palisade-bench generate DIR [OBJECTS] | run DIR | rbac-generate DIR | rbac DIR | netpol-generate DIR | netpol DIR | admission-review [N] | admission-load SECONDS CONNECTIONS [MAX_IN_FLIGHT]"
         ),
     }
 }

@@ -26,29 +26,23 @@ pub fn judge_with(config: &str, overrides: &Overrides) -> Judge {
     .unwrap()
 }
 
-/// The resource and group of the kinds the tests send.
-fn resource_of(kind: &str) -> (&'static str, &'static str) {
+/// The resource of the kinds the tests send (the API server sends the plural).
+fn resource_of(kind: &str) -> String {
     match kind {
-        "Pod" => ("", "pods"),
-        "Namespace" => ("", "namespaces"),
-        "Secret" => ("", "secrets"),
-        "ConfigMap" => ("", "configmaps"),
-        "Service" => ("", "services"),
-        "Deployment" => ("apps", "deployments"),
-        "Scale" => ("autoscaling", "deployments"),
-        "ClusterRoleBinding" => ("rbac.authorization.k8s.io", "clusterrolebindings"),
-        "RoleBinding" => ("rbac.authorization.k8s.io", "rolebindings"),
-        _ => ("example.com", "widgets"),
+        "Scale" => "deployments".into(),
+        "NetworkPolicy" => "networkpolicies".into(),
+        "Ingress" => "ingresses".into(),
+        k => format!("{}s", k.to_ascii_lowercase()),
     }
 }
 
 /// An AdmissionReview request for `object` (and `old` on UPDATE).
 pub fn request(operation: &str, object: &Value, old: Option<&Value>) -> Value {
     let kind = object["kind"].as_str().unwrap_or("Widget");
-    let (group, resource) = resource_of(kind);
-    let version = object["apiVersion"]
-        .as_str()
-        .map_or("v1", |v| v.rsplit('/').next().unwrap_or("v1"));
+    let resource = resource_of(kind);
+    // The group and version as the API server gives them: from apiVersion.
+    let api_version = object["apiVersion"].as_str().unwrap_or("v1");
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
     let namespace = object["metadata"]["namespace"].as_str().unwrap_or("");
     let name = object["metadata"]["name"].as_str().unwrap_or("");
     json!({
