@@ -13,6 +13,7 @@ mod metrics;
 pub mod review;
 pub mod server;
 pub mod tls;
+pub mod vap;
 
 pub use answer::{clip, MAX_MESSAGE, MAX_WARNING, MAX_WARNINGS, MAX_WARNING_BYTES};
 pub use judge::{Decision, Judge, JudgeConfig, NamespaceState, Skip, MODE_LABEL};

@@ -50,6 +50,29 @@ pub fn explain(m: &CheckMeta) -> String {
             "Not judged by the admission webhook, which sees one object per request: {why}. `palisade scan` judges it.\n\n"
         )),
     }
+    s.push_str("### As a ValidatingAdmissionPolicy\n");
+    match crate::cel::export(m) {
+        crate::cel::CelExport::Exported(rules) => {
+            s.push_str(
+                "Exported by `palisade admission export-vap` as CEL, so a cluster can enforce it with no webhook. The object passes when",
+            );
+            if rules.len() > 1 {
+                s.push_str(" each of these holds (one per severity)");
+            }
+            s.push_str(":\n\n");
+            for rule in rules {
+                s.push_str(&format!(
+                    "```cel\n// {}, on {}\n{}\n```\n\n",
+                    rule.severity,
+                    rule.target.condition(),
+                    rule.expression
+                ));
+            }
+        }
+        crate::cel::CelExport::NotExportable(why) => {
+            s.push_str(&format!("Not exported as CEL: {why}.\n\n"));
+        }
+    }
     if !m.references.is_empty() {
         s.push_str("### References\n");
         for r in m.references {

@@ -9,6 +9,7 @@
 //! and carries one implementation per Kubernetes version in which it changed.
 
 pub mod api;
+pub mod cel;
 pub mod cluster;
 pub mod controlplane;
 mod docs;

@@ -55,6 +55,9 @@ pub enum AdmissionCommand {
     /// Write a self-signed CA and a serving certificate for the webhook's Service
     /// (ca.crt, tls.crt, tls.key), for clusters without cert-manager.
     Certs(AdmissionCertsArgs),
+    /// Write the checks CEL can express as ValidatingAdmissionPolicy and binding objects
+    /// (Kubernetes 1.30+), to enforce them with no webhook.
+    ExportVap(AdmissionExportVapArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -114,6 +117,27 @@ pub struct AdmissionReviewArgs {
     /// Print each answer as the AdmissionReview JSON the webhook sends (one per line).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AdmissionExportVapArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Names of the policies and bindings start with this.
+    #[arg(long, default_value = "palisade")]
+    pub name_prefix: String,
+    /// Write to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// YAML documents, or one JSON `v1` List.
+    #[arg(long, short = 'f', value_enum, default_value_t = VapFormat::Yaml)]
+    pub format: VapFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VapFormat {
+    Yaml,
+    Json,
 }
 
 #[derive(Debug, clap::Args)]

@@ -283,3 +283,83 @@ fn certs_then_serve_answers_over_https_and_stops_on_sigterm() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
 }
+
+#[test]
+fn export_vap_writes_the_same_policies_as_yaml_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".palisade.yaml"),
+        "pss: baseline\nadmission:\n  deny-severity: critical\n  exempt-namespaces: [kube-system]\n",
+    )
+    .unwrap();
+    let out = run_in(
+        dir.path(),
+        &[
+            "admission",
+            "export-vap",
+            "--name-prefix",
+            "acme",
+            "-o",
+            "vap.yaml",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("policies"), "{stderr}");
+    assert!(stderr.contains("not exported"), "{stderr}");
+    let out = run_in(
+        dir.path(),
+        &[
+            "admission",
+            "export-vap",
+            "--name-prefix",
+            "acme",
+            "-f",
+            "json",
+        ],
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = list["items"].as_array().unwrap();
+
+    // The YAML, read back, is the JSON item for item.
+    let text = std::fs::read_to_string(dir.path().join("vap.yaml")).unwrap();
+    let docs: Vec<Value> = palisade_source::split_documents(&text)
+        .iter()
+        .filter_map(|c| {
+            let d = palisade_source::parse_document(
+                &text[c.range.clone()],
+                c,
+                &palisade_source::Limits::default(),
+            )
+            .unwrap();
+            d.root().map(|r| r.to_json())
+        })
+        .collect();
+    assert_eq!(&docs, items);
+
+    // The config applies: baseline checks only, critical denies, kube-system exempt.
+    let deny = items
+        .iter()
+        .find(|o| o["metadata"]["name"] == "acme-deny")
+        .unwrap();
+    let checks = deny["metadata"]["annotations"]["palisade.dev/checks"]
+        .as_str()
+        .unwrap();
+    assert_eq!(checks, "privileged,windowsHostProcess", "{checks}");
+    let warn = items
+        .iter()
+        .find(|o| o["metadata"]["name"] == "acme-warn")
+        .unwrap();
+    let checks = warn["metadata"]["annotations"]["palisade.dev/checks"]
+        .as_str()
+        .unwrap();
+    assert!(
+        checks.contains("hostPathVolumes") && !checks.contains("runAsNonRoot"),
+        "{checks}"
+    );
+    assert!(deny["spec"]["matchConditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["expression"].as_str().unwrap().contains("'kube-system'")));
+}

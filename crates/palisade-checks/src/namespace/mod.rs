@@ -14,7 +14,7 @@ pub static CHECKS: &[&dyn Check] = &[
 ];
 
 /// The namespaces Kubernetes creates itself.
-const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+pub(crate) const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
 
 /// NSA/CISA hardening guide section on namespaces.
 const NSA_NAMESPACES: &str = "Namespaces";

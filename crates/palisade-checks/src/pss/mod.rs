@@ -154,5 +154,30 @@ impl PssOut<'_> {
     }
 }
 
+/// Capabilities the baseline level allows a container to add.
+pub(crate) fn capabilities_baseline_allowed() -> &'static [&'static str] {
+    &capabilities_baseline::ALLOWED
+}
+
+/// SELinux types allowed at the newest version.
+pub(crate) fn se_linux_types_latest() -> &'static [&'static str] {
+    se_linux_options::TYPES_1_31
+}
+
+/// Sysctls allowed at the newest version.
+pub(crate) fn safe_sysctls_latest() -> Vec<&'static str> {
+    sysctls::SAFE_LATEST.concat()
+}
+
+/// Volume sources the restricted level allows.
+pub(crate) fn restricted_volumes_allowed() -> &'static [&'static str] {
+    &restricted_volumes::ALLOWED
+}
+
+/// Volume sources the restricted level forbids, in the order upstream looks for them.
+pub(crate) fn restricted_volumes_restricted() -> &'static [&'static str] {
+    &restricted_volumes::RESTRICTED
+}
+
 #[cfg(test)]
 mod tests;

@@ -26,7 +26,7 @@ pub static CHECK: PssCheck = PssCheck {
     versions: &[Versioned { min: v(0), eval, overrides: &["hostPathVolumes"] }],
 };
 
-const ALLOWED: [&str; 9] = [
+pub(crate) const ALLOWED: [&str; 9] = [
     "configMap",
     "csi",
     "downwardAPI",
@@ -38,7 +38,7 @@ const ALLOWED: [&str; 9] = [
     "secret",
 ];
 
-const RESTRICTED: [&str; 21] = [
+pub(crate) const RESTRICTED: [&str; 21] = [
     "hostPath",
     "gcePersistentDisk",
     "awsElasticBlockStore",

@@ -31,7 +31,7 @@ pub static CHECK: PssCheck = PssCheck {
 };
 
 const TYPES_1_0: &[&str] = &["", "container_t", "container_init_t", "container_kvm_t"];
-const TYPES_1_31: &[&str] = &[
+pub(crate) const TYPES_1_31: &[&str] = &[
     "",
     "container_t",
     "container_init_t",

@@ -64,12 +64,11 @@ fn eval_1_29(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
 fn eval_1_32(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
     eval(pod, out, &[SAFE_1_0, SAFE_1_27, SAFE_1_29, SAFE_1_32]);
 }
+/// The sysctls allowed at the newest version.
+pub(crate) const SAFE_LATEST: [&[&str]; 5] = [SAFE_1_0, SAFE_1_27, SAFE_1_29, SAFE_1_32, SAFE_1_37];
+
 fn eval_1_37(pod: &PodSpecView<'_>, out: &mut PssOut<'_>) {
-    eval(
-        pod,
-        out,
-        &[SAFE_1_0, SAFE_1_27, SAFE_1_29, SAFE_1_32, SAFE_1_37],
-    );
+    eval(pod, out, &SAFE_LATEST);
 }
 
 fn eval(pod: &PodSpecView<'_>, out: &mut PssOut<'_>, safe: &[&[&str]]) {

@@ -14,8 +14,8 @@ use palisade_source::{parse_document, split_documents, Limits};
 use serde_json::{json, Value};
 
 use crate::cli::{
-    AdmissionCertsArgs, AdmissionCommand, AdmissionReviewArgs, AdmissionServeArgs, LogFormat,
-    PolicyArgs,
+    AdmissionCertsArgs, AdmissionCommand, AdmissionExportVapArgs, AdmissionReviewArgs,
+    AdmissionServeArgs, LogFormat, PolicyArgs, VapFormat,
 };
 use crate::ExitStatus;
 
@@ -24,6 +24,7 @@ pub fn run(command: AdmissionCommand) -> anyhow::Result<ExitStatus> {
         AdmissionCommand::Serve(args) => serve(&args),
         AdmissionCommand::Review(args) => review(&args),
         AdmissionCommand::Certs(args) => certs(&args),
+        AdmissionCommand::ExportVap(args) => export_vap(&args),
     }
 }
 
@@ -274,4 +275,79 @@ fn write_file(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
         .with_context(|| format!("cannot set the mode of {}", path.display()))?;
     f.write_all(text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn export_vap(args: &AdmissionExportVapArgs) -> anyhow::Result<ExitStatus> {
+    let (config, checks, scan) = super::policy(&args.policy)?;
+    let export =
+        palisade_admission::vap::export_vap(&checks, &scan, &config.admission, &args.name_prefix);
+    let text = match args.format {
+        VapFormat::Json => {
+            let list = json!({"apiVersion": "v1", "kind": "List", "items": export.objects});
+            format!("{}\n", serde_json::to_string_pretty(&list)?)
+        }
+        VapFormat::Yaml => yaml_documents(&export.objects)?,
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => std::io::stdout().write_all(text.as_bytes())?,
+    }
+    let mut err = std::io::stderr().lock();
+    let policies = export
+        .objects
+        .iter()
+        .filter(|o| o["kind"] == "ValidatingAdmissionPolicy")
+        .count();
+    writeln!(
+        err,
+        "exported {} checks as CEL: {policies} policies, {} bindings",
+        export.exported.len(),
+        export.objects.len() - policies
+    )?;
+    if !export.not_exported.is_empty() {
+        let ids: Vec<&str> = export.not_exported.iter().map(|(id, _)| *id).collect();
+        writeln!(
+            err,
+            "not exported ({}; `palisade checks explain ID` says why): {}",
+            ids.len(),
+            ids.join(", ")
+        )?;
+    }
+    for note in &export.notes {
+        writeln!(err, "note: {note}")?;
+    }
+    Ok(ExitStatus::Clean)
+}
+
+/// `objects` as YAML documents (`---` before each).
+fn yaml_documents(objects: &[Value]) -> anyhow::Result<String> {
+    let mut out = String::new();
+    for object in objects {
+        let mut emitter = yaml_rust2::YamlEmitter::new(&mut out);
+        emitter.multiline_strings(true);
+        emitter
+            .dump(&to_yaml(object))
+            .map_err(|e| anyhow::anyhow!("cannot write YAML: {e:?}"))?;
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+fn to_yaml(v: &Value) -> yaml_rust2::Yaml {
+    use yaml_rust2::Yaml;
+    match v {
+        Value::Null => Yaml::Null,
+        Value::Bool(b) => Yaml::Boolean(*b),
+        Value::Number(n) => n
+            .as_i64()
+            .map_or_else(|| Yaml::Real(n.to_string()), Yaml::Integer),
+        Value::String(s) => Yaml::String(s.clone()),
+        Value::Array(items) => Yaml::Array(items.iter().map(to_yaml).collect()),
+        Value::Object(map) => Yaml::Hash(
+            map.iter()
+                .map(|(k, v)| (Yaml::String(k.clone()), to_yaml(v)))
+                .collect(),
+        ),
+    }
 }
