@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use palisade_engine::scan;
@@ -15,28 +15,13 @@ use serde_json::Value;
 
 type Key = (&'static str, &'static str, String, String);
 
-fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 /// Compares every object of every file under `dir`; returns how many were compared.
 fn compare_all(dir: &Path) -> usize {
     let judge = common::judge("");
     let opts = judge.scan_options();
     let mut compared = 0;
     let mut mismatches = Vec::new();
-    for file in yaml_files(dir) {
+    for file in common::yaml_files(dir) {
         let Ok(text) = std::fs::read_to_string(&file) else {
             continue;
         };
@@ -111,18 +96,6 @@ fn compare_all(dir: &Path) -> usize {
     compared
 }
 
-fn shared(sub: &str) -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared")
-        .join(sub);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: {} is absent", dir.display());
-        None
-    }
-}
-
 #[test]
 fn examples_get_the_same_findings() {
     let n = compare_all(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples"));
@@ -131,7 +104,7 @@ fn examples_get_the_same_findings() {
 
 #[test]
 fn pod_security_fixtures_get_the_same_findings() {
-    if let Some(dir) = shared("pss-fixtures") {
+    if let Some(dir) = common::shared("pss-fixtures") {
         let n = compare_all(&dir);
         assert!(n >= 140, "only {n} objects compared");
     }
@@ -139,7 +112,7 @@ fn pod_security_fixtures_get_the_same_findings() {
 
 #[test]
 fn corpus_objects_get_the_same_findings() {
-    if let Some(dir) = shared("corpus") {
+    if let Some(dir) = common::shared("corpus") {
         let n = compare_all(&dir);
         assert!(n >= 1000, "only {n} objects compared");
     }

@@ -144,6 +144,18 @@ async fn once(
     send(&mut c, method, path, content_type, body).await
 }
 
+/// POSTs [`bad_pod_review`] to `/validate`.
+async fn post_bad_pod(sender: &mut Sender) -> (StatusCode, String) {
+    send(
+        sender,
+        "POST",
+        "/validate",
+        Some("application/json"),
+        bad_pod_review(),
+    )
+    .await
+}
+
 fn bad_pod_review() -> Vec<u8> {
     common::body(&common::request(
         "CREATE",
@@ -159,14 +171,7 @@ async fn answers_reviews_health_and_metrics_over_https() {
     let tls = connector(&[&pki.ca]);
     let mut c = connect(srv.addr, &tls).await.unwrap();
 
-    let (status, text) = send(
-        &mut c,
-        "POST",
-        "/validate",
-        Some("application/json"),
-        bad_pod_review(),
-    )
-    .await;
+    let (status, text) = post_bad_pod(&mut c).await;
     assert_eq!(status, StatusCode::OK);
     let answer: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(answer["apiVersion"], "admission.k8s.io/v1");
@@ -355,28 +360,14 @@ async fn overload_is_answered_at_once_and_slow_bodies_time_out() {
     }
     let mut c = connect(srv.addr, &tls).await.unwrap();
     let asked = Instant::now();
-    let (status, _) = send(
-        &mut c,
-        "POST",
-        "/validate",
-        Some("application/json"),
-        bad_pod_review(),
-    )
-    .await;
+    let (status, _) = post_bad_pod(&mut c).await;
     let waited = asked.elapsed();
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     // Answered without waiting for the slot (which frees only at the read timeout).
     assert!(waited < Duration::from_secs(2), "waited {waited:?}");
     // The held request ends at the read timeout with 408, and frees its slot.
     assert_eq!(held.await.unwrap(), StatusCode::REQUEST_TIMEOUT);
-    let (status, _) = send(
-        &mut c,
-        "POST",
-        "/validate",
-        Some("application/json"),
-        bad_pod_review(),
-    )
-    .await;
+    let (status, _) = post_bad_pod(&mut c).await;
     assert_eq!(status, StatusCode::OK);
     let metrics = srv.metrics();
     assert!(
@@ -440,14 +431,7 @@ async fn certificates_rotate_under_load_without_a_failed_request() {
                 // A new connection each time: every request is a handshake.
                 let outcome = async {
                     let mut c = connect(addr, &connector(&refs)).await?;
-                    let (status, _) = send(
-                        &mut c,
-                        "POST",
-                        "/validate",
-                        Some("application/json"),
-                        bad_pod_review(),
-                    )
-                    .await;
+                    let (status, _) = post_bad_pod(&mut c).await;
                     Ok::<_, std::io::Error>(status)
                 }
                 .await;

@@ -154,21 +154,6 @@ fn admission_request(object: &Value, operation: &str, old: Option<&Value>) -> Va
     r
 }
 
-fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 fn judge_at(level: &str, config: &str) -> Judge {
     common::judge_with(
         config,
@@ -200,7 +185,7 @@ fn compare_all(dir: &Path, level: &str) -> (usize, usize) {
     assert!(!policies.is_empty());
     let (mut compared, mut failing) = (0, 0);
     let mut mismatches = Vec::new();
-    for file in yaml_files(dir) {
+    for file in common::yaml_files(dir) {
         let Ok(text) = std::fs::read_to_string(&file) else {
             continue;
         };
@@ -263,21 +248,9 @@ fn compare_all(dir: &Path, level: &str) -> (usize, usize) {
     (compared, failing)
 }
 
-fn shared(sub: &str) -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared")
-        .join(sub);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: {} is absent", dir.display());
-        None
-    }
-}
-
 #[test]
 fn pod_security_fixtures_get_the_native_verdicts() {
-    let Some(dir) = shared("pss-fixtures") else {
+    let Some(dir) = common::shared("pss-fixtures") else {
         return;
     };
     for level in ["baseline", "restricted"] {
@@ -303,7 +276,7 @@ fn examples_get_the_native_verdicts() {
 
 #[test]
 fn corpus_objects_get_the_native_verdicts() {
-    let Some(dir) = shared("corpus") else {
+    let Some(dir) = common::shared("corpus") else {
         return;
     };
     for level in ["baseline", "restricted"] {

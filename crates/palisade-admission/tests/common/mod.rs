@@ -6,6 +6,8 @@
 use palisade_admission::{Judge, JudgeConfig};
 use palisade_checks::registry;
 use palisade_config::{parse_config, scan_setup, Overrides};
+use std::path::{Path, PathBuf};
+
 use serde_json::{json, Value};
 
 /// A judge for the config file text `config` (empty: defaults).
@@ -108,4 +110,33 @@ pub fn good_pod(namespace: &str, name: &str) -> Value {
         "limits": {"cpu": "500m", "memory": "128Mi"},
     });
     p
+}
+
+/// `../shared/<sub>` beside the project, or `None` (said on stderr) when it is absent.
+pub fn shared(sub: &str) -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared")
+        .join(sub);
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: {} is absent", dir.display());
+        None
+    }
+}
+
+/// The YAML and JSON files under `dir`, sorted.
+pub fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
+        })
+        .collect();
+    files.sort();
+    files
 }
