@@ -6,86 +6,46 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
-
-use palisade_engine::scan;
-use palisade_inventory::{InputKind, InputSpec};
-use palisade_source::{parse_document, split_documents, Limits};
-use serde_json::Value;
 
 type Key = (&'static str, &'static str, String, String);
 
 /// Compares every object of every file under `dir`; returns how many were compared.
 fn compare_all(dir: &Path) -> usize {
     let judge = common::judge("");
-    let opts = judge.scan_options();
     let mut compared = 0;
     let mut mismatches = Vec::new();
-    for file in common::yaml_files(dir) {
-        let Ok(text) = std::fs::read_to_string(&file) else {
-            continue;
+    for common::Scanned { name, object, scan } in common::scanned_objects(dir, &judge) {
+        let mut review = common::request("CREATE", &object, None);
+        // Judged as any review but not remembered: a Namespace reviewed here must not
+        // change how the next objects are judged, as scanning one document alone does
+        // not know it either.
+        review["dryRun"] = serde_json::json!(true);
+        let (_, decision) = judge.review(&common::body(&review)).unwrap();
+        assert!(decision.skipped.is_none());
+        let key = |f: &palisade_model::Finding| -> Key {
+            (
+                f.check.id,
+                f.severity.as_str(),
+                f.message.text().into_owned(),
+                f.path.clone(),
+            )
         };
-        for chunk in split_documents(&text) {
-            let doc_text = &text[chunk.range.clone()];
-            let Ok(doc) = parse_document(doc_text, &chunk, &Limits::default()) else {
-                continue;
-            };
-            let Some(root) = doc.root().filter(|r| r.is_mapping()) else {
-                continue;
-            };
-            let kind = root.get("kind").and_then(|k| k.as_str()).unwrap_or("");
-            // Lists are not admitted as such, and a repeated key has no JSON form.
-            if kind.is_empty() || kind.ends_with("List") || !doc.duplicates.is_empty() {
-                continue;
-            }
-            let name: Arc<str> = Arc::from(format!("{}#{}", file.display(), chunk.index));
-            let input = InputSpec {
-                name,
-                kind: InputKind::Inline(doc_text.to_owned()),
-            };
-            let scanned = scan(&[input], judge.checks(), opts);
-            if !scanned.errors.is_empty() {
-                continue;
-            }
-            let object: Value = root.to_json();
-            let mut review = common::request("CREATE", &object, None);
-            // Judged as any review but not remembered: a Namespace reviewed here must
-            // not change how the next objects are judged, as scanning one document
-            // alone does not know it either.
-            review["dryRun"] = serde_json::json!(true);
-            let (_, decision) = judge.review(&common::body(&review)).unwrap();
-            assert!(decision.skipped.is_none());
-            let key = |f: &palisade_model::Finding| -> Key {
-                (
-                    f.check.id,
-                    f.severity.as_str(),
-                    f.message.text().into_owned(),
-                    f.path.clone(),
-                )
-            };
-            let mut want: Vec<Key> = scanned.findings.iter().map(key).collect();
-            let mut got: Vec<Key> = decision.findings.iter().map(key).collect();
-            want.sort();
-            got.sort();
-            if want != got {
-                mismatches.push(format!(
-                    "{}#{}: scan {want:?}\n  admission {got:?}",
-                    file.display(),
-                    chunk.index
-                ));
-            }
-            // The verdict follows from the findings: denied exactly when one is at
-            // or above the deny severity.
-            let deny_at = judge.settings().deny_severity;
-            assert_eq!(
-                decision.response.allowed,
-                !scanned.findings.iter().any(|f| f.severity >= deny_at),
-                "{}#{}",
-                file.display(),
-                chunk.index
-            );
-            compared += 1;
+        let mut want: Vec<Key> = scan.findings.iter().map(key).collect();
+        let mut got: Vec<Key> = decision.findings.iter().map(key).collect();
+        want.sort();
+        got.sort();
+        if want != got {
+            mismatches.push(format!("{name}: scan {want:?}\n  admission {got:?}"));
         }
+        // The verdict follows from the findings: denied exactly when one is at or
+        // above the deny severity.
+        let deny_at = judge.settings().deny_severity;
+        assert_eq!(
+            decision.response.allowed,
+            !scan.findings.iter().any(|f| f.severity >= deny_at),
+            "{name}"
+        );
+        compared += 1;
     }
     assert!(
         mismatches.is_empty(),

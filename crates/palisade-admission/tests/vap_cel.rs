@@ -7,7 +7,7 @@
 mod common;
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use cel::{Context, Program, Value as Cel};
@@ -17,7 +17,6 @@ use palisade_config::Overrides;
 use palisade_engine::scan;
 use palisade_inventory::{InputKind, InputSpec};
 use palisade_model::Severity;
-use palisade_source::{parse_document, split_documents, Limits};
 use serde_json::{json, Value};
 
 /// JSON as the API server holds an object: null fields are dropped when it decodes one.
@@ -185,59 +184,32 @@ fn compare_all(dir: &Path, level: &str) -> (usize, usize) {
     assert!(!policies.is_empty());
     let (mut compared, mut failing) = (0, 0);
     let mut mismatches = Vec::new();
-    for file in common::yaml_files(dir) {
-        let Ok(text) = std::fs::read_to_string(&file) else {
+    for common::Scanned { name, object, scan } in common::scanned_objects(dir, &judge) {
+        if !matched(&object) {
             continue;
-        };
-        for chunk in split_documents(&text) {
-            let doc_text = &text[chunk.range.clone()];
-            let Ok(doc) = parse_document(doc_text, &chunk, &Limits::default()) else {
-                continue;
-            };
-            let Some(root) = doc.root().filter(|r| r.is_mapping()) else {
-                continue;
-            };
-            let object = root.to_json();
-            if !matched(&object) || !doc.duplicates.is_empty() {
-                continue;
-            }
-            let input = InputSpec {
-                name: Arc::from(format!("{}#{}", file.display(), chunk.index)),
-                kind: InputKind::Inline(doc_text.to_owned()),
-            };
-            let scanned = scan(&[input], judge.checks(), opts);
-            if !scanned.errors.is_empty() {
-                continue;
-            }
-            let want: BTreeSet<(String, Severity)> = scanned
-                .findings
-                .iter()
-                .filter(|f| exported.contains(f.check.id))
-                .map(|f| (f.check.id.to_owned(), f.severity))
-                .collect();
-            let request = admission_request(&object, "CREATE", None);
-            let mut got = BTreeSet::new();
-            for p in &policies {
-                match evaluate(p, &request) {
-                    Ok(Some(failed)) => got.extend(failed),
-                    Ok(None) => {}
-                    Err(e) => mismatches.push(format!(
-                        "{}#{}: CEL error {e}",
-                        file.display(),
-                        chunk.index
-                    )),
-                }
-            }
-            if want != got {
-                mismatches.push(format!(
-                    "{}#{} at {level}: scan {want:?}\n  policy {got:?}",
-                    file.display(),
-                    chunk.index
-                ));
-            }
-            compared += 1;
-            failing += usize::from(!want.is_empty());
         }
+        let want: Failures = scan
+            .findings
+            .iter()
+            .filter(|f| exported.contains(f.check.id))
+            .map(|f| (f.check.id.to_owned(), f.severity))
+            .collect();
+        let request = admission_request(&object, "CREATE", None);
+        let mut got = BTreeSet::new();
+        for p in &policies {
+            match evaluate(p, &request) {
+                Ok(Some(failed)) => got.extend(failed),
+                Ok(None) => {}
+                Err(e) => mismatches.push(format!("{name}: CEL error {e}")),
+            }
+        }
+        if want != got {
+            mismatches.push(format!(
+                "{name} at {level}: scan {want:?}\n  policy {got:?}"
+            ));
+        }
+        compared += 1;
+        failing += usize::from(!want.is_empty());
     }
     assert!(
         mismatches.is_empty(),

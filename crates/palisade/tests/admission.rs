@@ -292,32 +292,17 @@ fn export_vap_writes_the_same_policies_as_yaml_and_json() {
         "pss: baseline\nadmission:\n  deny-severity: critical\n  exempt-namespaces: [kube-system]\n",
     )
     .unwrap();
-    let out = run_in(
-        dir.path(),
-        &[
-            "admission",
-            "export-vap",
-            "--name-prefix",
-            "acme",
-            "-o",
-            "vap.yaml",
-        ],
-    );
+    let export = |extra: &[&str]| {
+        let mut args = vec!["admission", "export-vap", "--name-prefix", "acme"];
+        args.extend_from_slice(extra);
+        run_in(dir.path(), &args)
+    };
+    let out = export(&["-o", "vap.yaml"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("policies"), "{stderr}");
     assert!(stderr.contains("not exported"), "{stderr}");
-    let out = run_in(
-        dir.path(),
-        &[
-            "admission",
-            "export-vap",
-            "--name-prefix",
-            "acme",
-            "-f",
-            "json",
-        ],
-    );
+    let out = export(&["-f", "json"]);
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     let items = list["items"].as_array().unwrap();
 

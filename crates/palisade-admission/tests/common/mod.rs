@@ -7,6 +7,11 @@ use palisade_admission::{Judge, JudgeConfig};
 use palisade_checks::registry;
 use palisade_config::{parse_config, scan_setup, Overrides};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use palisade_inventory::{InputKind, InputSpec};
+use palisade_model::ScanResult;
+use palisade_source::{parse_document, split_documents, Limits};
 
 use serde_json::{json, Value};
 
@@ -139,4 +144,53 @@ pub fn yaml_files(dir: &Path) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// One object an API server could receive, from a file under test.
+pub struct Scanned {
+    /// `file#document`.
+    pub name: String,
+    /// Its JSON form.
+    pub object: Value,
+    /// What `palisade scan` finds in its document alone, with `judge`'s configuration.
+    pub scan: ScanResult,
+}
+
+/// Every object of the files under `dir` that could be admitted (a mapping with a kind,
+/// not a List, no repeated key, which has no JSON form) and that scans without error,
+/// each scanned on its own as the webhook sees it.
+pub fn scanned_objects(dir: &Path, judge: &Judge) -> Vec<Scanned> {
+    let mut out = Vec::new();
+    for file in yaml_files(dir) {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        for chunk in split_documents(&text) {
+            let doc_text = &text[chunk.range.clone()];
+            let Ok(doc) = parse_document(doc_text, &chunk, &Limits::default()) else {
+                continue;
+            };
+            let Some(root) = doc.root().filter(|r| r.is_mapping()) else {
+                continue;
+            };
+            let kind = root.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+            if kind.is_empty() || kind.ends_with("List") || !doc.duplicates.is_empty() {
+                continue;
+            }
+            let name = format!("{}#{}", file.display(), chunk.index);
+            let input = InputSpec {
+                name: Arc::from(name.as_str()),
+                kind: InputKind::Inline(doc_text.to_owned()),
+            };
+            let scan = palisade_engine::scan(&[input], judge.checks(), judge.scan_options());
+            if scan.errors.is_empty() {
+                out.push(Scanned {
+                    name,
+                    object: root.to_json(),
+                    scan,
+                });
+            }
+        }
+    }
+    out
 }
