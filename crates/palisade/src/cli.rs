@@ -42,6 +42,42 @@ pub enum Command {
         #[command(subcommand)]
         command: AdmissionCommand,
     },
+    /// Detect threats in Kubernetes audit logs with Falco rules.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Read audit log files once (JSON lines, `.gz` too) and print a detection per rule
+    /// an event matches; exit 1 if there is any.
+    Scan(AuditScanArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditScanArgs {
+    /// Audit log files (the API server's log backend: one JSON Event per line).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Falco rule files (e.g. Falco's k8s_audit_rules.yaml), read in order; later files
+    /// append to or replace earlier ones' lists, macros and rules.
+    #[arg(long = "rules", short = 'r', value_name = "FILE", required = true)]
+    pub rules: Vec<PathBuf>,
+    /// `falco-json`: one line per detection in Falco's JSON output format; `text`: one
+    /// readable line per detection.
+    #[arg(long, short = 'f', value_enum, default_value_t = AuditFormat::Text)]
+    pub format: AuditFormat,
+    /// The hostname written in `falco-json` detections.
+    #[arg(long, default_value = "palisade")]
+    pub hostname: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Text,
+    FalcoJson,
 }
 
 #[derive(Debug, Subcommand)]

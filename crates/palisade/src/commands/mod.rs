@@ -1,6 +1,7 @@
 //! One module per command.
 
 mod admission;
+mod audit;
 mod checks;
 mod cluster;
 mod netpol;
@@ -124,5 +125,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::Netpol { command } => netpol::run(command),
         Command::Snapshot(args) => cluster::snapshot(&args),
         Command::Admission { command } => admission::run(command),
+        Command::Audit { command } => audit::run(command),
     }
 }

@@ -1,0 +1,504 @@
+//! The fields rules read from an audit event (`audit.k8s.io/v1` `Event`): Falco's
+//! `ka.*` fields of the Kubernetes audit source, and `jevt.*` over the event's JSON.
+//!
+//! A field gives zero or more string values. No value (a missing key) makes every
+//! comparison on it false, as in Falco; a field over a list (`ka.user.groups`,
+//! `ka.req.pod.containers.image`) gives one value per element.
+
+use serde_json::Value;
+
+/// Whether `name` is a field this module extracts, and whether it needs an argument.
+#[must_use]
+pub fn known(name: &str) -> Option<Arg> {
+    FIELDS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, arg, _)| *arg)
+}
+
+/// Whether a field takes an argument in brackets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arg {
+    None,
+    Required,
+}
+
+type Extract = fn(&Value, Option<&str>) -> Vec<String>;
+
+/// Every field: name, argument, extraction.
+static FIELDS: &[(&str, Arg, Extract)] = &[
+    ("ka.auditid", Arg::None, |e, _| text(e.get("auditID"))),
+    ("ka.stage", Arg::None, |e, _| text(e.get("stage"))),
+    ("ka.auth.decision", Arg::None, |e, _| {
+        text(annotation(e, "authorization.k8s.io/decision"))
+    }),
+    ("ka.auth.reason", Arg::None, |e, _| {
+        text(annotation(e, "authorization.k8s.io/reason"))
+    }),
+    ("ka.user.name", Arg::None, |e, _| {
+        text(at(e, "/user/username"))
+    }),
+    ("ka.user.groups", Arg::None, |e, _| {
+        texts(at(e, "/user/groups"))
+    }),
+    ("ka.impuser.name", Arg::None, |e, _| {
+        text(at(e, "/impersonatedUser/username"))
+    }),
+    ("ka.verb", Arg::None, |e, _| text(e.get("verb"))),
+    ("ka.uri", Arg::None, |e, _| text(e.get("requestURI"))),
+    ("ka.uri.param", Arg::Required, |e, arg| {
+        let uri = e.get("requestURI").and_then(Value::as_str).unwrap_or("");
+        query_params(uri, arg.unwrap_or(""))
+    }),
+    ("ka.target.name", Arg::None, |e, _| {
+        text(at(e, "/objectRef/name"))
+    }),
+    ("ka.target.namespace", Arg::None, |e, _| {
+        text(at(e, "/objectRef/namespace"))
+    }),
+    ("ka.target.resource", Arg::None, |e, _| {
+        text(at(e, "/objectRef/resource"))
+    }),
+    ("ka.target.subresource", Arg::None, |e, _| {
+        text(at(e, "/objectRef/subresource"))
+    }),
+    ("ka.req.binding.subjects", Arg::None, |e, _| {
+        items(at(e, "/requestObject/subjects"))
+            .filter_map(|s| s.get("name").and_then(Value::as_str).map(str::to_owned))
+            .collect()
+    }),
+    (
+        "ka.req.binding.subject.has_name",
+        Arg::Required,
+        |e, arg| {
+            let subjects = at(e, "/requestObject/subjects");
+            if subjects.is_none() {
+                return Vec::new();
+            }
+            let has = items(subjects).any(|s| s.get("name").and_then(Value::as_str) == arg);
+            vec![has.to_string()]
+        },
+    ),
+    ("ka.req.binding.role", Arg::None, |e, _| {
+        text(at(e, "/requestObject/roleRef/name"))
+    }),
+    ("ka.req.configmap.name", Arg::None, |e, _| {
+        text(at(e, "/objectRef/name"))
+    }),
+    ("ka.req.configmap.obj", Arg::None, |e, _| {
+        at(e, "/requestObject/data")
+            .map(|d| vec![d.to_string()])
+            .unwrap_or_default()
+    }),
+    ("ka.req.pod.containers.image", Arg::None, |e, _| {
+        containers(e)
+            .filter_map(|c| c.get("image").and_then(Value::as_str).map(str::to_owned))
+            .collect()
+    }),
+    ("ka.req.container.image", Arg::None, |e, _| {
+        containers(e)
+            .take(1)
+            .filter_map(|c| c.get("image").and_then(Value::as_str).map(str::to_owned))
+            .collect()
+    }),
+    (
+        "ka.req.pod.containers.image.repository",
+        Arg::None,
+        |e, _| {
+            containers(e)
+                .filter_map(|c| c.get("image").and_then(Value::as_str).map(repository))
+                .collect()
+        },
+    ),
+    ("ka.req.container.image.repository", Arg::None, |e, _| {
+        containers(e)
+            .take(1)
+            .filter_map(|c| c.get("image").and_then(Value::as_str).map(repository))
+            .collect()
+    }),
+    ("ka.req.pod.host_ipc", Arg::None, |e, _| {
+        flag(at(e, "/requestObject/spec/hostIPC"))
+    }),
+    ("ka.req.pod.host_network", Arg::None, |e, _| {
+        flag(at(e, "/requestObject/spec/hostNetwork"))
+    }),
+    ("ka.req.container.host_network", Arg::None, |e, _| {
+        flag(at(e, "/requestObject/spec/hostNetwork"))
+    }),
+    ("ka.req.pod.host_pid", Arg::None, |e, _| {
+        flag(at(e, "/requestObject/spec/hostPID"))
+    }),
+    ("ka.req.pod.containers.host_port", Arg::None, |e, _| {
+        containers(e)
+            .flat_map(|c| items(c.get("ports")))
+            .filter_map(|p| p.get("hostPort").map(scalar))
+            .collect()
+    }),
+    ("ka.req.pod.containers.privileged", Arg::None, |e, _| {
+        per_container(e, "privileged", "false")
+    }),
+    ("ka.req.container.privileged", Arg::None, |e, _| {
+        per_container(e, "privileged", "false")
+            .into_iter()
+            .take(1)
+            .collect()
+    }),
+    (
+        "ka.req.pod.containers.allow_privilege_escalation",
+        Arg::None,
+        |e, _| per_container(e, "allowPrivilegeEscalation", "true"),
+    ),
+    ("ka.req.pod.containers.read_only_fs", Arg::None, |e, _| {
+        per_container(e, "readOnlyRootFilesystem", "false")
+    }),
+    ("ka.req.pod.containers.proc_mount", Arg::None, |e, _| {
+        per_container(e, "procMount", "Default")
+    }),
+    (
+        "ka.req.pod.containers.add_capabilities",
+        Arg::None,
+        |e, _| {
+            containers(e)
+                .flat_map(|c| items(c.pointer("/securityContext/capabilities/add")))
+                .map(scalar)
+                .collect()
+        },
+    ),
+    ("ka.req.pod.run_as_user", Arg::None, |e, _| {
+        text(at(e, "/requestObject/spec/securityContext/runAsUser"))
+    }),
+    ("ka.req.pod.run_as_group", Arg::None, |e, _| {
+        text(at(e, "/requestObject/spec/securityContext/runAsGroup"))
+    }),
+    ("ka.req.pod.fs_group", Arg::None, |e, _| {
+        text(at(e, "/requestObject/spec/securityContext/fsGroup"))
+    }),
+    ("ka.req.pod.supplemental_groups", Arg::None, |e, _| {
+        texts(at(
+            e,
+            "/requestObject/spec/securityContext/supplementalGroups",
+        ))
+    }),
+    ("ka.req.pod.containers.run_as_user", Arg::None, |e, _| {
+        containers(e)
+            .filter_map(|c| c.pointer("/securityContext/runAsUser").map(scalar))
+            .collect()
+    }),
+    (
+        "ka.req.pod.containers.eff_run_as_user",
+        Arg::None,
+        |e, _| effective(e, "runAsUser"),
+    ),
+    ("ka.req.pod.containers.run_as_group", Arg::None, |e, _| {
+        containers(e)
+            .filter_map(|c| c.pointer("/securityContext/runAsGroup").map(scalar))
+            .collect()
+    }),
+    (
+        "ka.req.pod.containers.eff_run_as_group",
+        Arg::None,
+        |e, _| effective(e, "runAsGroup"),
+    ),
+    ("ka.req.pod.volumes.hostpath", Arg::None, |e, _| {
+        volumes(e)
+            .filter_map(|v| v.pointer("/hostPath/path").map(scalar))
+            .collect()
+    }),
+    ("ka.req.volume.hostpath", Arg::Required, |e, arg| {
+        let pattern = glob::Pattern::new(arg.unwrap_or(""));
+        let matched = volumes(e)
+            .filter_map(|v| v.pointer("/hostPath/path").and_then(Value::as_str))
+            .any(|p| pattern.as_ref().is_ok_and(|g| g.matches(p)));
+        vec![matched.to_string()]
+    }),
+    ("ka.req.pod.volumes.flexvolume_driver", Arg::None, |e, _| {
+        volumes(e)
+            .filter_map(|v| v.pointer("/flexVolume/driver").map(scalar))
+            .collect()
+    }),
+    ("ka.req.pod.volumes.volume_type", Arg::None, |e, _| {
+        volumes(e)
+            .flat_map(|v| {
+                v.as_object()
+                    .into_iter()
+                    .flat_map(|m| m.keys())
+                    .filter(|k| *k != "name")
+                    .cloned()
+            })
+            .collect()
+    }),
+    ("ka.req.role.rules", Arg::None, |e, _| {
+        items(at(e, "/requestObject/rules"))
+            .map(Value::to_string)
+            .collect()
+    }),
+    ("ka.req.role.rules.verbs", Arg::None, |e, _| {
+        rule_lists(e, "verbs")
+    }),
+    ("ka.req.role.rules.resources", Arg::None, |e, _| {
+        rule_lists(e, "resources")
+    }),
+    ("ka.req.role.rules.apiGroups", Arg::None, |e, _| {
+        rule_lists(e, "apiGroups")
+    }),
+    ("ka.req.service.type", Arg::None, |e, _| {
+        text(at(e, "/requestObject/spec/type"))
+    }),
+    ("ka.req.service.ports", Arg::None, |e, _| {
+        items(at(e, "/requestObject/spec/ports"))
+            .filter_map(|p| p.get("port").map(scalar))
+            .collect()
+    }),
+    ("ka.resp.name", Arg::None, |e, _| {
+        text(at(e, "/responseObject/metadata/name"))
+    }),
+    ("ka.response.code", Arg::None, |e, _| {
+        text(at(e, "/responseStatus/code"))
+    }),
+    ("ka.response.reason", Arg::None, |e, _| {
+        text(at(e, "/responseStatus/reason"))
+    }),
+    ("ka.useragent", Arg::None, |e, _| text(e.get("userAgent"))),
+    ("ka.sourceips", Arg::None, |e, _| texts(e.get("sourceIPs"))),
+    ("jevt.value", Arg::Required, |e, arg| {
+        text(e.pointer(arg.unwrap_or("")))
+    }),
+    ("jevt.obj", Arg::None, |e, _| vec![e.to_string()]),
+    ("jevt.time", Arg::None, |e, _| text(e.get("stageTimestamp"))),
+    ("jevt.time.iso8601", Arg::None, |e, _| {
+        text(e.get("stageTimestamp"))
+    }),
+];
+
+/// The values of field `name` (with argument `arg`) in `event`.
+#[must_use]
+pub fn extract(event: &Value, name: &str, arg: Option<&str>) -> Vec<String> {
+    FIELDS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, _, f)| f(event, arg))
+        .unwrap_or_default()
+}
+
+fn at<'e>(e: &'e Value, pointer: &str) -> Option<&'e Value> {
+    e.pointer(pointer).filter(|v| !v.is_null())
+}
+
+fn annotation<'e>(e: &'e Value, key: &str) -> Option<&'e Value> {
+    e.get("annotations").and_then(|a| a.get(key))
+}
+
+/// A scalar as Falco writes it: strings as they are, numbers and booleans as text.
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn text(v: Option<&Value>) -> Vec<String> {
+    match v {
+        None | Some(Value::Null) => Vec::new(),
+        Some(v) => vec![scalar(v)],
+    }
+}
+
+fn texts(v: Option<&Value>) -> Vec<String> {
+    items(v).map(scalar).collect()
+}
+
+fn flag(v: Option<&Value>) -> Vec<String> {
+    vec![v.and_then(Value::as_bool).unwrap_or(false).to_string()]
+}
+
+fn items(v: Option<&Value>) -> impl Iterator<Item = &Value> {
+    v.and_then(Value::as_array).into_iter().flatten()
+}
+
+/// The request's pod spec: a Pod's, or a workload's template's.
+fn pod_spec(e: &Value) -> Option<&Value> {
+    let object = at(e, "/requestObject")?;
+    object
+        .pointer("/spec/template/spec")
+        .or_else(|| object.pointer("/spec/jobTemplate/spec/template/spec"))
+        .or_else(|| object.get("spec"))
+}
+
+fn containers(e: &Value) -> impl Iterator<Item = &Value> {
+    let spec = pod_spec(e);
+    ["initContainers", "containers", "ephemeralContainers"]
+        .into_iter()
+        .flat_map(move |k| items(spec.and_then(|s| s.get(k))))
+}
+
+fn volumes(e: &Value) -> impl Iterator<Item = &Value> {
+    items(pod_spec(e).and_then(|s| s.get("volumes")))
+}
+
+/// One value per container: its `securityContext.<field>`, else `default`.
+fn per_container(e: &Value, field: &str, default: &str) -> Vec<String> {
+    containers(e)
+        .map(|c| {
+            c.get("securityContext")
+                .and_then(|s| s.get(field))
+                .filter(|v| !v.is_null())
+                .map_or_else(|| default.to_owned(), scalar)
+        })
+        .collect()
+}
+
+/// One value per container: its own `securityContext.<field>`, else the pod's, else
+/// nothing for that container.
+fn effective(e: &Value, field: &str) -> Vec<String> {
+    let pod = pod_spec(e)
+        .and_then(|s| s.get("securityContext"))
+        .and_then(|s| s.get(field))
+        .filter(|v| !v.is_null());
+    containers(e)
+        .filter_map(|c| {
+            c.get("securityContext")
+                .and_then(|s| s.get(field))
+                .filter(|v| !v.is_null())
+                .or(pod)
+                .map(scalar)
+        })
+        .collect()
+}
+
+fn rule_lists(e: &Value, key: &str) -> Vec<String> {
+    items(at(e, "/requestObject/rules"))
+        .flat_map(|r| items(r.get(key)))
+        .map(scalar)
+        .collect()
+}
+
+/// An image reference without its tag and digest.
+fn repository(image: &str) -> String {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    // A `:` after the last `/` starts the tag; before it, it is a registry's port.
+    match no_digest.rfind(':') {
+        Some(i) if !no_digest[i..].contains('/') => no_digest[..i].to_owned(),
+        _ => no_digest.to_owned(),
+    }
+}
+
+/// The values of query parameter `name` in `uri`, percent-decoded.
+fn query_params(uri: &str, name: &str) -> Vec<String> {
+    let Some((_, query)) = uri.split_once('?') else {
+        return Vec::new();
+    };
+    query
+        .split('&')
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k) == name).then(|| percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let byte = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match byte {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn event_fields() {
+        let e = json!({
+            "auditID": "a1", "stage": "ResponseComplete", "verb": "create",
+            "requestURI": "/api/v1/namespaces/default/pods/web/exec?command=sh&command=-c&container=app&stdin=true",
+            "user": {"username": "jane", "groups": ["dev", "system:authenticated"]},
+            "objectRef": {"resource": "pods", "subresource": "exec", "namespace": "default", "name": "web"},
+            "annotations": {"authorization.k8s.io/decision": "allow"},
+            "responseStatus": {"code": 101},
+        });
+        assert_eq!(extract(&e, "ka.verb", None), ["create"]);
+        assert_eq!(
+            extract(&e, "ka.user.groups", None),
+            ["dev", "system:authenticated"]
+        );
+        assert_eq!(extract(&e, "ka.uri.param", Some("command")), ["sh", "-c"]);
+        assert_eq!(extract(&e, "ka.target.subresource", None), ["exec"]);
+        assert_eq!(extract(&e, "ka.auth.decision", None), ["allow"]);
+        assert_eq!(extract(&e, "ka.response.code", None), ["101"]);
+        assert_eq!(extract(&e, "jevt.value", Some("/objectRef/name")), ["web"]);
+        assert!(extract(&e, "ka.impuser.name", None).is_empty());
+    }
+
+    #[test]
+    fn pod_fields_per_container() {
+        let e = json!({"requestObject": {"kind": "Deployment", "spec": {"template": {"spec": {
+            "securityContext": {"runAsUser": 1000},
+            "containers": [
+                {"name": "a", "image": "registry:5000/app:1.2@sha256:ab", "securityContext": {"privileged": true, "runAsUser": 0}},
+                {"name": "b", "image": "nginx", "ports": [{"containerPort": 80, "hostPort": 8080}]}
+            ],
+            "volumes": [{"name": "v", "hostPath": {"path": "/var/run/docker.sock"}}]
+        }}}}});
+        assert_eq!(
+            extract(&e, "ka.req.pod.containers.image.repository", None),
+            ["registry:5000/app", "nginx"]
+        );
+        assert_eq!(
+            extract(&e, "ka.req.pod.containers.privileged", None),
+            ["true", "false"]
+        );
+        assert_eq!(
+            extract(&e, "ka.req.pod.containers.eff_run_as_user", None),
+            ["0", "1000"]
+        );
+        assert_eq!(
+            extract(&e, "ka.req.pod.containers.host_port", None),
+            ["8080"]
+        );
+        assert_eq!(
+            extract(&e, "ka.req.volume.hostpath", Some("/var/run/docker.sock")),
+            ["true"]
+        );
+        assert_eq!(
+            extract(&e, "ka.req.volume.hostpath", Some("/proc*")),
+            ["false"]
+        );
+        assert_eq!(extract(&e, "ka.req.pod.host_network", None), ["false"]);
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%20b+c%2"), "a b c%2");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+}
