@@ -56,7 +56,30 @@ pub fn read_events(
     file: &str,
     input: impl Read,
     mut each: impl FnMut(Event),
-    mut bad: impl FnMut(BadLine),
+    bad: impl FnMut(BadLine),
+) -> std::io::Result<()> {
+    let bad = std::cell::RefCell::new(bad);
+    for_each_line(
+        file,
+        input,
+        |line, bytes| match parse_line(file, line, bytes) {
+            Ok(events) => events.into_iter().for_each(&mut each),
+            Err(b) => (bad.borrow_mut())(b),
+        },
+        |b| (bad.borrow_mut())(b),
+    )
+}
+
+/// Calls `each` with every line of `input` and its number; a line over [`MAX_LINE`]
+/// goes to `too_long` instead (and is skipped).
+///
+/// # Errors
+/// Reading fails.
+pub fn for_each_line(
+    file: &str,
+    input: impl Read,
+    mut each: impl FnMut(u64, &[u8]),
+    mut too_long: impl FnMut(BadLine),
 ) -> std::io::Result<()> {
     let mut reader = BufReader::with_capacity(1 << 20, input);
     let mut buf = Vec::new();
@@ -71,7 +94,7 @@ pub fn read_events(
         }
         line_no += 1;
         if buf.len() > MAX_LINE && buf.last() != Some(&b'\n') {
-            bad(BadLine {
+            too_long(BadLine {
                 file: file.to_owned(),
                 line: line_no,
                 message: format!("line longer than {MAX_LINE} bytes (skipped)"),
@@ -81,49 +104,42 @@ pub fn read_events(
             reader.read_until(b'\n', &mut rest)?;
             continue;
         }
-        let text = buf.trim_ascii();
-        if text.is_empty() {
-            continue;
-        }
-        match serde_json::from_slice::<Value>(text) {
-            Ok(Value::Object(map)) => {
-                let json = Value::Object(map);
-                match json.get("kind").and_then(Value::as_str) {
-                    Some("EventList") => {
-                        let items = json
-                            .get("items")
-                            .and_then(Value::as_array)
-                            .cloned()
-                            .unwrap_or_default();
-                        for item in items {
-                            each(Event {
-                                line: line_no,
-                                json: item,
-                            });
-                        }
-                    }
-                    Some("Event") | None if json.get("auditID").is_some() => each(Event {
-                        line: line_no,
-                        json,
-                    }),
-                    _ => bad(BadLine {
-                        file: file.to_owned(),
-                        line: line_no,
-                        message: "a JSON object but no audit Event (no auditID)".into(),
-                    }),
-                }
-            }
-            Ok(_) => bad(BadLine {
-                file: file.to_owned(),
-                line: line_no,
-                message: "not a JSON object".into(),
-            }),
-            Err(e) => bad(BadLine {
-                file: file.to_owned(),
-                line: line_no,
-                message: format!("not JSON: {e}"),
-            }),
-        }
+        each(line_no, &buf);
+    }
+}
+
+/// The events of one line (none for a blank one; several for an `EventList`).
+///
+/// # Errors
+/// The line is not an audit event.
+pub fn parse_line(file: &str, line: u64, bytes: &[u8]) -> Result<Vec<Event>, BadLine> {
+    let fail = |message: String| BadLine {
+        file: file.to_owned(),
+        line,
+        message,
+    };
+    let text = bytes.trim_ascii();
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let json = match serde_json::from_slice::<Value>(text) {
+        Ok(json @ Value::Object(_)) => json,
+        Ok(_) => return Err(fail("not a JSON object".into())),
+        Err(e) => return Err(fail(format!("not JSON: {e}"))),
+    };
+    match json.get("kind").and_then(Value::as_str) {
+        Some("EventList") => Ok(json
+            .get("items")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|item| Event {
+                line,
+                json: item.clone(),
+            })
+            .collect()),
+        Some("Event") | None if json.get("auditID").is_some() => Ok(vec![Event { line, json }]),
+        _ => Err(fail("a JSON object but no audit Event (no auditID)".into())),
     }
 }
 

@@ -5,15 +5,23 @@
 //! comparison on it false, as in Falco; a field over a list (`ka.user.groups`,
 //! `ka.req.pod.containers.image`) gives one value per element.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 /// Whether `name` is a field this module extracts, and whether it needs an argument.
 #[must_use]
 pub fn known(name: &str) -> Option<Arg> {
+    lookup(name).map(|(arg, _)| arg)
+}
+
+/// Field `name`'s argument kind and extraction, found once when a rule is compiled.
+#[must_use]
+pub fn lookup(name: &str) -> Option<(Arg, Extract)> {
     FIELDS
         .iter()
         .find(|(n, _, _)| *n == name)
-        .map(|(_, arg, _)| *arg)
+        .map(|(_, arg, f)| (*arg, *f))
 }
 
 /// Whether a field takes an argument in brackets.
@@ -23,7 +31,8 @@ pub enum Arg {
     Required,
 }
 
-type Extract = fn(&Value, Option<&str>) -> Vec<String>;
+/// How a field's values are read from an event.
+pub type Extract = for<'e> fn(&'e Value, Option<&str>) -> Vec<Cow<'e, str>>;
 
 /// Every field: name, argument, extraction.
 static FIELDS: &[(&str, Arg, Extract)] = &[
@@ -64,7 +73,7 @@ static FIELDS: &[(&str, Arg, Extract)] = &[
     }),
     ("ka.req.binding.subjects", Arg::None, |e, _| {
         items(at(e, "/requestObject/subjects"))
-            .filter_map(|s| s.get("name").and_then(Value::as_str).map(str::to_owned))
+            .filter_map(|s| s.get("name").and_then(Value::as_str).map(Cow::Borrowed))
             .collect()
     }),
     (
@@ -76,7 +85,7 @@ static FIELDS: &[(&str, Arg, Extract)] = &[
                 return Vec::new();
             }
             let has = items(subjects).any(|s| s.get("name").and_then(Value::as_str) == arg);
-            vec![has.to_string()]
+            vec![Cow::Borrowed(if has { "true" } else { "false" })]
         },
     ),
     ("ka.req.binding.role", Arg::None, |e, _| {
@@ -87,18 +96,18 @@ static FIELDS: &[(&str, Arg, Extract)] = &[
     }),
     ("ka.req.configmap.obj", Arg::None, |e, _| {
         at(e, "/requestObject/data")
-            .map(|d| vec![d.to_string()])
+            .map(|d| vec![Cow::Owned(d.to_string())])
             .unwrap_or_default()
     }),
     ("ka.req.pod.containers.image", Arg::None, |e, _| {
         containers(e)
-            .filter_map(|c| c.get("image").and_then(Value::as_str).map(str::to_owned))
+            .filter_map(|c| c.get("image").and_then(Value::as_str).map(Cow::Borrowed))
             .collect()
     }),
     ("ka.req.container.image", Arg::None, |e, _| {
         containers(e)
             .take(1)
-            .filter_map(|c| c.get("image").and_then(Value::as_str).map(str::to_owned))
+            .filter_map(|c| c.get("image").and_then(Value::as_str).map(Cow::Borrowed))
             .collect()
     }),
     (
@@ -159,7 +168,7 @@ static FIELDS: &[(&str, Arg, Extract)] = &[
         Arg::None,
         |e, _| {
             containers(e)
-                .flat_map(|c| items(c.pointer("/securityContext/capabilities/add")))
+                .flat_map(|c| items(json_pointer(c, "/securityContext/capabilities/add")))
                 .map(scalar)
                 .collect()
         },
@@ -181,7 +190,7 @@ static FIELDS: &[(&str, Arg, Extract)] = &[
     }),
     ("ka.req.pod.containers.run_as_user", Arg::None, |e, _| {
         containers(e)
-            .filter_map(|c| c.pointer("/securityContext/runAsUser").map(scalar))
+            .filter_map(|c| json_pointer(c, "/securityContext/runAsUser").map(scalar))
             .collect()
     }),
     (
@@ -191,7 +200,7 @@ static FIELDS: &[(&str, Arg, Extract)] = &[
     ),
     ("ka.req.pod.containers.run_as_group", Arg::None, |e, _| {
         containers(e)
-            .filter_map(|c| c.pointer("/securityContext/runAsGroup").map(scalar))
+            .filter_map(|c| json_pointer(c, "/securityContext/runAsGroup").map(scalar))
             .collect()
     }),
     (
@@ -201,19 +210,19 @@ static FIELDS: &[(&str, Arg, Extract)] = &[
     ),
     ("ka.req.pod.volumes.hostpath", Arg::None, |e, _| {
         volumes(e)
-            .filter_map(|v| v.pointer("/hostPath/path").map(scalar))
+            .filter_map(|v| json_pointer(v, "/hostPath/path").map(scalar))
             .collect()
     }),
     ("ka.req.volume.hostpath", Arg::Required, |e, arg| {
         let pattern = glob::Pattern::new(arg.unwrap_or(""));
         let matched = volumes(e)
-            .filter_map(|v| v.pointer("/hostPath/path").and_then(Value::as_str))
+            .filter_map(|v| json_pointer(v, "/hostPath/path").and_then(Value::as_str))
             .any(|p| pattern.as_ref().is_ok_and(|g| g.matches(p)));
-        vec![matched.to_string()]
+        vec![Cow::Borrowed(if matched { "true" } else { "false" })]
     }),
     ("ka.req.pod.volumes.flexvolume_driver", Arg::None, |e, _| {
         volumes(e)
-            .filter_map(|v| v.pointer("/flexVolume/driver").map(scalar))
+            .filter_map(|v| json_pointer(v, "/flexVolume/driver").map(scalar))
             .collect()
     }),
     ("ka.req.pod.volumes.volume_type", Arg::None, |e, _| {
@@ -223,13 +232,13 @@ static FIELDS: &[(&str, Arg, Extract)] = &[
                     .into_iter()
                     .flat_map(|m| m.keys())
                     .filter(|k| *k != "name")
-                    .cloned()
+                    .map(|k| Cow::Borrowed(k.as_str()))
             })
             .collect()
     }),
     ("ka.req.role.rules", Arg::None, |e, _| {
         items(at(e, "/requestObject/rules"))
-            .map(Value::to_string)
+            .map(|r| Cow::Owned(r.to_string()))
             .collect()
     }),
     ("ka.req.role.rules.verbs", Arg::None, |e, _| {
@@ -261,18 +270,53 @@ static FIELDS: &[(&str, Arg, Extract)] = &[
     ("ka.useragent", Arg::None, |e, _| text(e.get("userAgent"))),
     ("ka.sourceips", Arg::None, |e, _| texts(e.get("sourceIPs"))),
     ("jevt.value", Arg::Required, |e, arg| {
-        text(e.pointer(arg.unwrap_or("")))
+        text(json_pointer(e, arg.unwrap_or("")))
     }),
-    ("jevt.obj", Arg::None, |e, _| vec![e.to_string()]),
+    ("jevt.obj", Arg::None, |e, _| {
+        vec![Cow::Owned(e.to_string())]
+    }),
     ("jevt.time", Arg::None, |e, _| text(e.get("stageTimestamp"))),
+    ("jevt.rawtime", Arg::None, |e, _| {
+        e.get("stageTimestamp")
+            .and_then(Value::as_str)
+            .and_then(unix_nanos)
+            .map(|n| vec![Cow::Owned(n.to_string())])
+            .unwrap_or_default()
+    }),
     ("jevt.time.iso8601", Arg::None, |e, _| {
         text(e.get("stageTimestamp"))
     }),
 ];
 
+/// Nanoseconds since the Unix epoch of an RFC 3339 UTC timestamp
+/// (`2026-12-04T10:00:00.123456Z`).
+fn unix_nanos(t: &str) -> Option<i128> {
+    let t = t.strip_suffix('Z')?;
+    let (date, clock) = t.split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|x| x.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let (hms, fraction) = clock.split_once('.').unwrap_or((clock, ""));
+    let mut c = hms.splitn(3, ':').map(|x| x.parse::<i64>().ok());
+    let (h, min, s) = (c.next()??, c.next()??, c.next()??);
+    if fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let nanos: i64 = format!("{fraction:0<9}").parse().ok()?;
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + min * 60 + s;
+    Some(i128::from(secs) * 1_000_000_000 + i128::from(nanos))
+}
+
 /// The values of field `name` (with argument `arg`) in `event`.
 #[must_use]
-pub fn extract(event: &Value, name: &str, arg: Option<&str>) -> Vec<String> {
+pub fn extract<'e>(event: &'e Value, name: &str, arg: Option<&str>) -> Vec<Cow<'e, str>> {
     FIELDS
         .iter()
         .find(|(n, _, _)| *n == name)
@@ -281,7 +325,32 @@ pub fn extract(event: &Value, name: &str, arg: Option<&str>) -> Vec<String> {
 }
 
 fn at<'e>(e: &'e Value, pointer: &str) -> Option<&'e Value> {
-    e.pointer(pointer).filter(|v| !v.is_null())
+    json_pointer(e, pointer).filter(|v| !v.is_null())
+}
+
+/// RFC 6901: `serde_json`'s `pointer` without its allocation per token (only a token
+/// with `~` escapes is unescaped).
+fn json_pointer<'e>(e: &'e Value, pointer: &str) -> Option<&'e Value> {
+    if pointer.is_empty() {
+        return Some(e);
+    }
+    let rest = pointer.strip_prefix('/')?;
+    let mut at = e;
+    for token in rest.split('/') {
+        let unescaped;
+        let token = if token.contains('~') {
+            unescaped = token.replace("~1", "/").replace("~0", "~");
+            unescaped.as_str()
+        } else {
+            token
+        };
+        at = match at {
+            Value::Object(map) => map.get(token)?,
+            Value::Array(items) => items.get(token.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(at)
 }
 
 fn annotation<'e>(e: &'e Value, key: &str) -> Option<&'e Value> {
@@ -289,26 +358,27 @@ fn annotation<'e>(e: &'e Value, key: &str) -> Option<&'e Value> {
 }
 
 /// A scalar as Falco writes it: strings as they are, numbers and booleans as text.
-fn scalar(v: &Value) -> String {
+fn scalar(v: &Value) -> Cow<'_, str> {
     match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::String(s) => Cow::Borrowed(s),
+        other => Cow::Owned(other.to_string()),
     }
 }
 
-fn text(v: Option<&Value>) -> Vec<String> {
+fn text(v: Option<&Value>) -> Vec<Cow<'_, str>> {
     match v {
         None | Some(Value::Null) => Vec::new(),
         Some(v) => vec![scalar(v)],
     }
 }
 
-fn texts(v: Option<&Value>) -> Vec<String> {
+fn texts(v: Option<&Value>) -> Vec<Cow<'_, str>> {
     items(v).map(scalar).collect()
 }
 
-fn flag(v: Option<&Value>) -> Vec<String> {
-    vec![v.and_then(Value::as_bool).unwrap_or(false).to_string()]
+fn flag(v: Option<&Value>) -> Vec<Cow<'static, str>> {
+    let on = v.and_then(Value::as_bool).unwrap_or(false);
+    vec![Cow::Borrowed(if on { "true" } else { "false" })]
 }
 
 fn items(v: Option<&Value>) -> impl Iterator<Item = &Value> {
@@ -318,9 +388,8 @@ fn items(v: Option<&Value>) -> impl Iterator<Item = &Value> {
 /// The request's pod spec: a Pod's, or a workload's template's.
 fn pod_spec(e: &Value) -> Option<&Value> {
     let object = at(e, "/requestObject")?;
-    object
-        .pointer("/spec/template/spec")
-        .or_else(|| object.pointer("/spec/jobTemplate/spec/template/spec"))
+    json_pointer(object, "/spec/template/spec")
+        .or_else(|| json_pointer(object, "/spec/jobTemplate/spec/template/spec"))
         .or_else(|| object.get("spec"))
 }
 
@@ -336,20 +405,20 @@ fn volumes(e: &Value) -> impl Iterator<Item = &Value> {
 }
 
 /// One value per container: its `securityContext.<field>`, else `default`.
-fn per_container(e: &Value, field: &str, default: &str) -> Vec<String> {
+fn per_container<'e>(e: &'e Value, field: &str, default: &'static str) -> Vec<Cow<'e, str>> {
     containers(e)
         .map(|c| {
             c.get("securityContext")
                 .and_then(|s| s.get(field))
                 .filter(|v| !v.is_null())
-                .map_or_else(|| default.to_owned(), scalar)
+                .map_or(Cow::Borrowed(default), scalar)
         })
         .collect()
 }
 
 /// One value per container: its own `securityContext.<field>`, else the pod's, else
 /// nothing for that container.
-fn effective(e: &Value, field: &str) -> Vec<String> {
+fn effective<'e>(e: &'e Value, field: &str) -> Vec<Cow<'e, str>> {
     let pod = pod_spec(e)
         .and_then(|s| s.get("securityContext"))
         .and_then(|s| s.get(field))
@@ -365,7 +434,7 @@ fn effective(e: &Value, field: &str) -> Vec<String> {
         .collect()
 }
 
-fn rule_lists(e: &Value, key: &str) -> Vec<String> {
+fn rule_lists<'e>(e: &'e Value, key: &str) -> Vec<Cow<'e, str>> {
     items(at(e, "/requestObject/rules"))
         .flat_map(|r| items(r.get(key)))
         .map(scalar)
@@ -373,17 +442,17 @@ fn rule_lists(e: &Value, key: &str) -> Vec<String> {
 }
 
 /// An image reference without its tag and digest.
-fn repository(image: &str) -> String {
+fn repository(image: &str) -> Cow<'_, str> {
     let no_digest = image.split('@').next().unwrap_or(image);
     // A `:` after the last `/` starts the tag; before it, it is a registry's port.
-    match no_digest.rfind(':') {
-        Some(i) if !no_digest[i..].contains('/') => no_digest[..i].to_owned(),
-        _ => no_digest.to_owned(),
-    }
+    Cow::Borrowed(match no_digest.rfind(':') {
+        Some(i) if !no_digest[i..].contains('/') => &no_digest[..i],
+        _ => no_digest,
+    })
 }
 
 /// The values of query parameter `name` in `uri`, percent-decoded.
-fn query_params(uri: &str, name: &str) -> Vec<String> {
+fn query_params(uri: &str, name: &str) -> Vec<Cow<'static, str>> {
     let Some((_, query)) = uri.split_once('?') else {
         return Vec::new();
     };
@@ -391,7 +460,7 @@ fn query_params(uri: &str, name: &str) -> Vec<String> {
         .split('&')
         .filter_map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k) == name).then(|| percent_decode(v))
+            (percent_decode(k) == name).then(|| Cow::Owned(percent_decode(v)))
         })
         .collect()
 }
@@ -494,6 +563,19 @@ mod tests {
             ["false"]
         );
         assert_eq!(extract(&e, "ka.req.pod.host_network", None), ["false"]);
+    }
+
+    #[test]
+    fn raw_time() {
+        let e = json!({"stageTimestamp": "2026-12-04T10:00:00.123456Z"});
+        // date -u -d 2026-12-04T10:00:00Z +%s
+        assert_eq!(extract(&e, "jevt.rawtime", None), ["1796378400123456000"]);
+        assert_eq!(unix_nanos("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            unix_nanos("2000-03-01T00:00:01.5Z"),
+            Some(951_868_801_500_000_000)
+        );
+        assert_eq!(unix_nanos("garbage"), None);
     }
 
     #[test]

@@ -10,10 +10,17 @@ pub mod condition;
 pub mod events;
 pub mod fields;
 pub mod rules;
+pub mod scan;
 
 use serde_json::{json, Map, Value};
 
 pub use rules::{Loader, Priority, Rule, RuleSet};
+
+/// Palisade's own rules (Falco's language, source `k8s_audit`, MITRE ATT&CK tags).
+pub const PALISADE_RULES: &str = include_str!("../rules/palisade_k8s_audit.yaml");
+
+/// The name under which [`PALISADE_RULES`] are given to `--rules`.
+pub const PALISADE_RULES_NAME: &str = "palisade";
 
 /// A rule that matched an event.
 #[derive(Debug, Clone)]
@@ -29,10 +36,11 @@ pub struct Detection<'r> {
 /// The detections of `rules` on one event, in rule order.
 #[must_use]
 pub fn detect<'r>(rules: &'r RuleSet, event: &Value) -> Vec<Detection<'r>> {
+    let mut cache = rules::FieldCache::new(rules, event);
     rules
         .rules
         .iter()
-        .filter(|r| r.condition.eval(event))
+        .filter(|r| r.condition.eval(rules, &mut cache))
         .map(|rule| {
             let (output, output_fields) = rules::format_output(&rule.output, event);
             let time = ["stageTimestamp", "requestReceivedTimestamp"]
@@ -50,20 +58,38 @@ pub fn detect<'r>(rules: &'r RuleSet, event: &Value) -> Vec<Detection<'r>> {
         .collect()
 }
 
-/// A detection as one line of Falco's JSON output (`json_output: true`).
+/// A detection as one line of Falco's JSON output (`json_output: true`): its keys, the
+/// time with nine fractional digits, sorted tags, `null` for fields without a value.
 #[must_use]
 pub fn falco_json(d: &Detection<'_>, hostname: &str) -> Value {
     let fields: Map<String, Value> = d.output_fields.iter().cloned().collect();
+    let time = nanos_time(&d.time);
+    let mut tags = d.rule.tags.clone();
+    tags.sort();
     json!({
         "hostname": hostname,
-        "output": format!("{}: {} {}", clock(&d.time), d.rule.priority.as_str(), d.output),
+        "output": format!("{}: {} {}", clock(&time), d.rule.priority.as_str(), d.output),
         "output_fields": fields,
         "priority": d.rule.priority.as_str(),
         "rule": d.rule.name,
         "source": "k8s_audit",
-        "tags": d.rule.tags,
-        "time": d.time,
+        "tags": tags,
+        "time": time,
     })
+}
+
+/// An RFC 3339 UTC timestamp with its fraction written to nine digits, as Falco writes
+/// times (`2026-12-04T10:00:00.123456000Z`); other text is kept as it is.
+#[must_use]
+pub fn nanos_time(time: &str) -> String {
+    let Some(body) = time.strip_suffix('Z') else {
+        return time.to_owned();
+    };
+    let (whole, fraction) = body.split_once('.').unwrap_or((body, ""));
+    if fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return time.to_owned();
+    }
+    format!("{whole}.{fraction:0<9}Z")
 }
 
 /// The time of day of an RFC 3339 timestamp, as Falco starts its output lines.

@@ -6,6 +6,7 @@
 //! not read is left out (or the key ignored) with a [`Notice`] saying where and why, and
 //! every other rule runs.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
@@ -82,16 +83,21 @@ impl Priority {
     }
 }
 
-/// A condition ready to evaluate: macros inlined, lists expanded, fields checked.
-#[derive(Debug, Clone, PartialEq)]
+/// A condition ready to evaluate: macros inlined, lists expanded, fields resolved to
+/// their extraction.
+#[derive(Debug, Clone)]
 pub enum Cond {
     And(Vec<Cond>),
     Or(Vec<Cond>),
     Not(Box<Cond>),
     Compare {
-        field: FieldRef,
+        /// Index of the field in [`RuleSet::fields`]: each field is read once per
+        /// event, however many rules compare it.
+        slot: usize,
         op: Op,
         values: Vec<String>,
+        /// The operand as a number, for `<`, `<=`, `>`, `>=`.
+        number: Option<f64>,
     },
 }
 
@@ -113,6 +119,8 @@ pub struct Rule {
 #[derive(Debug, Default)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
+    /// Every field the rules compare, with how it is read.
+    pub fields: Vec<(FieldRef, fields::Extract)>,
     pub notices: Vec<Notice>,
     /// `required_plugin_versions` entries: (plugin, version).
     pub required_plugins: Vec<(String, String)>,
@@ -304,6 +312,7 @@ impl Loader {
         let ctx = Resolver {
             lists: &self.lists,
             macros: &self.macros,
+            slots: std::cell::RefCell::new(Vec::new()),
         };
         for (name, src) in &self.rules {
             if !src.enabled {
@@ -341,6 +350,7 @@ impl Loader {
                 }),
             }
         }
+        out.fields = ctx.slots.into_inner();
         out
     }
 }
@@ -357,6 +367,7 @@ fn list_item(n: Node<'_>) -> Item {
 struct Resolver<'a> {
     lists: &'a HashMap<String, Source>,
     macros: &'a HashMap<String, Source>,
+    slots: std::cell::RefCell<Vec<(FieldRef, fields::Extract)>>,
 }
 
 impl Resolver<'_> {
@@ -392,19 +403,29 @@ impl Resolver<'_> {
                 c
             }
             Expr::Compare { field, op, values } => {
-                match fields::known(&field.name) {
+                let extract = match fields::lookup(&field.name) {
                     None => return Err(format!("unknown field {}", field.name)),
-                    Some(Arg::Required) if field.arg.is_none() => {
+                    Some((Arg::Required, _)) if field.arg.is_none() => {
                         return Err(format!("field {} needs an argument", field.name))
                     }
-                    Some(_) => {}
-                }
+                    Some((_, extract)) => extract,
+                };
                 let mut expanded = Vec::new();
                 self.expand(values, &mut expanded, &mut HashSet::new());
+                let mut slots = self.slots.borrow_mut();
+                let slot = match slots.iter().position(|(f, _)| f == field) {
+                    Some(i) => i,
+                    None => {
+                        slots.push((field.clone(), extract));
+                        slots.len() - 1
+                    }
+                };
+                let number = expanded.first().and_then(|v| v.parse::<f64>().ok());
                 Cond::Compare {
-                    field: field.clone(),
+                    slot,
                     op: *op,
                     values: expanded,
+                    number,
                 }
             }
         })
@@ -426,18 +447,43 @@ impl Resolver<'_> {
     }
 }
 
-impl Cond {
-    /// Whether `event` satisfies the condition.
+/// The values of each field of a [`RuleSet`] in one event, read when first compared.
+pub struct FieldCache<'e> {
+    event: &'e Value,
+    values: Vec<Option<Vec<Cow<'e, str>>>>,
+}
+
+impl<'e> FieldCache<'e> {
     #[must_use]
-    pub fn eval(&self, event: &Value) -> bool {
+    pub fn new(rules: &RuleSet, event: &'e Value) -> FieldCache<'e> {
+        FieldCache {
+            event,
+            values: vec![None; rules.fields.len()],
+        }
+    }
+
+    fn get(&mut self, rules: &RuleSet, slot: usize) -> &[Cow<'e, str>] {
+        let event = self.event;
+        self.values[slot].get_or_insert_with(|| {
+            let (field, extract) = &rules.fields[slot];
+            extract(event, field.arg.as_deref())
+        })
+    }
+}
+
+impl Cond {
+    /// Whether the event of `cache` satisfies the condition.
+    pub fn eval(&self, rules: &RuleSet, cache: &mut FieldCache<'_>) -> bool {
         match self {
-            Cond::And(parts) => parts.iter().all(|p| p.eval(event)),
-            Cond::Or(parts) => parts.iter().any(|p| p.eval(event)),
-            Cond::Not(inner) => !inner.eval(event),
-            Cond::Compare { field, op, values } => {
-                let got = fields::extract(event, &field.name, field.arg.as_deref());
-                compare(&got, *op, values)
-            }
+            Cond::And(parts) => parts.iter().all(|p| p.eval(rules, cache)),
+            Cond::Or(parts) => parts.iter().any(|p| p.eval(rules, cache)),
+            Cond::Not(inner) => !inner.eval(rules, cache),
+            Cond::Compare {
+                slot,
+                op,
+                values,
+                number,
+            } => compare_with(cache.get(rules, *slot), *op, values, *number),
         }
     }
 }
@@ -445,15 +491,21 @@ impl Cond {
 /// Falco's comparison: no value is false for every operator; a field with several
 /// values satisfies a scalar operator when one of them does, `in` when all are in the
 /// set, `intersects` when one is.
-fn compare(got: &[String], op: Op, values: &[String]) -> bool {
+#[cfg(test)]
+fn compare(got: &[Cow<'_, str>], op: Op, values: &[String]) -> bool {
+    let number = values.first().and_then(|v| v.parse::<f64>().ok());
+    compare_with(got, op, values, number)
+}
+
+fn compare_with(got: &[Cow<'_, str>], op: Op, values: &[String], number: Option<f64>) -> bool {
     if got.is_empty() {
         return false;
     }
     let operand = values.first().map_or("", String::as_str);
     match op {
         Op::Exists => true,
-        Op::In => got.iter().all(|g| values.contains(g)),
-        Op::Intersects => got.iter().any(|g| values.contains(g)),
+        Op::In => got.iter().all(|g| values.iter().any(|v| v == g)),
+        Op::Intersects => got.iter().any(|g| values.iter().any(|v| v == g)),
         Op::PMatch => got.iter().any(|g| {
             values.iter().any(|p| {
                 g == p
@@ -472,9 +524,9 @@ fn compare(got: &[String], op: Op, values: &[String]) -> bool {
         Op::EndsWith => got.iter().any(|g| g.ends_with(operand)),
         Op::Glob => glob::Pattern::new(operand).is_ok_and(|p| got.iter().any(|g| p.matches(g))),
         Op::Lt | Op::Le | Op::Gt | Op::Ge => got.iter().any(|g| {
-            let ord = match (g.parse::<f64>(), operand.parse::<f64>()) {
-                (Ok(a), Ok(b)) => a.partial_cmp(&b),
-                _ => Some(g.as_str().cmp(operand)),
+            let ord = match (g.parse::<f64>(), number) {
+                (Ok(a), Some(b)) => a.partial_cmp(&b),
+                _ => Some(g.as_ref().cmp(operand)),
             };
             ord.is_some_and(|o| match op {
                 Op::Lt => o.is_lt(),
@@ -510,13 +562,18 @@ pub fn format_output(output: &str, event: &Value) -> (String, Vec<(String, Value
         let values = fields::extract(event, name, arg);
         let shown = match values.len() {
             0 => "<NA>".to_owned(),
-            1 => values[0].clone(),
+            1 => values[0].to_string(),
             _ => format!("({})", values.join(",")),
         };
         let json = match values.len() {
             0 => Value::Null,
-            1 => Value::String(values[0].clone()),
-            _ => Value::Array(values.into_iter().map(Value::String).collect()),
+            1 => Value::String(values[0].to_string()),
+            _ => Value::Array(
+                values
+                    .into_iter()
+                    .map(|v| Value::String(v.into_owned()))
+                    .collect(),
+            ),
         };
         text.push_str(&shown);
         if !named.iter().any(|(n, _)| n == word) {

@@ -26,6 +26,7 @@ use palisade_source::{parse_document, split_documents, Limits};
 use rayon::prelude::*;
 
 mod admission;
+mod audit;
 mod netpol;
 mod rbac;
 
@@ -54,8 +55,11 @@ fn main() -> anyhow::Result<()> {
         ["admission-load", secs, conns, max] => {
             admission::load(secs.parse()?, conns.parse()?, max.parse()?)
         }
+        ["audit-generate", file, n] => audit::generate(Path::new(file), n.parse()?, false),
+        ["audit-generate", file, n, "request"] => audit::generate(Path::new(file), n.parse()?, true),
+        ["audit", file, rules] => audit::run(Path::new(file), Path::new(rules)),
         _ => bail!(
-            "usage: palisade-bench generate DIR [OBJECTS] | run DIR | rbac-generate DIR | rbac DIR | netpol-generate DIR | netpol DIR | admission-review [N] | admission-load SECONDS CONNECTIONS [MAX_IN_FLIGHT]"
+            "usage: palisade-bench generate DIR [OBJECTS] | run DIR | rbac-generate DIR | rbac DIR | netpol-generate DIR | netpol DIR | admission-review [N] | admission-load SECONDS CONNECTIONS [MAX_IN_FLIGHT] | audit-generate FILE N [request] | audit FILE RULES"
         ),
     }
 }

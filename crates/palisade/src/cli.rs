@@ -62,8 +62,9 @@ pub struct AuditScanArgs {
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Falco rule files (e.g. Falco's k8s_audit_rules.yaml), read in order; later files
-    /// append to or replace earlier ones' lists, macros and rules.
-    #[arg(long = "rules", short = 'r', value_name = "FILE", required = true)]
+    /// append to or replace earlier ones' lists, macros and rules. `palisade` names
+    /// Palisade's own rules, which are the default.
+    #[arg(long = "rules", short = 'r', value_name = "FILE")]
     pub rules: Vec<PathBuf>,
     /// `falco-json`: one line per detection in Falco's JSON output format; `text`: one
     /// readable line per detection.

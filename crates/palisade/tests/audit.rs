@@ -72,7 +72,7 @@ fn scan_reports_detections_bad_lines_and_rule_notices() {
     assert_eq!(lines.len(), 2, "{stdout}");
     assert_eq!(lines[0]["rule"], "Read Secret");
     assert_eq!(lines[0]["output_fields"]["ka.target.name"], "db");
-    assert_eq!(lines[1]["time"], "2026-12-04T10:00:00.002000Z");
+    assert_eq!(lines[1]["time"], "2026-12-04T10:00:00.002000000Z");
     assert!(stderr.contains("error: audit.log:2: not JSON"), "{stderr}");
     assert!(
         stderr.contains("rules.yaml:") && stderr.contains("unknown field ka.bogus"),

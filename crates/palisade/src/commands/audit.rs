@@ -3,8 +3,9 @@
 use std::io::Write;
 
 use anyhow::Context;
-use palisade_audit::events::{open, read_events};
-use palisade_audit::{detect, falco_json, Loader};
+use palisade_audit::events::open;
+use palisade_audit::scan::{scan_reader, Totals};
+use palisade_audit::{falco_json, Loader, PALISADE_RULES, PALISADE_RULES_NAME};
 
 use crate::cli::{AuditCommand, AuditFormat, AuditScanArgs};
 use crate::ExitStatus;
@@ -17,7 +18,17 @@ pub fn run(command: AuditCommand) -> anyhow::Result<ExitStatus> {
 
 fn scan(args: &AuditScanArgs) -> anyhow::Result<ExitStatus> {
     let mut loader = Loader::default();
-    for path in &args.rules {
+    let default = [std::path::PathBuf::from(PALISADE_RULES_NAME)];
+    let files = if args.rules.is_empty() {
+        &default[..]
+    } else {
+        &args.rules[..]
+    };
+    for path in files {
+        if path.as_os_str() == PALISADE_RULES_NAME {
+            loader.add("palisade_k8s_audit.yaml", PALISADE_RULES)?;
+            continue;
+        }
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read rules file {}", path.display()))?;
         loader.add(&path.display().to_string(), &text)?;
@@ -32,45 +43,40 @@ fn scan(args: &AuditScanArgs) -> anyhow::Result<ExitStatus> {
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let (mut events, mut detections, mut bad_lines) = (0u64, 0u64, 0u64);
-    let mut write_error = None;
+    let mut totals = Totals::default();
     for path in &args.files {
         let name = path.display().to_string();
         let input = open(path).with_context(|| format!("cannot open {name}"))?;
-        read_events(
+        let t = scan_reader(
             &name,
             input,
-            |event| {
-                events += 1;
-                for d in detect(&rules, &event.json) {
-                    detections += 1;
-                    let line = match args.format {
-                        AuditFormat::FalcoJson => falco_json(&d, &args.hostname).to_string(),
-                        AuditFormat::Text => format!(
-                            "{name}:{}: {} {} ({}): {}",
-                            event.line,
-                            d.time,
-                            d.rule.priority.as_str(),
-                            d.rule.name,
-                            d.output
-                        ),
-                    };
-                    if let Err(e) = writeln!(out, "{line}") {
-                        write_error.get_or_insert(e);
-                    }
-                }
+            &rules,
+            |line, d| match args.format {
+                AuditFormat::FalcoJson => falco_json(d, &args.hostname).to_string(),
+                AuditFormat::Text => format!(
+                    "{name}:{line}: {} {} ({}): {}",
+                    d.time,
+                    d.rule.priority.as_str(),
+                    d.rule.name,
+                    d.output
+                ),
             },
+            |text| writeln!(out, "{text}"),
             |bad| {
-                bad_lines += 1;
                 let _ = writeln!(std::io::stderr(), "error: {bad}");
             },
         )
         .with_context(|| format!("cannot read {name}"))?;
-    }
-    if let Some(e) = write_error {
-        return Err(e.into());
+        totals.events += t.events;
+        totals.detections += t.detections;
+        totals.bad_lines += t.bad_lines;
     }
     out.flush()?;
+    let Totals {
+        events,
+        detections,
+        bad_lines,
+    } = totals;
     writeln!(
         err,
         "{events} events, {detections} detections by {} rules; {bad_lines} unreadable lines skipped",
