@@ -7,18 +7,11 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use serde_json::Value;
+use crate::event::AuditEvent;
 
 /// Lines longer than this are reported and skipped (an audit event with a large
 /// request body is tens of KB; the API server's own limit is 3 MB per request body).
 pub const MAX_LINE: usize = 16 << 20;
-
-/// One event and where it was read.
-#[derive(Debug)]
-pub struct Event {
-    pub line: u64,
-    pub json: Value,
-}
 
 /// A line that is not an audit event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,15 +48,15 @@ pub fn open(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
 pub fn read_events(
     file: &str,
     input: impl Read,
-    mut each: impl FnMut(Event),
+    mut each: impl FnMut(u64, &AuditEvent<'_>),
     bad: impl FnMut(BadLine),
 ) -> std::io::Result<()> {
     let bad = std::cell::RefCell::new(bad);
     for_each_line(
         file,
         input,
-        |line, bytes| match parse_line(file, line, bytes) {
-            Ok(events) => events.into_iter().for_each(&mut each),
+        |line, bytes| match line_events(file, line, bytes) {
+            Ok(events) => events.iter().for_each(|e| each(line, e)),
             Err(b) => (bad.borrow_mut())(b),
         },
         |b| (bad.borrow_mut())(b),
@@ -112,35 +105,46 @@ pub fn for_each_line(
 ///
 /// # Errors
 /// The line is not an audit event.
-pub fn parse_line(file: &str, line: u64, bytes: &[u8]) -> Result<Vec<Event>, BadLine> {
+pub fn line_events<'t>(
+    file: &str,
+    line: u64,
+    bytes: &'t [u8],
+) -> Result<Vec<AuditEvent<'t>>, BadLine> {
     let fail = |message: String| BadLine {
         file: file.to_owned(),
         line,
         message,
     };
-    let text = bytes.trim_ascii();
+    let text =
+        std::str::from_utf8(bytes.trim_ascii()).map_err(|e| fail(format!("not UTF-8: {e}")))?;
     if text.is_empty() {
         return Ok(Vec::new());
     }
-    let json = match serde_json::from_slice::<Value>(text) {
-        Ok(json @ Value::Object(_)) => json,
-        Ok(_) => return Err(fail("not a JSON object".into())),
-        Err(e) => return Err(fail(format!("not JSON: {e}"))),
-    };
-    match json.get("kind").and_then(Value::as_str) {
-        Some("EventList") => Ok(json
-            .get("items")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|item| Event {
-                line,
-                json: item.clone(),
-            })
-            .collect()),
-        Some("Event") | None if json.get("auditID").is_some() => Ok(vec![Event { line, json }]),
-        _ => Err(fail("a JSON object but no audit Event (no auditID)".into())),
+    if !text.starts_with('{') {
+        // serde would read a list or a number as a struct's fields, or say something
+        // less clear.
+        return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Ok(_) => fail("not a JSON object".into()),
+            Err(e) => fail(format!("not JSON: {e}")),
+        });
     }
+    let event = AuditEvent::parse(text).map_err(|e| fail(format!("not JSON: {e}")))?;
+    if event.head.kind.as_deref() == Some("EventList") {
+        return event
+            .head
+            .items
+            .iter()
+            .flatten()
+            .map(|item| {
+                AuditEvent::parse(item.get())
+                    .map_err(|e| fail(format!("an EventList item is no Event: {e}")))
+            })
+            .collect();
+    }
+    if event.head.audit_id.is_none() {
+        return Err(fail("a JSON object but no audit Event (no auditID)".into()));
+    }
+    Ok(vec![event])
 }
 
 #[cfg(test)]
@@ -160,7 +164,7 @@ mod tests {
         read_events(
             "audit.log",
             input.as_bytes(),
-            |e| ids.push((e.line, e.json["auditID"].as_str().unwrap().to_owned())),
+            |line, e| ids.push((line, e.head.audit_id.as_deref().unwrap().to_owned())),
             |b| bad.push(b.to_string()),
         )
         .unwrap();
@@ -192,7 +196,7 @@ mod tests {
             .unwrap();
         gz.finish().unwrap();
         let mut n = 0;
-        read_events("x", open(&path).unwrap(), |_| n += 1, |b| panic!("{b}")).unwrap();
+        read_events("x", open(&path).unwrap(), |_, _| n += 1, |b| panic!("{b}")).unwrap();
         assert_eq!(n, 2);
     }
 }

@@ -7,6 +7,7 @@
 //! that pipelines built for Falco read it.
 
 pub mod condition;
+pub mod event;
 pub mod events;
 pub mod fields;
 pub mod rules;
@@ -14,6 +15,7 @@ pub mod scan;
 
 use serde_json::{json, Map, Value};
 
+pub use event::AuditEvent;
 pub use rules::{Loader, Priority, Rule, RuleSet};
 
 /// Palisade's own rules (Falco's language, source `k8s_audit`, MITRE ATT&CK tags).
@@ -35,7 +37,7 @@ pub struct Detection<'r> {
 
 /// The detections of `rules` on one event, in rule order.
 #[must_use]
-pub fn detect<'r>(rules: &'r RuleSet, event: &Value) -> Vec<Detection<'r>> {
+pub fn detect<'r>(rules: &'r RuleSet, event: &AuditEvent<'_>) -> Vec<Detection<'r>> {
     let mut cache = rules::FieldCache::new(rules, event);
     rules
         .rules
@@ -43,11 +45,7 @@ pub fn detect<'r>(rules: &'r RuleSet, event: &Value) -> Vec<Detection<'r>> {
         .filter(|r| r.condition.eval(rules, &mut cache))
         .map(|rule| {
             let (output, output_fields) = rules::format_output(&rule.output, event);
-            let time = ["stageTimestamp", "requestReceivedTimestamp"]
-                .iter()
-                .find_map(|k| event.get(*k).and_then(Value::as_str))
-                .unwrap_or("")
-                .to_owned();
+            let time = event.time().to_owned();
             Detection {
                 rule,
                 time,

@@ -14,6 +14,7 @@ use palisade_source::{parse_document, split_documents, Limits, Node};
 use serde_json::Value;
 
 use crate::condition::{self, Expr, FieldRef, Item, Op};
+use crate::event::AuditEvent;
 use crate::fields::{self, Arg};
 
 /// Something in a rule file that was not used as written.
@@ -448,14 +449,14 @@ impl Resolver<'_> {
 }
 
 /// The values of each field of a [`RuleSet`] in one event, read when first compared.
-pub struct FieldCache<'e> {
-    event: &'e Value,
+pub struct FieldCache<'e, 'a> {
+    event: &'e AuditEvent<'a>,
     values: Vec<Option<Vec<Cow<'e, str>>>>,
 }
 
-impl<'e> FieldCache<'e> {
+impl<'e, 'a> FieldCache<'e, 'a> {
     #[must_use]
-    pub fn new(rules: &RuleSet, event: &'e Value) -> FieldCache<'e> {
+    pub fn new(rules: &RuleSet, event: &'e AuditEvent<'a>) -> FieldCache<'e, 'a> {
         FieldCache {
             event,
             values: vec![None; rules.fields.len()],
@@ -473,7 +474,7 @@ impl<'e> FieldCache<'e> {
 
 impl Cond {
     /// Whether the event of `cache` satisfies the condition.
-    pub fn eval(&self, rules: &RuleSet, cache: &mut FieldCache<'_>) -> bool {
+    pub fn eval(&self, rules: &RuleSet, cache: &mut FieldCache<'_, '_>) -> bool {
         match self {
             Cond::And(parts) => parts.iter().all(|p| p.eval(rules, cache)),
             Cond::Or(parts) => parts.iter().any(|p| p.eval(rules, cache)),
@@ -541,7 +542,7 @@ fn compare_with(got: &[Cow<'_, str>], op: Op, values: &[String], number: Option<
 /// `output` with each `%field` and `%field[arg]` replaced by its values (`<NA>` when it
 /// has none; several values as `(a,b)`), and the fields it names with their values.
 #[must_use]
-pub fn format_output(output: &str, event: &Value) -> (String, Vec<(String, Value)>) {
+pub fn format_output(output: &str, event: &AuditEvent<'_>) -> (String, Vec<(String, Value)>) {
     let mut text = String::with_capacity(output.len() + 64);
     let mut named = Vec::new();
     let mut rest = output;

@@ -5,7 +5,7 @@ use std::io::Read;
 
 use rayon::prelude::*;
 
-use crate::events::{for_each_line, parse_line, BadLine};
+use crate::events::{for_each_line, line_events, BadLine};
 use crate::{detect, Detection, RuleSet};
 
 /// Lines read before a batch is handed to the pool.
@@ -43,14 +43,14 @@ pub fn scan_reader(
         let results: Vec<(usize, LineResult)> = batch
             .par_iter()
             .map(|(line, bytes)| {
-                let r = parse_line(file, *line, bytes).map(|events| {
+                let r = line_events(file, *line, bytes).map(|events| {
                     let n = events.len();
                     let lines: Vec<String> = events
                         .iter()
                         .flat_map(|e| {
-                            detect(rules, &e.json)
+                            detect(rules, e)
                                 .iter()
-                                .map(|d| format(e.line, d))
+                                .map(|d| format(*line, d))
                                 .collect::<Vec<_>>()
                         })
                         .collect();

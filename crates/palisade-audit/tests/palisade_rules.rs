@@ -1,7 +1,7 @@
 //! Palisade's own audit rules: each fires on the event it is about and stays quiet on
 //! its nearest harmless neighbour.
 
-use palisade_audit::{detect, Loader, RuleSet, PALISADE_RULES};
+use palisade_audit::{detect, AuditEvent, Loader, RuleSet, PALISADE_RULES};
 use serde_json::{json, Value};
 
 fn rules() -> RuleSet {
@@ -41,7 +41,8 @@ fn merge(into: &mut Value, from: Value) {
 }
 
 fn fired(rules: &RuleSet, e: &Value) -> Vec<String> {
-    detect(rules, e)
+    let text = e.to_string();
+    detect(rules, &AuditEvent::parse(&text).unwrap())
         .iter()
         .map(|d| d.rule.name.clone())
         .collect()

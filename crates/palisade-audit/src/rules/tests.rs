@@ -87,8 +87,14 @@ fn event(verb: &str, resource: &str, user: &str) -> Value {
     })
 }
 
+/// The detections of `rules` on `e` as the event of a log line.
+fn detect_on<'r>(rules: &'r RuleSet, e: &Value) -> Vec<crate::Detection<'r>> {
+    let text = e.to_string();
+    crate::detect(rules, &crate::AuditEvent::parse(&text).unwrap())
+}
+
 fn fired(rules: &RuleSet, e: &Value) -> Vec<String> {
-    crate::detect(rules, e)
+    detect_on(rules, e)
         .iter()
         .map(|d| d.rule.name.clone())
         .collect()
@@ -153,7 +159,7 @@ fn exec_with_an_appended_condition() {
     e["objectRef"]["subresource"] = json!("exec");
     e["requestURI"] =
         json!("/api/v1/namespaces/prod/pods/db/exec?command=sh&command=-c&stdin=true");
-    let d = crate::detect(&rules, &e);
+    let d = detect_on(&rules, &e);
     assert_eq!(d.len(), 1);
     assert_eq!(
         d[0].output,
@@ -176,7 +182,7 @@ fn privileged_pods_and_falco_json() {
         {"name": "a", "image": "nginx:1.27"},
         {"name": "b", "image": "busybox", "securityContext": {"privileged": true}},
     ]}});
-    let d = crate::detect(&rules, &e);
+    let d = detect_on(&rules, &e);
     assert_eq!(d.len(), 1);
     let line = crate::falco_json(&d[0], "node-1");
     assert_eq!(line["rule"], "Privileged Pod");
@@ -292,7 +298,7 @@ fn falco_file_constructs() {
     let mut denied = event("create", "pods", "alice");
     denied["responseStatus"]["code"] = json!(403);
     assert!(fired(&rules, &denied).is_empty());
-    let d = crate::detect(&rules, &event("create", "pods", "alice"));
+    let d = detect_on(&rules, &event("create", "pods", "alice"));
     assert_eq!(d[0].output, "user=alice target=db/pods (reason=<NA>))");
     let line = crate::falco_json(&d[0], "h");
     assert_eq!(line["priority"], "Informational");
