@@ -10,6 +10,7 @@ pub mod condition;
 pub mod event;
 pub mod events;
 pub mod fields;
+pub mod output;
 pub mod rules;
 pub mod scan;
 

@@ -6,7 +6,7 @@ use std::io::Read;
 use rayon::prelude::*;
 
 use crate::events::{for_each_line, line_events, BadLine};
-use crate::{detect, Detection, RuleSet};
+use crate::{detect, AuditEvent, Detection, RuleSet};
 
 /// Lines read before a batch is handed to the pool.
 const BATCH_LINES: usize = 8192;
@@ -32,7 +32,7 @@ pub fn scan_reader(
     file: &str,
     input: impl Read,
     rules: &RuleSet,
-    format: impl Fn(u64, &Detection<'_>) -> String + Sync,
+    format: impl Fn(u64, &Detection<'_>, &AuditEvent<'_>) -> String + Sync,
     mut write: impl FnMut(&str) -> std::io::Result<()>,
     mut bad: impl FnMut(BadLine),
 ) -> std::io::Result<Totals> {
@@ -50,7 +50,7 @@ pub fn scan_reader(
                         .flat_map(|e| {
                             detect(rules, e)
                                 .iter()
-                                .map(|d| format(*line, d))
+                                .map(|d| format(*line, d, e))
                                 .collect::<Vec<_>>()
                         })
                         .collect();

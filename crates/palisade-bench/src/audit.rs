@@ -101,7 +101,7 @@ pub fn run(path: &Path, rules: &Path) -> anyhow::Result<()> {
         &path.display().to_string(),
         open(path)?,
         &rules,
-        |_, d| falco_json(d, "bench").to_string(),
+        |_, d, _| falco_json(d, "bench").to_string(),
         |line| writeln!(sink, "{line}"),
         |_| {},
     )?;

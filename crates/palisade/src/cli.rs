@@ -66,11 +66,12 @@ pub struct AuditScanArgs {
     /// Palisade's own rules, which are the default.
     #[arg(long = "rules", short = 'r', value_name = "FILE")]
     pub rules: Vec<PathBuf>,
-    /// `falco-json`: one line per detection in Falco's JSON output format; `text`: one
-    /// readable line per detection.
+    /// `text`: one readable line per detection; `falco-json`: Falco's JSON output
+    /// format; `ecs`: Elastic Common Schema; `ocsf`: OCSF API Activity; `cef`: CEF in
+    /// RFC 5424 syslog lines. One detection per line.
     #[arg(long, short = 'f', value_enum, default_value_t = AuditFormat::Text)]
     pub format: AuditFormat,
-    /// The hostname written in `falco-json` detections.
+    /// The hostname written in `falco-json` and `cef` detections.
     #[arg(long, default_value = "palisade")]
     pub hostname: String,
 }
@@ -79,6 +80,9 @@ pub struct AuditScanArgs {
 pub enum AuditFormat {
     Text,
     FalcoJson,
+    Ecs,
+    Ocsf,
+    Cef,
 }
 
 #[derive(Debug, Subcommand)]

@@ -99,6 +99,28 @@ fn scan_reports_detections_bad_lines_and_rule_notices() {
         stdout.contains("audit.log:1: 2026-12-04T10:00:00.002000Z Warning (Read Secret): jane read secret prod/db"),
         "{stdout}"
     );
+    // The SIEM formats: one record per detection.
+    for (format, check) in [
+        ("ecs", "\"kind\":\"alert\""),
+        ("ocsf", "\"class_uid\":6003"),
+        ("cef", "CEF:0|Palisade|palisade|"),
+    ] {
+        let out = run_in(
+            dir.path(),
+            &[
+                "audit",
+                "scan",
+                "-r",
+                "rules.yaml",
+                "-f",
+                format,
+                "audit.log",
+            ],
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(stdout.lines().count(), 1, "{format}: {stdout}");
+        assert!(stdout.contains(check), "{format}: {stdout}");
+    }
     // A missing file or rules file is an error naming it.
     let out = run_in(
         dir.path(),

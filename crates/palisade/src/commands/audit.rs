@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Context;
 use palisade_audit::events::open;
 use palisade_audit::scan::{scan_reader, Totals};
-use palisade_audit::{falco_json, Loader, PALISADE_RULES, PALISADE_RULES_NAME};
+use palisade_audit::{falco_json, output, Loader, PALISADE_RULES, PALISADE_RULES_NAME};
 
 use crate::cli::{AuditCommand, AuditFormat, AuditScanArgs};
 use crate::ExitStatus;
@@ -51,8 +51,11 @@ fn scan(args: &AuditScanArgs) -> anyhow::Result<ExitStatus> {
             &name,
             input,
             &rules,
-            |line, d| match args.format {
+            |line, d, event| match args.format {
                 AuditFormat::FalcoJson => falco_json(d, &args.hostname).to_string(),
+                AuditFormat::Ecs => output::ecs(d, event).to_string(),
+                AuditFormat::Ocsf => output::ocsf(d, event).to_string(),
+                AuditFormat::Cef => output::syslog_cef(d, event, &args.hostname),
                 AuditFormat::Text => format!(
                     "{name}:{line}: {} {} ({}): {}",
                     d.time,
