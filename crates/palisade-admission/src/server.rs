@@ -3,7 +3,8 @@
 //!
 //! IO runs on tokio, judging on rayon's pool (the engine's own), so a slow client never
 //! holds a core and a busy core never stalls the accept loop. Every limit answers fast:
-//! a body over the limit gets 413 before it is read, a request beyond the in-flight
+//! a body over the limit gets 413 without being kept (what the client still sends is
+//! read and dropped, up to the limit, so that it can read the answer), a request beyond the in-flight
 //! bound gets 429 at once (the API server then applies the webhook's failurePolicy
 //! instead of waiting out its timeout), a body that does not arrive in time gets 408.
 
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
@@ -296,6 +297,50 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
     }
 }
 
+/// The body, or what is left of it once it is over `max` bytes.
+async fn read_limited(
+    mut body: Incoming,
+    max: usize,
+) -> Result<Result<Bytes, Incoming>, hyper::Error> {
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            if buf.len() + data.len() > max {
+                return Ok(Err(body));
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(Ok(buf.freeze()))
+}
+
+/// Reads and drops what a client still sends of a refused body (up to `budget` bytes
+/// or 2 seconds), so that closing the connection with unread data does not reset it
+/// before the client has read the refusal.
+fn discard(mut body: Incoming, budget: usize) {
+    tokio::spawn(async move {
+        let drain = async {
+            let mut seen = 0usize;
+            while let Some(Ok(frame)) = body.frame().await {
+                seen += frame.data_ref().map_or(0, Bytes::len);
+                if seen > budget {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+    });
+}
+
+/// `response` with `Connection: close`: the connection ends after a refused body.
+fn closing(mut response: Response<Body>) -> Response<Body> {
+    response.headers_mut().insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("close"),
+    );
+    response
+}
+
 fn reject(state: &State, why: Rejected, status: StatusCode, message: &str) -> Response<Body> {
     state.metrics.rejected(why);
     let mut r = text(status, format!("{message}\n"));
@@ -333,12 +378,13 @@ async fn validate_in_slot(state: &Arc<State>, req: Request<Incoming>) -> Respons
                 .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
         });
     if !json {
-        return reject(
+        discard(req.into_body(), state.config.max_body);
+        return closing(reject(
             state,
             Rejected::MediaType,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "an AdmissionReview is sent as application/json",
-        );
+        ));
     }
     let max = state.config.max_body;
     let declared = req
@@ -347,25 +393,27 @@ async fn validate_in_slot(state: &Arc<State>, req: Request<Incoming>) -> Respons
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
-        return reject(
+        discard(req.into_body(), max);
+        return closing(reject(
             state,
             Rejected::TooLarge,
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!("the body is over {max} bytes"),
-        );
+        ));
     }
-    let read = Limited::new(req.into_body(), max).collect();
+    let read = read_limited(req.into_body(), max);
     let body = match tokio::time::timeout(state.config.read_timeout, read).await {
-        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Ok(Ok(b))) => b,
+        Ok(Ok(Err(rest))) => {
+            discard(rest, max);
+            return closing(reject(
+                state,
+                Rejected::TooLarge,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("the body is over {max} bytes"),
+            ));
+        }
         Ok(Err(e)) => {
-            if e.is::<http_body_util::LengthLimitError>() {
-                return reject(
-                    state,
-                    Rejected::TooLarge,
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    &format!("the body is over {max} bytes"),
-                );
-            }
             return reject(
                 state,
                 Rejected::BadRequest,

@@ -421,12 +421,16 @@ async fn certificates_rotate_under_load_without_a_failed_request() {
     let failed = Arc::new(AtomicUsize::new(0));
     let cas: Arc<std::sync::Mutex<Vec<String>>> =
         Arc::new(std::sync::Mutex::new(vec![old_ca.clone()]));
+    // How many CAs each client trusted at the start of its latest request.
+    let seen: Arc<Vec<AtomicUsize>> = Arc::new((0..4).map(|_| AtomicUsize::new(0)).collect());
     let mut load = Vec::new();
-    for _ in 0..4 {
+    for i in 0..4 {
         let (stop, done, failed, cas) = (stop.clone(), done.clone(), failed.clone(), cas.clone());
+        let seen = seen.clone();
         load.push(tokio::spawn(async move {
             while !stop.load(Ordering::SeqCst) {
                 let trusted: Vec<String> = cas.lock().unwrap().clone();
+                seen[i].store(trusted.len(), Ordering::SeqCst);
                 let refs: Vec<&str> = trusted.iter().map(String::as_str).collect();
                 // A new connection each time: every request is a handshake.
                 let outcome = async {
@@ -447,6 +451,17 @@ async fn certificates_rotate_under_load_without_a_failed_request() {
     let rotated = {
         let set = bootstrap(&["localhost".into(), "127.0.0.1".into()], 1).unwrap();
         cas.lock().unwrap().push(set.ca_cert.clone());
+        // Every client's next request trusts it before it is served (a client that
+        // began before it was trusted would rightly fail; on a slow machine one may
+        // still be mid-request).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while seen.iter().any(|n| n.load(Ordering::SeqCst) < 2) {
+            assert!(
+                Instant::now() < deadline,
+                "clients never picked up the new CA"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         let tmp = pki.dir.path().join("next");
         std::fs::create_dir_all(&tmp).unwrap();
         std::fs::write(tmp.join("tls.crt"), &set.cert).unwrap();
