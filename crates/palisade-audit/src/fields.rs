@@ -520,52 +520,15 @@ fn repository(image: &str) -> Cow<'_, str> {
 }
 
 /// The values of query parameter `name` in `uri`, percent-decoded.
-fn query_params(uri: &str, name: &str) -> Vec<Cow<'static, str>> {
+/// The values of query parameter `name` in `uri`, decoded (`%XX`, `+`).
+fn query_params<'u>(uri: &'u str, name: &str) -> Vec<Cow<'u, str>> {
     let Some((_, query)) = uri.split_once('?') else {
         return Vec::new();
     };
-    query
-        .split('&')
-        .filter_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k) == name).then(|| Cow::Owned(percent_decode(v)))
-        })
+    form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v)
         .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let byte = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match byte {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -651,8 +614,11 @@ mod tests {
     }
 
     #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("a%20b+c%2"), "a b c%2");
-        assert_eq!(percent_decode("%zz"), "%zz");
+    fn query_parameters_are_decoded() {
+        assert_eq!(
+            query_params("/x?command=a%20b+c&command=%zz&c=1", "command"),
+            ["a b c", "%zz"]
+        );
+        assert!(query_params("/x", "command").is_empty());
     }
 }

@@ -22,6 +22,9 @@ pub use rules::{Loader, Priority, Rule, RuleSet};
 /// Palisade's own rules (Falco's language, source `k8s_audit`, MITRE ATT&CK tags).
 pub const PALISADE_RULES: &str = include_str!("../rules/palisade_k8s_audit.yaml");
 
+/// The audit policy `palisade audit policy` recommends (`--audit-policy-file`).
+pub const RECOMMENDED_POLICY: &str = include_str!("../policy/audit-policy.yaml");
+
 /// The name under which [`PALISADE_RULES`] are given to `--rules`.
 pub const PALISADE_RULES_NAME: &str = "palisade";
 

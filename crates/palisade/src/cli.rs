@@ -54,6 +54,10 @@ pub enum AuditCommand {
     /// Read audit log files once (JSON lines, `.gz` too) and print a detection per rule
     /// an event matches; exit 1 if there is any.
     Scan(AuditScanArgs),
+    /// Print the audit policy Palisade recommends for kube-apiserver's
+    /// --audit-policy-file: Secrets at Metadata, workload and RBAC changes with bodies,
+    /// control-plane noise dropped.
+    Policy,
 }
 
 #[derive(Debug, clap::Args)]

@@ -129,3 +129,13 @@ fn scan_reports_detections_bad_lines_and_rule_notices() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope.yaml"));
 }
+
+#[test]
+fn policy_prints_the_recommended_audit_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(dir.path(), &["audit", "policy"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text, palisade_audit::RECOMMENDED_POLICY);
+    assert!(text.contains("kind: Policy"));
+}

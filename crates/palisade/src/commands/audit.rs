@@ -13,6 +13,10 @@ use crate::ExitStatus;
 pub fn run(command: AuditCommand) -> anyhow::Result<ExitStatus> {
     match command {
         AuditCommand::Scan(args) => scan(&args),
+        AuditCommand::Policy => {
+            std::io::stdout().write_all(palisade_audit::RECOMMENDED_POLICY.as_bytes())?;
+            Ok(ExitStatus::Clean)
+        }
     }
 }
 
