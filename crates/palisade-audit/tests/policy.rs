@@ -15,6 +15,24 @@ struct Request<'a> {
     uri: &'a str,
 }
 
+fn req<'a>(
+    user: &'a str,
+    groups: &'a [&'a str],
+    verb: &'a str,
+    group: &'a str,
+    resource: &'a str,
+    uri: &'a str,
+) -> Request<'a> {
+    Request {
+        user,
+        groups,
+        verb,
+        group,
+        resource,
+        uri,
+    }
+}
+
 fn strings(v: &Value) -> Vec<&str> {
     v.as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
@@ -151,32 +169,18 @@ fn what_palisade_rules_read_is_logged_at_the_level_they_need() {
     // Noise.
     assert_eq!(at("create", "", "events"), "None");
     assert_eq!(at("update", "coordination.k8s.io", "leases"), "None");
-    let probe = Request {
-        user: "system:anonymous",
-        groups: &[],
-        verb: "get",
-        group: "",
-        resource: "",
-        uri: "/readyz",
-    };
+    let probe = req("system:anonymous", &[], "get", "", "", "/readyz");
     assert_eq!(level(&p, &probe), "None");
-    let proxy = Request {
-        user: "system:kube-proxy",
-        groups: &["system:authenticated"],
-        verb: "watch",
-        group: "discovery.k8s.io",
-        resource: "endpointslices",
-        uri: "",
-    };
+    let proxy = req(
+        "system:kube-proxy",
+        &["system:authenticated"],
+        "watch",
+        "discovery.k8s.io",
+        "endpointslices",
+        "",
+    );
     assert_eq!(level(&p, &proxy), "None");
     // Anything else still leaves a trace.
-    let other = Request {
-        user: "jane",
-        groups: &jane,
-        verb: "create",
-        group: "example.com",
-        resource: "widgets",
-        uri: "",
-    };
+    let other = req("jane", &jane, "create", "example.com", "widgets", "");
     assert_eq!(level(&p, &other), "Metadata");
 }
