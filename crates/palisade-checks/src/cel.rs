@@ -444,6 +444,9 @@ fn not_exportable(meta: &CheckMeta) -> &'static str {
         | "secret-in-manifest" => {
             "credential detection runs provider patterns, checksums and entropy tests that CEL cannot express within the API server's cost budget"
         }
+        "audit-policy-logs-secrets" => {
+            "an audit Policy is a file kube-apiserver reads at start, never an object it admits"
+        }
         "secret-env-var" => {
             "an informational inventory of where Secrets are read, not a rule to enforce"
         }

@@ -3,6 +3,7 @@
 use palisade_engine::Check;
 
 mod annotation_credentials;
+mod audit_policy_bodies;
 mod configmap_credentials;
 pub mod detect;
 mod env_credentials;
@@ -16,6 +17,7 @@ pub static CHECKS: &[&dyn Check] = &[
     &secret_in_manifest::CHECK,
     &configmap_credentials::CHECK,
     &annotation_credentials::CHECK,
+    &audit_policy_bodies::CHECK,
 ];
 
 /// Checks that read Secret values. A live scan lists Secrets as metadata only unless
