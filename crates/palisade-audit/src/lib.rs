@@ -13,6 +13,7 @@ pub mod fields;
 pub mod output;
 pub mod rules;
 pub mod scan;
+pub mod watch;
 
 use serde_json::{json, Map, Value};
 

@@ -54,6 +54,9 @@ pub enum AuditCommand {
     /// Read audit log files once (JSON lines, `.gz` too) and print a detection per rule
     /// an event matches; exit 1 if there is any.
     Scan(AuditScanArgs),
+    /// Follow audit log files as they grow and rotate, writing each detection exactly
+    /// once to an output file across restarts (checkpoints in SQLite).
+    Watch(AuditWatchArgs),
     /// Print the audit policy Palisade recommends for kube-apiserver's
     /// --audit-policy-file: Secrets at Metadata, workload and RBAC changes with bodies,
     /// control-plane noise dropped.
@@ -76,6 +79,32 @@ pub struct AuditScanArgs {
     #[arg(long, short = 'f', value_enum, default_value_t = AuditFormat::Text)]
     pub format: AuditFormat,
     /// The hostname written in `falco-json` and `cef` detections.
+    #[arg(long, default_value = "palisade")]
+    pub hostname: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditWatchArgs {
+    /// Audit log files to follow (rotated copies are found by inode).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Falco rule files, as for `scan`; `palisade` (the default) is Palisade's own.
+    #[arg(long = "rules", short = 'r', value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    #[arg(long, short = 'f', value_enum, default_value_t = AuditFormat::FalcoJson)]
+    pub format: AuditFormat,
+    /// The file detections are appended to.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+    /// The SQLite database of checkpoints.
+    #[arg(long, value_name = "FILE", default_value = "palisade-audit.db")]
+    pub state: PathBuf,
+    /// Milliseconds between looks at the files.
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    pub poll_ms: u64,
+    /// Stop after this many milliseconds with nothing new (0: never).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub exit_when_idle_ms: u64,
     #[arg(long, default_value = "palisade")]
     pub hostname: String,
 }
