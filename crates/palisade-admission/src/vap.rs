@@ -217,11 +217,7 @@ fn policy(
     settings: &AdmissionSettings,
     profile: String,
 ) -> Value {
-    let targets: Vec<Target> = {
-        let mut t: Vec<Target> = rules.iter().map(|r| r.validation.target).collect();
-        t.dedup();
-        t
-    };
+    let targets: Vec<Target> = rules.iter().map(|r| r.validation.target).collect();
     let mut variables: Vec<Value> = cel::variables()
         .into_iter()
         .map(|(name, expression)| json!({"name": name, "expression": expression}))

@@ -40,39 +40,15 @@ pub fn open(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
     })
 }
 
-/// Reads every event of `input` (named `file` in reports), calling `each` for each
-/// event in order and `bad` for each line that is not one.
+/// Calls `each` with every line of `input` and its number; a line over [`MAX_LINE`]
+/// comes as a [`BadLine`] instead (and is skipped), in its place.
 ///
 /// # Errors
 /// Reading fails (not a bad line: a failing disk or a corrupt gzip stream).
-pub fn read_events(
-    file: &str,
-    input: impl Read,
-    mut each: impl FnMut(u64, &AuditEvent<'_>),
-    bad: impl FnMut(BadLine),
-) -> std::io::Result<()> {
-    let bad = std::cell::RefCell::new(bad);
-    for_each_line(
-        file,
-        input,
-        |line, bytes| match line_events(file, line, bytes) {
-            Ok(events) => events.iter().for_each(|e| each(line, e)),
-            Err(b) => (bad.borrow_mut())(b),
-        },
-        |b| (bad.borrow_mut())(b),
-    )
-}
-
-/// Calls `each` with every line of `input` and its number; a line over [`MAX_LINE`]
-/// goes to `too_long` instead (and is skipped).
-///
-/// # Errors
-/// Reading fails.
 pub fn for_each_line(
     file: &str,
     input: impl Read,
-    mut each: impl FnMut(u64, &[u8]),
-    mut too_long: impl FnMut(BadLine),
+    mut each: impl FnMut(u64, Result<&[u8], BadLine>),
 ) -> std::io::Result<()> {
     let mut reader = BufReader::with_capacity(1 << 20, input);
     let mut buf = Vec::new();
@@ -87,17 +63,20 @@ pub fn for_each_line(
         }
         line_no += 1;
         if buf.len() > MAX_LINE && buf.last() != Some(&b'\n') {
-            too_long(BadLine {
-                file: file.to_owned(),
-                line: line_no,
-                message: format!("line longer than {MAX_LINE} bytes (skipped)"),
-            });
+            each(
+                line_no,
+                Err(BadLine {
+                    file: file.to_owned(),
+                    line: line_no,
+                    message: format!("line longer than {MAX_LINE} bytes (skipped)"),
+                }),
+            );
             // Skip to the end of the line.
             let mut rest = Vec::new();
             reader.read_until(b'\n', &mut rest)?;
             continue;
         }
-        each(line_no, &buf);
+        each(line_no, Ok(&buf));
     }
 }
 
@@ -161,12 +140,16 @@ mod tests {
         );
         let mut ids = Vec::new();
         let mut bad = Vec::new();
-        read_events(
-            "audit.log",
-            input.as_bytes(),
-            |line, e| ids.push((line, e.head.audit_id.as_deref().unwrap().to_owned())),
-            |b| bad.push(b.to_string()),
-        )
+        for_each_line("audit.log", input.as_bytes(), |line, bytes| {
+            match bytes.and_then(|b| line_events("audit.log", line, b)) {
+                Ok(events) => ids.extend(
+                    events
+                        .iter()
+                        .map(|e| (line, e.head.audit_id.as_deref().unwrap().to_owned())),
+                ),
+                Err(b) => bad.push(b.to_string()),
+            }
+        })
         .unwrap();
         assert_eq!(
             ids,
@@ -196,7 +179,10 @@ mod tests {
             .unwrap();
         gz.finish().unwrap();
         let mut n = 0;
-        read_events("x", open(&path).unwrap(), |_, _| n += 1, |b| panic!("{b}")).unwrap();
+        for_each_line("x", open(&path).unwrap(), |line, bytes| {
+            n += line_events("x", line, bytes.unwrap()).unwrap().len();
+        })
+        .unwrap();
         assert_eq!(n, 2);
     }
 }

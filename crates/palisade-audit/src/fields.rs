@@ -11,12 +11,6 @@ use serde_json::Value;
 
 use crate::event::{AuditEvent, ObjectRef};
 
-/// Whether `name` is a field this module extracts, and whether it needs an argument.
-#[must_use]
-pub fn known(name: &str) -> Option<Arg> {
-    lookup(name).map(|(arg, _)| arg)
-}
-
 /// Field `name`'s argument kind and extraction, found once when a rule is compiled.
 #[must_use]
 pub fn lookup(name: &str) -> Option<(Arg, Extract)> {
@@ -316,7 +310,7 @@ static FIELDS: &[(&str, Arg, Extract)] = &[
 
 /// Nanoseconds since the Unix epoch of an RFC 3339 UTC timestamp
 /// (`2026-12-04T10:00:00.123456Z`).
-fn unix_nanos(t: &str) -> Option<i128> {
+pub(crate) fn unix_nanos(t: &str) -> Option<i128> {
     let t = t.strip_suffix('Z')?;
     let (date, clock) = t.split_once('T')?;
     let mut d = date.splitn(3, '-').map(|x| x.parse::<i64>().ok());

@@ -48,10 +48,7 @@ fn target<'e>(
 
 /// Milliseconds since the epoch of the event's time.
 fn epoch_millis(e: &AuditEvent<'_>) -> Option<i64> {
-    crate::fields::extract(e, "jevt.rawtime", None)
-        .first()
-        .and_then(|n| n.parse::<i128>().ok())
-        .and_then(|n| i64::try_from(n / 1_000_000).ok())
+    crate::fields::unix_nanos(e.time()).and_then(|n| i64::try_from(n / 1_000_000).ok())
 }
 
 /// A detection as an Elastic Common Schema document.

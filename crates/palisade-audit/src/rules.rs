@@ -555,12 +555,12 @@ pub fn format_output(output: &str, event: &AuditEvent<'_>) -> (String, Vec<(Stri
             Some((n, a)) => (n, Some(a.trim_end_matches(']'))),
             None => (word, None),
         };
-        if word.is_empty() || fields::known(name).is_none() {
+        let Some((_, extract)) = fields::lookup(name).filter(|_| !word.is_empty()) else {
             text.push('%');
             rest = after;
             continue;
-        }
-        let values = fields::extract(event, name, arg);
+        };
+        let values = extract(event, arg);
         let shown = match values.len() {
             0 => "<NA>".to_owned(),
             1 => values[0].to_string(),

@@ -11,15 +11,16 @@
 //! before starting the truncated file again.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::events::{line_events, BadLine};
-use crate::{detect, AuditEvent, Detection, RuleSet};
+use crate::events::{BadLine, MAX_LINE};
+use crate::scan::{line_detections, Totals};
+use crate::{AuditEvent, Detection, RuleSet};
 
 /// How to watch.
 #[derive(Debug, Clone)]
@@ -50,14 +51,6 @@ struct Tracked {
     file: Option<File>,
     inode: u64,
     offset: u64,
-}
-
-/// What a watch saw until it stopped.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct WatchTotals {
-    pub events: u64,
-    pub detections: u64,
-    pub bad_lines: u64,
 }
 
 fn io(what: &Path, e: std::io::Error) -> WatchError {
@@ -98,8 +91,8 @@ pub fn watch(
     options: &WatchOptions,
     rules: &RuleSet,
     format: impl Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String,
-    mut bad: impl FnMut(BadLine),
-) -> Result<WatchTotals, WatchError> {
+    bad: impl FnMut(BadLine),
+) -> Result<Totals, WatchError> {
     let state_err = |e| WatchError::State(options.state.display().to_string(), e);
     let mut db = open_state(&options.state)?;
     let out_key = options.output.display().to_string();
@@ -127,9 +120,14 @@ pub fn watch(
         _ => on_disk,
     };
 
-    let mut totals = WatchTotals::default();
+    let mut p = Pipeline {
+        rules,
+        format,
+        bad,
+        pending: Vec::new(),
+        totals: Totals::default(),
+    };
     let mut tracked = Vec::new();
-    let mut pending: Vec<u8> = Vec::new();
     for path in &options.files {
         let name = path.display().to_string();
         let row: Option<(u64, u64)> = db
@@ -168,14 +166,14 @@ pub fn watch(
     loop {
         let mut progressed = false;
         for t in &mut tracked {
-            progressed |= step(t, rules, &format, &mut pending, &mut totals, &mut bad)?;
+            progressed |= t.step(&mut p)?;
         }
-        if !pending.is_empty() {
-            out.write_all(&pending)
+        if !p.pending.is_empty() {
+            out.write_all(&p.pending)
                 .map_err(|e| io(&options.output, e))?;
             out.sync_data().map_err(|e| io(&options.output, e))?;
-            out_len += pending.len() as u64;
-            pending.clear();
+            out_len += p.pending.len() as u64;
+            p.pending.clear();
         }
         if progressed {
             let tx = db.transaction().map_err(state_err)?;
@@ -196,143 +194,191 @@ pub fn watch(
             tx.commit().map_err(state_err)?;
             idle_since = Instant::now();
         } else if options.idle_exit.is_some_and(|d| idle_since.elapsed() >= d) {
-            return Ok(totals);
+            return Ok(p.totals);
         } else {
             std::thread::sleep(options.poll);
         }
     }
 }
 
-/// Reads what is new in one file (following a rotation); true if anything changed.
-fn step(
-    t: &mut Tracked,
-    rules: &RuleSet,
-    format: &impl Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String,
-    pending: &mut Vec<u8>,
-    totals: &mut WatchTotals,
-    bad: &mut impl FnMut(BadLine),
-) -> Result<bool, WatchError> {
-    let mut progressed = false;
-    if t.file.is_none() {
-        let Ok(file) = File::open(&t.path) else {
-            return Ok(false); // not there yet
-        };
-        t.inode = file.metadata().map_err(|e| io(&t.path, e))?.ino();
-        t.offset = 0;
-        t.file = Some(file);
-        progressed = true;
-    }
-    progressed |= read_new(t, rules, format, pending, totals, bad)?;
-    // Rotated by rename: the open file is complete once it has been read to its end.
-    let current = std::fs::metadata(&t.path).ok();
-    match current {
-        Some(m) if m.ino() != t.inode => {
-            // Lines written to the old file between the read above and the rename.
-            read_new(t, rules, format, pending, totals, bad)?;
-            // Switch at once, so that the checkpoint names the new file: a restart
-            // must not read the old one again.
-            match File::open(&t.path) {
-                Ok(file) => {
-                    t.inode = file.metadata().map_err(|e| io(&t.path, e))?.ino();
-                    t.file = Some(file);
-                }
-                Err(_) => {
-                    t.inode = 0;
-                    t.file = None;
-                }
-            }
-            t.offset = 0;
-            progressed = true;
-        }
-        Some(m) if m.len() < t.offset => {
-            // copytruncate: what was not read yet is in the copy.
-            let copy = PathBuf::from(format!("{}.1", t.path.display()));
-            if let Ok(mut file) = File::open(&copy) {
-                if file.metadata().is_ok_and(|c| c.len() >= t.offset) {
-                    let mut rest = Vec::new();
-                    file.seek(SeekFrom::Start(t.offset))
-                        .and_then(|_| file.read_to_end(&mut rest))
-                        .map_err(|e| io(&copy, e))?;
-                    let end = rest.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-                    process(
-                        &t.name,
-                        t.offset,
-                        &rest[..end],
-                        rules,
-                        format,
-                        pending,
-                        totals,
-                        bad,
-                    );
-                }
-            }
-            t.offset = 0;
-            progressed = true;
-        }
-        _ => {}
-    }
-    Ok(progressed)
+/// Complete lines are read at most about this much at a time, so that a large log
+/// is followed in bounded memory (and checkpointed as it goes).
+const CHUNK: u64 = 4 << 20;
+
+/// What turns lines into output: the rules, the format, and what the round produced.
+struct Pipeline<'a, F, B> {
+    rules: &'a RuleSet,
+    format: F,
+    bad: B,
+    pending: Vec<u8>,
+    totals: Totals,
 }
 
-/// Reads complete lines after `t.offset` and processes them.
-fn read_new(
-    t: &mut Tracked,
-    rules: &RuleSet,
-    format: &impl Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String,
-    pending: &mut Vec<u8>,
-    totals: &mut WatchTotals,
-    bad: &mut impl FnMut(BadLine),
-) -> Result<bool, WatchError> {
-    let Some(file) = t.file.as_mut() else {
-        return Ok(false);
-    };
+impl<F, B> Pipeline<'_, F, B>
+where
+    F: Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String,
+    B: FnMut(BadLine),
+{
+    /// Matches the complete lines `bytes`, which start at byte `offset` of `name`.
+    /// Lines are named by their byte offset: a line's number is not known after a
+    /// restart or a rotation.
+    fn lines(&mut self, name: &str, offset: u64, bytes: &[u8]) {
+        let mut at = offset;
+        for line in bytes.split_inclusive(|b| *b == b'\n') {
+            let outcome = line_detections(name, at, line, self.rules, |d, e| {
+                (self.format)(name, at, d, e)
+            });
+            let pending = &mut self.pending;
+            self.totals.add(
+                outcome,
+                |l| {
+                    pending.extend_from_slice(l.as_bytes());
+                    pending.push(b'\n');
+                },
+                &mut self.bad,
+            );
+            at += line.len() as u64;
+        }
+    }
+}
+
+/// The complete lines of `file` from `offset`: about [`CHUNK`] bytes, more only to
+/// finish a line (up to [`MAX_LINE`]); a longer line is returned whole as it is, to be
+/// reported and passed over.
+fn complete_lines(file: &mut File, offset: u64, path: &Path) -> Result<Vec<u8>, WatchError> {
     let mut buf = Vec::new();
-    file.seek(SeekFrom::Start(t.offset))
-        .and_then(|_| file.read_to_end(&mut buf))
-        .map_err(|e| io(&t.path, e))?;
-    // A line still being written is left for the next look.
-    let Some(last) = buf.iter().rposition(|b| *b == b'\n') else {
-        return Ok(false);
+    let mut read = || -> std::io::Result<()> {
+        file.seek(SeekFrom::Start(offset))?;
+        let mut reader = BufReader::new(&mut *file);
+        (&mut reader).take(CHUNK).read_to_end(&mut buf)?;
+        if buf.len() as u64 == CHUNK && buf.last() != Some(&b'\n') {
+            (&mut reader)
+                .take(MAX_LINE as u64)
+                .read_until(b'\n', &mut buf)?;
+        }
+        Ok(())
     };
-    let complete = &buf[..=last];
-    process(
-        &t.name, t.offset, complete, rules, format, pending, totals, bad,
-    );
-    t.offset += complete.len() as u64;
-    Ok(true)
+    read().map_err(|e| io(path, e))?;
+    let end = match buf.iter().rposition(|b| *b == b'\n') {
+        Some(last) => last + 1,
+        None if buf.len() > MAX_LINE => buf.len(),
+        // A line still being written is left for the next look.
+        None => 0,
+    };
+    buf.truncate(end);
+    Ok(buf)
 }
 
-#[allow(clippy::too_many_arguments)] // one call site each, all state of the loop
-fn process(
-    name: &str,
-    offset: u64,
-    bytes: &[u8],
-    rules: &RuleSet,
-    format: &impl Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String,
-    pending: &mut Vec<u8>,
-    totals: &mut WatchTotals,
-    bad: &mut impl FnMut(BadLine),
-) {
-    let mut at = offset;
-    for line in bytes.split_inclusive(|b| *b == b'\n') {
-        // Lines are named by their byte offset: the line number is not known after a
-        // restart or a rotation.
-        match line_events(name, at, line) {
-            Ok(events) => {
-                for e in &events {
-                    totals.events += 1;
-                    for d in detect(rules, e) {
-                        totals.detections += 1;
-                        pending.extend_from_slice(format(name, at, &d, e).as_bytes());
-                        pending.push(b'\n');
+impl Tracked {
+    /// Opens the file now at the path (after a rotation, or when it first appears),
+    /// so that the checkpoint names it; `false` if there is none yet.
+    fn open_current(&mut self) -> Result<bool, WatchError> {
+        self.offset = 0;
+        match File::open(&self.path) {
+            Ok(file) => {
+                self.inode = file.metadata().map_err(|e| io(&self.path, e))?.ino();
+                self.file = Some(file);
+                Ok(true)
+            }
+            Err(_) => {
+                self.inode = 0;
+                self.file = None;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Matches the next chunk of complete lines; true if there was one.
+    fn read_new<F, B>(&mut self, p: &mut Pipeline<'_, F, B>) -> Result<bool, WatchError>
+    where
+        F: Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String,
+        B: FnMut(BadLine),
+    {
+        let Some(file) = self.file.as_mut() else {
+            return Ok(false);
+        };
+        let lines = complete_lines(file, self.offset, &self.path)?;
+        if lines.is_empty() {
+            return Ok(false);
+        }
+        p.lines(&self.name, self.offset, &lines);
+        self.offset += lines.len() as u64;
+        Ok(true)
+    }
+
+    /// Reads what is new (following a rotation); true if anything changed.
+    fn step<F, B>(&mut self, p: &mut Pipeline<'_, F, B>) -> Result<bool, WatchError>
+    where
+        F: Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String,
+        B: FnMut(BadLine),
+    {
+        if self.file.is_none() && !self.open_current()? {
+            return Ok(false); // not there yet
+        }
+        if self.read_new(p)? {
+            // More may follow at once; rotation is looked at once the file is read.
+            return Ok(true);
+        }
+        let Ok(current) = std::fs::metadata(&self.path) else {
+            return Ok(false);
+        };
+        if current.ino() != self.inode {
+            // Renamed away. Lines written just before the rename may have come after
+            // the read above; nothing is written to it after, so once a read finds
+            // nothing it is complete.
+            if !self.read_new(p)? {
+                self.open_current()?;
+            }
+            return Ok(true);
+        }
+        if current.len() < self.offset {
+            // copytruncate: what was not read yet is in the copy.
+            let copy = PathBuf::from(format!("{}.1", self.path.display()));
+            if let Ok(mut file) = File::open(&copy) {
+                if file.metadata().is_ok_and(|c| c.len() >= self.offset) {
+                    let mut at = self.offset;
+                    loop {
+                        let lines = complete_lines(&mut file, at, &copy)?;
+                        if lines.is_empty() {
+                            break;
+                        }
+                        p.lines(&self.name, at, &lines);
+                        at += lines.len() as u64;
                     }
                 }
             }
-            Err(b) => {
-                totals.bad_lines += 1;
-                bad(b);
-            }
+            self.offset = 0;
+            return Ok(true);
         }
-        at += line.len() as u64;
+        Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_read_in_bounded_chunks_and_partial_lines_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        // 6 MiB of 1 KiB lines and a line still being written.
+        let line = format!("{}\n", "x".repeat(1023));
+        let mut text = line.repeat(6 << 10);
+        text.push_str("{\"partial");
+        std::fs::write(&path, &text).unwrap();
+        let mut file = File::open(&path).unwrap();
+        let first = complete_lines(&mut file, 0, &path).unwrap();
+        assert!(first.len() as u64 <= CHUNK, "{}", first.len());
+        assert!(first.len() as u64 > CHUNK - 1024);
+        assert!(first.ends_with(b"\n"));
+        let second = complete_lines(&mut file, first.len() as u64, &path).unwrap();
+        assert_eq!(
+            first.len() + second.len(),
+            6 << 20,
+            "the partial line is left"
+        );
+        let none = complete_lines(&mut file, 6 << 20, &path).unwrap();
+        assert!(none.is_empty());
     }
 }

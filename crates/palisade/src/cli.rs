@@ -68,16 +68,23 @@ pub struct AuditScanArgs {
     /// Audit log files (the API server's log backend: one JSON Event per line).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Falco rule files (e.g. Falco's k8s_audit_rules.yaml), read in order; later files
-    /// append to or replace earlier ones' lists, macros and rules. `palisade` names
-    /// Palisade's own rules, which are the default.
-    #[arg(long = "rules", short = 'r', value_name = "FILE")]
-    pub rules: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rules: AuditRulesArgs,
     /// `text`: one readable line per detection; `falco-json`: Falco's JSON output
     /// format; `ecs`: Elastic Common Schema; `ocsf`: OCSF API Activity; `cef`: CEF in
     /// RFC 5424 syslog lines. One detection per line.
     #[arg(long, short = 'f', value_enum, default_value_t = AuditFormat::Text)]
     pub format: AuditFormat,
+}
+
+/// The rules and the hostname of `audit scan` and `audit watch`.
+#[derive(Debug, clap::Args)]
+pub struct AuditRulesArgs {
+    /// Falco rule files (e.g. Falco's k8s_audit_rules.yaml), read in order; later files
+    /// append to or replace earlier ones' lists, macros and rules. `palisade` names
+    /// Palisade's own rules, which are the default.
+    #[arg(long = "rules", short = 'r', value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
     /// The hostname written in `falco-json` and `cef` detections.
     #[arg(long, default_value = "palisade")]
     pub hostname: String,
@@ -88,9 +95,8 @@ pub struct AuditWatchArgs {
     /// Audit log files to follow (rotated copies are found by inode).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Falco rule files, as for `scan`; `palisade` (the default) is Palisade's own.
-    #[arg(long = "rules", short = 'r', value_name = "FILE")]
-    pub rules: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rules: AuditRulesArgs,
     #[arg(long, short = 'f', value_enum, default_value_t = AuditFormat::FalcoJson)]
     pub format: AuditFormat,
     /// The file detections are appended to.
@@ -105,8 +111,6 @@ pub struct AuditWatchArgs {
     /// Stop after this many milliseconds with nothing new (0: never).
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub exit_when_idle_ms: u64,
-    #[arg(long, default_value = "palisade")]
-    pub hostname: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -49,19 +49,13 @@ fn scan_reports_detections_bad_lines_and_rule_notices() {
     writeln!(gz, "{}", event("3", "list", "secrets")).unwrap();
     gz.finish().unwrap();
 
-    let out = run_in(
-        dir.path(),
-        &[
-            "audit",
-            "scan",
-            "-r",
-            "rules.yaml",
-            "-f",
-            "falco-json",
-            "audit.log",
-            "audit-1.log.gz",
-        ],
-    );
+    // `palisade audit scan -r rules.yaml ARGS` in the test's directory.
+    let scan = |args: &[&str]| {
+        let mut all = vec!["audit", "scan", "-r", "rules.yaml"];
+        all.extend_from_slice(args);
+        run_in(dir.path(), &all)
+    };
+    let out = scan(&["-f", "falco-json", "audit.log", "audit-1.log.gz"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -85,15 +79,9 @@ fn scan_reports_detections_bad_lines_and_rule_notices() {
 
     // Text format, and no detection: exit 0.
     std::fs::write(dir.path().join("quiet.log"), event("4", "get", "pods")).unwrap();
-    let out = run_in(
-        dir.path(),
-        &["audit", "scan", "-r", "rules.yaml", "quiet.log"],
-    );
+    let out = scan(&["quiet.log"]);
     assert_eq!(out.status.code(), Some(0));
-    let out = run_in(
-        dir.path(),
-        &["audit", "scan", "-r", "rules.yaml", "audit.log"],
-    );
+    let out = scan(&["audit.log"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("audit.log:1: 2026-12-04T10:00:00.002000Z Warning (Read Secret): jane read secret prod/db"),
@@ -105,18 +93,7 @@ fn scan_reports_detections_bad_lines_and_rule_notices() {
         ("ocsf", "\"class_uid\":6003"),
         ("cef", "CEF:0|Palisade|palisade|"),
     ] {
-        let out = run_in(
-            dir.path(),
-            &[
-                "audit",
-                "scan",
-                "-r",
-                "rules.yaml",
-                "-f",
-                format,
-                "audit.log",
-            ],
-        );
+        let out = scan(&["-f", format, "audit.log"]);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(stdout.lines().count(), 1, "{format}: {stdout}");
         assert!(stdout.contains(check), "{format}: {stdout}");

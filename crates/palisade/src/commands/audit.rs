@@ -74,7 +74,7 @@ fn render(
 }
 
 fn watch(args: &AuditWatchArgs) -> anyhow::Result<ExitStatus> {
-    let rules = load_rules(&args.rules)?;
+    let rules = load_rules(&args.rules.rules)?;
     let options = WatchOptions {
         files: args.files.clone(),
         state: args.state.clone(),
@@ -89,7 +89,7 @@ fn watch(args: &AuditWatchArgs) -> anyhow::Result<ExitStatus> {
         |name, offset, d, event| {
             render(
                 args.format,
-                &args.hostname,
+                &args.rules.hostname,
                 &format!("{name}@{offset}"),
                 d,
                 event,
@@ -110,7 +110,7 @@ fn watch(args: &AuditWatchArgs) -> anyhow::Result<ExitStatus> {
 }
 
 fn scan(args: &AuditScanArgs) -> anyhow::Result<ExitStatus> {
-    let rules = load_rules(&args.rules)?;
+    let rules = load_rules(&args.rules.rules)?;
     let mut err = std::io::stderr().lock();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -125,7 +125,7 @@ fn scan(args: &AuditScanArgs) -> anyhow::Result<ExitStatus> {
             |line, d, event| {
                 render(
                     args.format,
-                    &args.hostname,
+                    &args.rules.hostname,
                     &format!("{name}:{line}"),
                     d,
                     event,
