@@ -12,8 +12,10 @@ mod judge;
 mod metrics;
 pub mod review;
 pub mod server;
-pub mod tls;
 pub mod vap;
+
+/// Serving certificates (shared with the audit webhook backend).
+pub use palisade_https::tls;
 
 pub use answer::{clip, MAX_MESSAGE, MAX_WARNING, MAX_WARNINGS, MAX_WARNING_BYTES};
 pub use judge::{Decision, Judge, JudgeConfig, NamespaceState, Skip, MODE_LABEL};

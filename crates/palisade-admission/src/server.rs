@@ -8,7 +8,6 @@
 //! bound gets 429 at once (the API server then applies the webhook's failurePolicy
 //! instead of waiting out its timeout), a body that does not arrive in time gets 408.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,19 +15,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use palisade_https::tls::{Reload, ReloadingCert};
+use palisade_https::{
+    accept_loop, closing, discard, is_json, read_limited, server_tls, text, Body,
+};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
-use tokio_rustls::TlsAcceptor;
 
 use crate::judge::Judge;
 use crate::metrics::{Metrics, Rejected};
 use crate::review::response_body;
-use crate::tls::{Reload, ReloadingCert};
 
 /// How the server listens and what it bounds.
 #[derive(Debug, Clone)]
@@ -175,17 +175,15 @@ async fn serve(
     listener: TcpListener,
     certs: Arc<ReloadingCert>,
     state: Arc<State>,
-    mut shutdown: oneshot::Receiver<()>,
+    shutdown: oneshot::Receiver<()>,
 ) {
-    let mut tls = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("ring supports the default protocol versions")
-    .with_no_client_auth()
-    .with_cert_resolver(certs.clone());
-    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let acceptor = TlsAcceptor::from(Arc::new(tls));
+    let tls = match server_tls(certs.clone(), None) {
+        Ok(tls) => tls,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot set up TLS");
+            return;
+        }
+    };
 
     let reload_state = state.clone();
     let reloader = tokio::spawn(async move {
@@ -206,47 +204,12 @@ async fn serve(
         }
     });
 
-    loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    continue;
-                }
-            },
-            _ = &mut shutdown => break,
-        };
-        let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
-        let state = state.clone();
-        tokio::spawn(async move {
-            let handshake = tokio::time::timeout(state.config.read_timeout, acceptor.accept(tcp));
-            let tls = match handshake.await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(%peer, "TLS handshake timed out");
-                    return;
-                }
-            };
-            let service = hyper::service::service_fn(move |req| {
-                let state = state.clone();
-                async move { Ok::<_, Infallible>(handle(&state, req).await) }
-            });
-            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            builder
-                .http1()
-                .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(10));
-            if let Err(e) = builder.serve_connection(TokioIo::new(tls), service).await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
-        });
-    }
+    let serving = state.clone();
+    let handler = move |req, _peer| {
+        let state = serving.clone();
+        async move { handle(&state, req).await }
+    };
+    accept_loop(listener, tls, state.config.read_timeout, shutdown, handler).await;
     reloader.abort();
     // Reviews in flight get their answers (for up to 10 s); idle connections close
     // with the runtime.
@@ -255,18 +218,6 @@ async fn serve(
     {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-}
-
-type Body = Full<Bytes>;
-
-fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
-    let mut r = Response::new(Full::new(body.into()));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    r
 }
 
 async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
@@ -297,50 +248,6 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
     }
 }
 
-/// The body, or what is left of it once it is over `max` bytes.
-async fn read_limited(
-    mut body: Incoming,
-    max: usize,
-) -> Result<Result<Bytes, Incoming>, hyper::Error> {
-    let mut buf = bytes::BytesMut::new();
-    while let Some(frame) = body.frame().await {
-        if let Ok(data) = frame?.into_data() {
-            if buf.len() + data.len() > max {
-                return Ok(Err(body));
-            }
-            buf.extend_from_slice(&data);
-        }
-    }
-    Ok(Ok(buf.freeze()))
-}
-
-/// Reads and drops what a client still sends of a refused body (up to `budget` bytes
-/// or 2 seconds), so that closing the connection with unread data does not reset it
-/// before the client has read the refusal.
-fn discard(mut body: Incoming, budget: usize) {
-    tokio::spawn(async move {
-        let drain = async {
-            let mut seen = 0usize;
-            while let Some(Ok(frame)) = body.frame().await {
-                seen += frame.data_ref().map_or(0, Bytes::len);
-                if seen > budget {
-                    break;
-                }
-            }
-        };
-        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
-    });
-}
-
-/// `response` with `Connection: close`: the connection ends after a refused body.
-fn closing(mut response: Response<Body>) -> Response<Body> {
-    response.headers_mut().insert(
-        hyper::header::CONNECTION,
-        hyper::header::HeaderValue::from_static("close"),
-    );
-    response
-}
-
 fn reject(state: &State, why: Rejected, status: StatusCode, message: &str) -> Response<Body> {
     state.metrics.rejected(why);
     let mut r = text(status, format!("{message}\n"));
@@ -368,15 +275,7 @@ async fn validate(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> 
 }
 
 async fn validate_in_slot(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
-    let json = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
-        });
+    let json = is_json(req.headers());
     if !json {
         discard(req.into_body(), state.config.max_body);
         return closing(reject(
