@@ -13,6 +13,8 @@ pub mod fields;
 pub mod output;
 pub mod rules;
 pub mod scan;
+pub mod serve;
+pub mod spool;
 pub mod watch;
 
 use serde_json::{json, Map, Value};

@@ -14,18 +14,23 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::events::{BadLine, MAX_LINE};
-use crate::scan::{line_detections, Totals};
+use crate::scan::{line_detections, Seen, Totals};
+use crate::spool::{SpoolGauge, SpoolRead, SpoolReader};
 use crate::{AuditEvent, Detection, RuleSet};
 
 /// How to watch.
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
     pub files: Vec<PathBuf>,
+    /// A spool directory written by `palisade audit serve`.
+    pub spool: Option<PathBuf>,
     /// The SQLite database of checkpoints.
     pub state: PathBuf,
     /// Where detections go, one per line.
@@ -34,6 +39,46 @@ pub struct WatchOptions {
     pub poll: Duration,
     /// Stop after this long with nothing new (for batch runs and tests).
     pub idle_exit: Option<Duration>,
+    /// How many events with detections are remembered to pass over a second delivery.
+    pub dedup_window: usize,
+}
+
+impl WatchOptions {
+    /// Watching `files`, with the defaults: 200 ms polls, no idle exit, 100,000
+    /// remembered events.
+    #[must_use]
+    pub fn new(files: Vec<PathBuf>, state: PathBuf, output: PathBuf) -> WatchOptions {
+        WatchOptions {
+            files,
+            spool: None,
+            state,
+            output,
+            poll: Duration::from_millis(200),
+            idle_exit: None,
+            dedup_window: 100_000,
+        }
+    }
+}
+
+/// What a watch has done so far, readable while it runs (for `/metrics`).
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub events: AtomicU64,
+    pub detections: AtomicU64,
+    pub bad_lines: AtomicU64,
+    pub duplicates: AtomicU64,
+    /// Rounds whose output and checkpoint were made durable.
+    pub checkpoints: AtomicU64,
+}
+
+impl Progress {
+    fn publish(&self, t: Totals) {
+        self.events.store(t.events, Ordering::Relaxed);
+        self.detections.store(t.detections, Ordering::Relaxed);
+        self.bad_lines.store(t.bad_lines, Ordering::Relaxed);
+        self.duplicates.store(t.duplicates, Ordering::Relaxed);
+        self.checkpoints.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// A watch failed (files, database).
@@ -51,6 +96,14 @@ struct Tracked {
     file: Option<File>,
     inode: u64,
     offset: u64,
+    /// A gzip file (an old rotation, named on purpose): read once, through the
+    /// decompressor; its offsets count decompressed bytes.
+    gz: Option<Gz>,
+}
+
+struct Gz {
+    reader: Box<BufReader<flate2::read::MultiGzDecoder<File>>>,
+    done: bool,
 }
 
 fn io(what: &Path, e: std::io::Error) -> WatchError {
@@ -64,7 +117,9 @@ fn open_state(path: &Path) -> Result<Connection, WatchError> {
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, inode INTEGER NOT NULL, offset INTEGER NOT NULL);
-         CREATE TABLE IF NOT EXISTS output (path TEXT PRIMARY KEY, length INTEGER NOT NULL);",
+         CREATE TABLE IF NOT EXISTS output (path TEXT PRIMARY KEY, length INTEGER NOT NULL);
+         CREATE TABLE IF NOT EXISTS spool (dir TEXT PRIMARY KEY, segment INTEGER NOT NULL, offset INTEGER NOT NULL);
+         CREATE TABLE IF NOT EXISTS seen (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL);",
     )
     .map_err(err)?;
     Ok(db)
@@ -83,7 +138,78 @@ fn find_by_inode(path: &Path, inode: u64) -> Option<PathBuf> {
         .map(|e| e.path())
 }
 
-/// Follows `options.files`, writing `format`ted detections to `options.output`.
+/// Where events come from.
+enum Source {
+    Log(Tracked),
+    Spool(SpoolReader),
+}
+
+impl Source {
+    fn step<F, B>(&mut self, p: &mut Pipeline<'_, F, B>) -> Result<bool, WatchError>
+    where
+        F: Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String,
+        B: FnMut(BadLine),
+    {
+        match self {
+            Source::Log(t) => t.step(p),
+            Source::Spool(s) => spool_step(s, p),
+        }
+    }
+
+    fn save(&self, tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+        match self {
+            Source::Log(t) => tx.execute(
+                "INSERT INTO files (path, inode, offset) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(path) DO UPDATE SET inode = excluded.inode, offset = excluded.offset",
+                params![t.name, t.inode, t.offset],
+            ),
+            Source::Spool(s) => tx.execute(
+                "INSERT INTO spool (dir, segment, offset) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(dir) DO UPDATE SET segment = excluded.segment, offset = excluded.offset",
+                params![s.dir.display().to_string(), s.seq, s.offset],
+            ),
+        }
+        .map(drop)
+    }
+}
+
+/// Reads the next lines of a spool; true if anything changed.
+fn spool_step<F, B>(s: &mut SpoolReader, p: &mut Pipeline<'_, F, B>) -> Result<bool, WatchError>
+where
+    F: Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String,
+    B: FnMut(BadLine),
+{
+    let read = s
+        .next_lines(complete_lines)
+        .map_err(|e| io(&s.segment_path(), e))?;
+    match read {
+        SpoolRead::Lines(lines) => {
+            let name = s.segment_path().display().to_string();
+            p.lines(&name, s.offset, &lines);
+            s.advance(lines.len() as u64);
+            Ok(true)
+        }
+        SpoolRead::Finished { tail, offset } => {
+            if tail > 0 {
+                p.totals.bad_lines += 1;
+                (p.bad)(BadLine {
+                    file: s.dir.display().to_string(),
+                    line: offset,
+                    message: format!(
+                        "{tail} bytes cut short at the end of a segment (the server stopped while \
+                         writing; that batch was not acknowledged, so the sender sends it again)"
+                    ),
+                });
+            }
+            Ok(true)
+        }
+        SpoolRead::Nothing => Ok(false),
+    }
+}
+
+/// Follows `options.files` (and `options.spool`), writing `format`ted detections to
+/// `options.output`. `gauge` is the spool writer's, when it runs in this process;
+/// `progress` is kept up to date after every checkpoint.
 ///
 /// # Errors
 /// A file, the output or the checkpoint database cannot be used.
@@ -92,6 +218,8 @@ pub fn watch(
     rules: &RuleSet,
     format: impl Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String,
     bad: impl FnMut(BadLine),
+    gauge: Option<Arc<SpoolGauge>>,
+    progress: &Progress,
 ) -> Result<Totals, WatchError> {
     let state_err = |e| WatchError::State(options.state.display().to_string(), e);
     let mut db = open_state(&options.state)?;
@@ -120,14 +248,30 @@ pub fn watch(
         _ => on_disk,
     };
 
+    let mut seen = Seen::new(options.dedup_window);
+    {
+        let mut recent = db
+            .prepare("SELECT key FROM seen ORDER BY seq DESC LIMIT ?1")
+            .map_err(state_err)?;
+        let keys: Vec<String> = recent
+            .query_map([options.dedup_window as u64], |r| r.get(0))
+            .map_err(state_err)?
+            .collect::<Result<_, _>>()
+            .map_err(state_err)?;
+        for key in keys.into_iter().rev() {
+            seen.restore(key);
+        }
+    }
+
     let mut p = Pipeline {
         rules,
         format,
         bad,
+        seen,
         pending: Vec::new(),
         totals: Totals::default(),
     };
-    let mut tracked = Vec::new();
+    let mut sources = Vec::new();
     for path in &options.files {
         let name = path.display().to_string();
         let row: Option<(u64, u64)> = db
@@ -138,35 +282,26 @@ pub fn watch(
             )
             .optional()
             .map_err(state_err)?;
-        let mut t = Tracked {
-            path: path.clone(),
-            name,
-            file: None,
-            inode: 0,
-            offset: 0,
-        };
-        if let Some((inode, offset)) = row {
-            t.inode = inode;
-            t.offset = offset;
-            let current = std::fs::metadata(path).map(|m| m.ino()).ok();
-            if current == Some(inode) {
-                t.file = File::open(path).ok();
-            } else if let Some(rotated) = find_by_inode(path, inode) {
-                // Rotated while we were down: finish the old file first.
-                t.file = File::open(&rotated).ok();
-            } else {
-                t.file = None;
-                t.offset = 0;
-            }
-        }
-        tracked.push(t);
+        sources.push(Source::Log(Tracked::resume(path, name, row)?));
+    }
+    if let Some(dir) = &options.spool {
+        let row: Option<(u64, u64)> = db
+            .query_row(
+                "SELECT segment, offset FROM spool WHERE dir = ?1",
+                [dir.display().to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(state_err)?;
+        let (seq, offset) = row.unwrap_or((0, 0));
+        sources.push(Source::Spool(SpoolReader::new(dir, seq, offset, gauge)));
     }
 
     let mut idle_since = Instant::now();
     loop {
         let mut progressed = false;
-        for t in &mut tracked {
-            progressed |= t.step(&mut p)?;
+        for s in &mut sources {
+            progressed |= s.step(&mut p)?;
         }
         if !p.pending.is_empty() {
             out.write_all(&p.pending)
@@ -177,13 +312,8 @@ pub fn watch(
         }
         if progressed {
             let tx = db.transaction().map_err(state_err)?;
-            for t in &tracked {
-                tx.execute(
-                    "INSERT INTO files (path, inode, offset) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(path) DO UPDATE SET inode = excluded.inode, offset = excluded.offset",
-                    params![t.name, t.inode, t.offset],
-                )
-                .map_err(state_err)?;
+            for s in &sources {
+                s.save(&tx).map_err(state_err)?;
             }
             tx.execute(
                 "INSERT INTO output (path, length) VALUES (?1, ?2)
@@ -191,7 +321,28 @@ pub fn watch(
                 params![out_key, out_len],
             )
             .map_err(state_err)?;
+            let new = p.seen.take_new();
+            if !new.is_empty() {
+                let mut insert = tx
+                    .prepare_cached("INSERT INTO seen (key) VALUES (?1)")
+                    .map_err(state_err)?;
+                for key in &new {
+                    insert.execute([key]).map_err(state_err)?;
+                }
+                drop(insert);
+                tx.execute(
+                    "DELETE FROM seen WHERE seq <= (SELECT MAX(seq) FROM seen) - ?1",
+                    [p.seen.window() as u64],
+                )
+                .map_err(state_err)?;
+            }
             tx.commit().map_err(state_err)?;
+            for s in &mut sources {
+                if let Source::Spool(spool) = s {
+                    spool.recorded();
+                }
+            }
+            progress.publish(p.totals);
             idle_since = Instant::now();
         } else if options.idle_exit.is_some_and(|d| idle_since.elapsed() >= d) {
             return Ok(p.totals);
@@ -210,6 +361,7 @@ struct Pipeline<'a, F, B> {
     rules: &'a RuleSet,
     format: F,
     bad: B,
+    seen: Seen,
     pending: Vec<u8>,
     totals: Totals,
 }
@@ -231,6 +383,7 @@ where
             let pending = &mut self.pending;
             self.totals.add(
                 outcome,
+                &mut self.seen,
                 |l| {
                     pending.extend_from_slice(l.as_bytes());
                     pending.push(b'\n');
@@ -245,7 +398,7 @@ where
 /// The complete lines of `file` from `offset`: about [`CHUNK`] bytes, more only to
 /// finish a line (up to [`MAX_LINE`]); a longer line is returned whole as it is, to be
 /// reported and passed over.
-fn complete_lines(file: &mut File, offset: u64, path: &Path) -> Result<Vec<u8>, WatchError> {
+fn complete_lines(file: &mut File, offset: u64) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     let mut read = || -> std::io::Result<()> {
         file.seek(SeekFrom::Start(offset))?;
@@ -258,7 +411,7 @@ fn complete_lines(file: &mut File, offset: u64, path: &Path) -> Result<Vec<u8>, 
         }
         Ok(())
     };
-    read().map_err(|e| io(path, e))?;
+    read()?;
     let end = match buf.iter().rposition(|b| *b == b'\n') {
         Some(last) => last + 1,
         None if buf.len() > MAX_LINE => buf.len(),
@@ -270,6 +423,78 @@ fn complete_lines(file: &mut File, offset: u64, path: &Path) -> Result<Vec<u8>, 
 }
 
 impl Tracked {
+    /// A file to follow from its recorded place (inode, offset), if any.
+    fn resume(path: &Path, name: String, row: Option<(u64, u64)>) -> Result<Tracked, WatchError> {
+        let mut t = Tracked {
+            path: path.to_owned(),
+            name,
+            file: None,
+            inode: 0,
+            offset: 0,
+            gz: None,
+        };
+        if path.extension().is_some_and(|e| e == "gz") {
+            let file = File::open(path).map_err(|e| io(path, e))?;
+            t.inode = file.metadata().map_err(|e| io(path, e))?.ino();
+            let mut reader = Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file)));
+            // Read from where the last run was, unless the file was replaced.
+            if let Some((_, offset)) = row.filter(|(inode, _)| *inode == t.inode) {
+                std::io::copy(&mut (&mut *reader).take(offset), &mut std::io::sink())
+                    .map_err(|e| io(path, e))?;
+                t.offset = offset;
+            }
+            t.gz = Some(Gz {
+                reader,
+                done: false,
+            });
+            return Ok(t);
+        }
+        if let Some((inode, offset)) = row {
+            t.inode = inode;
+            t.offset = offset;
+            let current = std::fs::metadata(path).map(|m| m.ino()).ok();
+            if current == Some(inode) {
+                t.file = File::open(path).ok();
+            } else if let Some(rotated) = find_by_inode(path, inode) {
+                // Rotated while we were down: finish the old file first.
+                t.file = File::open(&rotated).ok();
+            } else {
+                t.file = None;
+                t.offset = 0;
+            }
+        }
+        Ok(t)
+    }
+
+    /// The next lines of a gzip file; false once it is read.
+    fn step_gz<F, B>(&mut self, p: &mut Pipeline<'_, F, B>) -> Result<bool, WatchError>
+    where
+        F: Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String,
+        B: FnMut(BadLine),
+    {
+        let Some(gz) = self.gz.as_mut().filter(|g| !g.done) else {
+            return Ok(false);
+        };
+        let mut buf = Vec::new();
+        let mut read = || -> std::io::Result<()> {
+            (&mut *gz.reader).take(CHUNK).read_to_end(&mut buf)?;
+            if buf.last().is_some_and(|b| *b != b'\n') {
+                (&mut *gz.reader)
+                    .take(MAX_LINE as u64)
+                    .read_until(b'\n', &mut buf)?;
+            }
+            Ok(())
+        };
+        read().map_err(|e| io(&self.path, e))?;
+        if buf.is_empty() {
+            gz.done = true;
+            return Ok(false);
+        }
+        p.lines(&self.name, self.offset, &buf);
+        self.offset += buf.len() as u64;
+        Ok(true)
+    }
+
     /// Opens the file now at the path (after a rotation, or when it first appears),
     /// so that the checkpoint names it; `false` if there is none yet.
     fn open_current(&mut self) -> Result<bool, WatchError> {
@@ -297,7 +522,7 @@ impl Tracked {
         let Some(file) = self.file.as_mut() else {
             return Ok(false);
         };
-        let lines = complete_lines(file, self.offset, &self.path)?;
+        let lines = complete_lines(file, self.offset).map_err(|e| io(&self.path, e))?;
         if lines.is_empty() {
             return Ok(false);
         }
@@ -312,6 +537,9 @@ impl Tracked {
         F: Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String,
         B: FnMut(BadLine),
     {
+        if self.gz.is_some() {
+            return self.step_gz(p);
+        }
         if self.file.is_none() && !self.open_current()? {
             return Ok(false); // not there yet
         }
@@ -338,7 +566,7 @@ impl Tracked {
                 if file.metadata().is_ok_and(|c| c.len() >= self.offset) {
                     let mut at = self.offset;
                     loop {
-                        let lines = complete_lines(&mut file, at, &copy)?;
+                        let lines = complete_lines(&mut file, at).map_err(|e| io(&copy, e))?;
                         if lines.is_empty() {
                             break;
                         }
@@ -368,17 +596,17 @@ mod tests {
         text.push_str("{\"partial");
         std::fs::write(&path, &text).unwrap();
         let mut file = File::open(&path).unwrap();
-        let first = complete_lines(&mut file, 0, &path).unwrap();
+        let first = complete_lines(&mut file, 0).unwrap();
         assert!(first.len() as u64 <= CHUNK, "{}", first.len());
         assert!(first.len() as u64 > CHUNK - 1024);
         assert!(first.ends_with(b"\n"));
-        let second = complete_lines(&mut file, first.len() as u64, &path).unwrap();
+        let second = complete_lines(&mut file, first.len() as u64).unwrap();
         assert_eq!(
             first.len() + second.len(),
             6 << 20,
             "the partial line is left"
         );
-        let none = complete_lines(&mut file, 6 << 20, &path).unwrap();
+        let none = complete_lines(&mut file, 6 << 20).unwrap();
         assert!(none.is_empty());
     }
 }

@@ -57,6 +57,10 @@ pub enum AuditCommand {
     /// Follow audit log files as they grow and rotate, writing each detection exactly
     /// once to an output file across restarts (checkpoints in SQLite).
     Watch(AuditWatchArgs),
+    /// Receive the API server's audit webhook backend (an EventList per POST, HTTPS,
+    /// optional client certificates); each batch is durable in a spool before it is
+    /// acknowledged, then matched like a log, each detection written once.
+    Serve(AuditServeArgs),
     /// Print the audit policy Palisade recommends for kube-apiserver's
     /// --audit-policy-file: Secrets at Metadata, workload and RBAC changes with bodies,
     /// control-plane noise dropped.
@@ -92,9 +96,17 @@ pub struct AuditRulesArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct AuditWatchArgs {
-    /// Audit log files to follow (rotated copies are found by inode).
+    /// Audit log files to follow (rotated copies are found by inode; a `.gz` file is an
+    /// old rotation, read once).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub follow: AuditFollowArgs,
+}
+
+/// What `audit watch` and `audit serve` share: rules, output and checkpoints.
+#[derive(Debug, clap::Args)]
+pub struct AuditFollowArgs {
     #[command(flatten)]
     pub rules: AuditRulesArgs,
     #[arg(long, short = 'f', value_enum, default_value_t = AuditFormat::FalcoJson)]
@@ -111,6 +123,51 @@ pub struct AuditWatchArgs {
     /// Stop after this many milliseconds with nothing new (0: never).
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub exit_when_idle_ms: u64,
+    /// How many events with detections are remembered (by auditID and stage) so that
+    /// one delivered again is reported once.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub dedup_window: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditServeArgs {
+    /// Address and port to listen on (the webhook kubeconfig's server is
+    /// https://HOST:PORT/audit).
+    #[arg(long, default_value = "0.0.0.0:8443")]
+    pub listen: std::net::SocketAddr,
+    /// The serving certificate (PEM); reloaded when it changes.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: PathBuf,
+    /// The serving certificate's private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: PathBuf,
+    /// Accept batches only from clients with a certificate signed by this CA (PEM):
+    /// the API server's client-certificate in the webhook kubeconfig.
+    #[arg(long, value_name = "FILE")]
+    pub client_ca: Option<PathBuf>,
+    /// The spool directory: batches are durable here before they are acknowledged.
+    #[arg(long, value_name = "DIR", default_value = "palisade-audit-spool")]
+    pub spool: PathBuf,
+    /// Most unread spool, in MiB, before --when-full applies.
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    pub max_spool_mb: u64,
+    /// A full spool: `reject` answers 429 (the API server retries, then drops the
+    /// batch), `drop` acknowledges and drops it here. Both are counted in /metrics.
+    #[arg(long, value_enum, default_value_t = WhenFullArg::Reject)]
+    pub when_full: WhenFullArg,
+    /// Largest batch, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 16)]
+    pub max_batch_mb: usize,
+    /// Audit log files to follow as well (one de-duplication across all inputs).
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub follow: AuditFollowArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WhenFullArg {
+    Reject,
+    Drop,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -73,7 +73,7 @@ fn scan_reports_detections_bad_lines_and_rule_notices() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("3 events, 2 detections by 1 rules; 1 unreadable lines skipped"),
+        stderr.contains("3 events, 2 detections by 1 rules; 0 events seen twice passed over; 1 unreadable lines skipped"),
         "{stderr}"
     );
 
@@ -98,6 +98,14 @@ fn scan_reports_detections_bad_lines_and_rule_notices() {
         assert_eq!(stdout.lines().count(), 1, "{format}: {stdout}");
         assert!(stdout.contains(check), "{format}: {stdout}");
     }
+    // The same log named twice (or overlapping rotations): each event reported once.
+    let out = scan(&["-f", "falco-json", "audit.log", "audit.log"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("1 events seen twice passed over"),
+        "{out:?}"
+    );
     // A missing file or rules file is an error naming it.
     let out = run_in(
         dir.path(),

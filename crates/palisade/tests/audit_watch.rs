@@ -7,21 +7,6 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use serde_json::Value;
-
-/// Event `i`: every seventh is a Secret read by a person (a detection naming `s-<i>`),
-/// the rest reads of pods.
-fn event(i: usize) -> String {
-    let (resource, user) = if i % 7 == 0 {
-        ("secrets", "jane")
-    } else {
-        ("pods", "system:serviceaccount:ci:bot")
-    };
-    format!(
-        r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id-{i}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/prod/{resource}/s-{i}","verb":"get","user":{{"username":"{user}"}},"sourceIPs":["10.0.0.1"],"objectRef":{{"resource":"{resource}","namespace":"prod","name":"s-{i}"}},"responseStatus":{{"code":200}},"stageTimestamp":"2026-12-04T10:00:00.000001Z"}}"#
-    )
-}
-
 fn append(path: &std::path::Path, from: usize, to: usize) {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
@@ -30,7 +15,7 @@ fn append(path: &std::path::Path, from: usize, to: usize) {
         .unwrap();
     let mut text = String::new();
     for i in from..to {
-        text.push_str(&event(i));
+        text.push_str(&common::audit_event(i));
         text.push('\n');
     }
     f.write_all(text.as_bytes()).unwrap();
@@ -106,16 +91,7 @@ fn kill_9_loses_nothing_and_repeats_nothing() {
     );
 
     let text = std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap();
-    let names: Vec<String> = text
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}"));
-            v["output_fields"]["ka.target.name"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let names = common::detected_names(&text);
     let expected: Vec<String> = (0..rounds * per_round)
         .filter(|i| i % 7 == 0)
         .map(|i| format!("s-{i}"))
@@ -127,4 +103,63 @@ fn kill_9_loses_nothing_and_repeats_nothing() {
     let mut want = expected.clone();
     want.sort();
     assert_eq!(sorted, want, "detections lost");
+}
+
+#[test]
+fn an_old_gzip_rotation_is_read_once_and_an_event_in_two_files_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // Events 0..70 in the old rotation (gzip), 50..140 in the current log: 50..70 in both.
+    let mut old = String::new();
+    for i in 0..70 {
+        old.push_str(&common::audit_event(i));
+        old.push('\n');
+    }
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(dir.path().join("audit.log.2.gz")).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(old.as_bytes()).unwrap();
+    gz.finish().unwrap();
+    append(&dir.path().join("audit.log"), 50, 140);
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_palisade"))
+            .args([
+                "audit",
+                "watch",
+                "audit.log.2.gz",
+                "audit.log",
+                "-o",
+                "out.jsonl",
+                "--state",
+                "state.db",
+                "--poll-ms",
+                "5",
+                "--exit-when-idle-ms",
+                "300",
+            ])
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // 56, 63 in both files.
+    assert!(
+        stderr.contains("160 events, 20 detections; 2 delivered again and passed over"),
+        "{stderr}"
+    );
+    let mut names =
+        common::detected_names(&std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap());
+    names.sort();
+    let mut want: Vec<String> = (0..140)
+        .filter(|i| i % 7 == 0)
+        .map(|i| format!("s-{i}"))
+        .collect();
+    want.sort();
+    assert_eq!(names, want);
+    // A second run reads nothing again.
+    let out = run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("0 events, 0 detections"), "{stderr}");
 }

@@ -1,26 +1,37 @@
 //! `palisade audit`: Falco rules over Kubernetes audit logs.
 
 use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use palisade_audit::events::open;
-use palisade_audit::scan::{scan_reader, Totals};
+use palisade_audit::scan::{scan_reader, Seen, Totals};
 use palisade_audit::{falco_json, output, Loader, PALISADE_RULES, PALISADE_RULES_NAME};
 
-use crate::cli::{AuditCommand, AuditFormat, AuditScanArgs, AuditWatchArgs};
+use crate::cli::{
+    AuditCommand, AuditFollowArgs, AuditFormat, AuditScanArgs, AuditServeArgs, AuditWatchArgs,
+    WhenFullArg,
+};
 use crate::ExitStatus;
-use palisade_audit::watch::WatchOptions;
+use palisade_audit::serve::{ServeConfig, WhenFull};
+use palisade_audit::spool::SpoolGauge;
+use palisade_audit::watch::{Progress, WatchOptions};
 
 pub fn run(command: AuditCommand) -> anyhow::Result<ExitStatus> {
     match command {
         AuditCommand::Scan(args) => scan(&args),
         AuditCommand::Watch(args) => watch(&args),
+        AuditCommand::Serve(args) => serve(&args),
         AuditCommand::Policy => {
             std::io::stdout().write_all(palisade_audit::RECOMMENDED_POLICY.as_bytes())?;
             Ok(ExitStatus::Clean)
         }
     }
 }
+
+/// Events with detections remembered by `audit scan` to pass over a second copy.
+const DEDUP_WINDOW: usize = 1_000_000;
 
 fn load_rules(rules: &[std::path::PathBuf]) -> anyhow::Result<palisade_audit::RuleSet> {
     let mut loader = Loader::default();
@@ -73,23 +84,36 @@ fn render(
     }
 }
 
-fn watch(args: &AuditWatchArgs) -> anyhow::Result<ExitStatus> {
-    let rules = load_rules(&args.rules.rules)?;
-    let options = WatchOptions {
-        files: args.files.clone(),
-        state: args.state.clone(),
-        output: args.output.clone(),
-        poll: std::time::Duration::from_millis(args.poll_ms.max(1)),
-        idle_exit: (args.exit_when_idle_ms > 0)
-            .then(|| std::time::Duration::from_millis(args.exit_when_idle_ms)),
-    };
+fn follow_options(
+    follow: &AuditFollowArgs,
+    files: &[std::path::PathBuf],
+    spool: Option<std::path::PathBuf>,
+) -> WatchOptions {
+    let mut options =
+        WatchOptions::new(files.to_vec(), follow.state.clone(), follow.output.clone());
+    options.spool = spool;
+    options.poll = Duration::from_millis(follow.poll_ms.max(1));
+    options.idle_exit =
+        (follow.exit_when_idle_ms > 0).then(|| Duration::from_millis(follow.exit_when_idle_ms));
+    options.dedup_window = follow.dedup_window;
+    options
+}
+
+/// Runs the detection loop over `options` until it ends (idle, or an error).
+fn follow(
+    follow: &AuditFollowArgs,
+    options: &WatchOptions,
+    gauge: Option<Arc<SpoolGauge>>,
+    progress: &Progress,
+) -> anyhow::Result<ExitStatus> {
+    let rules = load_rules(&follow.rules.rules)?;
     let totals = palisade_audit::watch::watch(
-        &options,
+        options,
         &rules,
         |name, offset, d, event| {
             render(
-                args.format,
-                &args.rules.hostname,
+                follow.format,
+                &follow.rules.hostname,
                 &format!("{name}@{offset}"),
                 d,
                 event,
@@ -98,15 +122,59 @@ fn watch(args: &AuditWatchArgs) -> anyhow::Result<ExitStatus> {
         |bad| {
             let _ = writeln!(std::io::stderr(), "error: {bad}");
         },
+        gauge,
+        progress,
     )?;
     writeln!(
         std::io::stderr(),
-        "{} events, {} detections; {} unreadable lines skipped",
+        "{} events, {} detections; {} delivered again and passed over; {} unreadable lines skipped",
         totals.events,
         totals.detections,
+        totals.duplicates,
         totals.bad_lines
     )?;
     Ok(ExitStatus::Clean)
+}
+
+fn watch(args: &AuditWatchArgs) -> anyhow::Result<ExitStatus> {
+    let options = follow_options(&args.follow, &args.files, None);
+    follow(&args.follow, &options, None, &Progress::default())
+}
+
+fn serve(args: &AuditServeArgs) -> anyhow::Result<ExitStatus> {
+    let mut config = ServeConfig::new(
+        args.listen,
+        args.tls_cert.clone(),
+        args.tls_key.clone(),
+        args.spool.clone(),
+    );
+    config.client_ca.clone_from(&args.client_ca);
+    config.max_spool = args.max_spool_mb.saturating_mul(1 << 20);
+    config.max_body = args.max_batch_mb.saturating_mul(1 << 20);
+    config.when_full = match args.when_full {
+        WhenFullArg::Reject => WhenFull::Reject,
+        WhenFullArg::Drop => WhenFull::Drop,
+    };
+    // The rules are loaded before the server starts: a bad rules file fails fast.
+    load_rules(&args.follow.rules.rules)?;
+    let progress = Arc::new(Progress::default());
+    let server =
+        palisade_audit::serve::start(config, progress.clone()).map_err(anyhow::Error::msg)?;
+    writeln!(
+        std::io::stderr(),
+        "palisade audit serve: listening on https://{}/audit, spool {}",
+        server.addr,
+        args.spool.display()
+    )?;
+    let options = follow_options(&args.follow, &args.files, Some(args.spool.clone()));
+    let status = follow(
+        &args.follow,
+        &options,
+        Some(server.gauge.clone()),
+        &progress,
+    );
+    server.stop();
+    status
 }
 
 fn scan(args: &AuditScanArgs) -> anyhow::Result<ExitStatus> {
@@ -115,6 +183,8 @@ fn scan(args: &AuditScanArgs) -> anyhow::Result<ExitStatus> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut totals = Totals::default();
+    // One memory across files: an event in two of them is reported once.
+    let mut seen = Seen::new(DEDUP_WINDOW);
     for path in &args.files {
         let name = path.display().to_string();
         let input = open(path).with_context(|| format!("cannot open {name}"))?;
@@ -131,6 +201,7 @@ fn scan(args: &AuditScanArgs) -> anyhow::Result<ExitStatus> {
                     event,
                 )
             },
+            &mut seen,
             |text| writeln!(out, "{text}"),
             |bad| {
                 let _ = writeln!(std::io::stderr(), "error: {bad}");
@@ -140,16 +211,18 @@ fn scan(args: &AuditScanArgs) -> anyhow::Result<ExitStatus> {
         totals.events += t.events;
         totals.detections += t.detections;
         totals.bad_lines += t.bad_lines;
+        totals.duplicates += t.duplicates;
     }
     out.flush()?;
     let Totals {
         events,
         detections,
         bad_lines,
+        duplicates,
     } = totals;
     writeln!(
         err,
-        "{events} events, {detections} detections by {} rules; {bad_lines} unreadable lines skipped",
+        "{events} events, {detections} detections by {} rules; {duplicates} events seen twice passed over; {bad_lines} unreadable lines skipped",
         rules.rules.len()
     )?;
     Ok(if detections > 0 {

@@ -23,3 +23,30 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Output {
     assert!(!stderr.contains("panicked"), "palisade panicked: {stderr}");
     out
 }
+
+/// Audit event `i`: every seventh is a Secret read by a person (a detection of
+/// Palisade's rules naming `s-<i>`), the rest reads of pods.
+pub fn audit_event(i: usize) -> String {
+    let (resource, user) = if i % 7 == 0 {
+        ("secrets", "jane")
+    } else {
+        ("pods", "system:serviceaccount:ci:bot")
+    };
+    format!(
+        r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id-{i}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/prod/{resource}/s-{i}","verb":"get","user":{{"username":"{user}"}},"sourceIPs":["10.0.0.1"],"objectRef":{{"resource":"{resource}","namespace":"prod","name":"s-{i}"}},"responseStatus":{{"code":200}},"stageTimestamp":"2026-12-04T10:00:00.000001Z"}}"#
+    )
+}
+
+/// The names (`ka.target.name`) of the Falco JSON detections in `text`, one per line.
+pub fn detected_names(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}"));
+            v["output_fields"]["ka.target.name"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
