@@ -14,6 +14,7 @@ pub mod output;
 pub mod rules;
 pub mod scan;
 pub mod serve;
+pub mod sink;
 pub mod spool;
 pub mod watch;
 

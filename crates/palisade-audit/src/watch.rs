@@ -22,6 +22,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::events::{BadLine, MAX_LINE};
 use crate::scan::{line_detections, Seen, Totals};
+use crate::sink::HttpsSink;
 use crate::spool::{SpoolGauge, SpoolRead, SpoolReader};
 use crate::{AuditEvent, Detection, RuleSet};
 
@@ -34,7 +35,7 @@ pub struct WatchOptions {
     /// The SQLite database of checkpoints.
     pub state: PathBuf,
     /// Where detections go, one per line.
-    pub output: PathBuf,
+    pub output: Output,
     /// How often files are looked at.
     pub poll: Duration,
     /// Stop after this long with nothing new (for batch runs and tests).
@@ -47,7 +48,7 @@ impl WatchOptions {
     /// Watching `files`, with the defaults: 200 ms polls, no idle exit, 100,000
     /// remembered events.
     #[must_use]
-    pub fn new(files: Vec<PathBuf>, state: PathBuf, output: PathBuf) -> WatchOptions {
+    pub fn new(files: Vec<PathBuf>, state: PathBuf, output: Output) -> WatchOptions {
         WatchOptions {
             files,
             spool: None,
@@ -56,6 +57,99 @@ impl WatchOptions {
             poll: Duration::from_millis(200),
             idle_exit: None,
             dedup_window: 100_000,
+        }
+    }
+}
+
+/// Where detections go.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// Appended to a file: exactly once across crashes (what was written past the
+    /// checkpoint is cut off on start).
+    File(PathBuf),
+    /// Written to stdout: at least once (a crash between writing and checkpointing
+    /// writes those again).
+    Stdout,
+    /// POSTed to an HTTPS endpoint ([`HttpsSink`]), trusted by the CA file if given:
+    /// at least once, each with a stable id.
+    Https { url: String, ca: Option<PathBuf> },
+}
+
+impl Output {
+    /// The name under which its position is checkpointed.
+    fn key(&self) -> String {
+        match self {
+            Output::File(p) => p.display().to_string(),
+            Output::Stdout => "-".to_owned(),
+            Output::Https { url, .. } => url.clone(),
+        }
+    }
+}
+
+/// An open output.
+enum Sink {
+    File { path: PathBuf, file: File },
+    Stdout,
+    Https(Box<HttpsSink>),
+}
+
+impl Sink {
+    /// Opens `output`; a file is cut back to `recorded`, its length at the last
+    /// checkpoint. Returns the position to count from.
+    fn open(output: &Output, recorded: Option<u64>) -> Result<(Sink, u64), WatchError> {
+        match output {
+            Output::File(path) => {
+                let file = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| io(path, e))?;
+                let on_disk = file.metadata().map_err(|e| io(path, e))?.len();
+                // Undo output that was written but never recorded.
+                let len = match recorded {
+                    Some(len) if len <= on_disk => {
+                        file.set_len(len).map_err(|e| io(path, e))?;
+                        len
+                    }
+                    _ => on_disk,
+                };
+                let path = path.clone();
+                Ok((Sink::File { path, file }, len))
+            }
+            Output::Stdout => Ok((Sink::Stdout, recorded.unwrap_or(0))),
+            Output::Https { url, ca } => {
+                let sink = HttpsSink::new(url, ca.as_deref())
+                    .map_err(|e| WatchError::Io(url.clone(), std::io::Error::other(e)))?;
+                Ok((Sink::Https(Box::new(sink)), recorded.unwrap_or(0)))
+            }
+        }
+    }
+
+    /// Writes `pending` (whole lines) and returns once it is durable or delivered.
+    fn write(&mut self, pending: &[u8]) -> Result<(), WatchError> {
+        match self {
+            Sink::File { path, file } => {
+                file.write_all(pending).map_err(|e| io(path, e))?;
+                file.sync_data().map_err(|e| io(path, e))
+            }
+            Sink::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(pending)
+                    .and_then(|()| out.flush())
+                    .map_err(|e| io(Path::new("stdout"), e))
+            }
+            Sink::Https(sink) => {
+                for line in pending.split_inclusive(|b| *b == b'\n') {
+                    let line = line.strip_suffix(b"\n").unwrap_or(line);
+                    sink.deliver(line, |e| {
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "warning: cannot deliver a detection ({e}); trying again"
+                        );
+                    });
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -223,14 +317,7 @@ pub fn watch(
 ) -> Result<Totals, WatchError> {
     let state_err = |e| WatchError::State(options.state.display().to_string(), e);
     let mut db = open_state(&options.state)?;
-    let out_key = options.output.display().to_string();
-
-    // Undo output that was written but never recorded.
-    let mut out = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&options.output)
-        .map_err(|e| io(&options.output, e))?;
+    let out_key = options.output.key();
     let recorded: Option<u64> = db
         .query_row(
             "SELECT length FROM output WHERE path = ?1",
@@ -239,14 +326,7 @@ pub fn watch(
         )
         .optional()
         .map_err(state_err)?;
-    let on_disk = out.metadata().map_err(|e| io(&options.output, e))?.len();
-    let mut out_len = match recorded {
-        Some(len) if len <= on_disk => {
-            out.set_len(len).map_err(|e| io(&options.output, e))?;
-            len
-        }
-        _ => on_disk,
-    };
+    let (mut out, mut out_len) = Sink::open(&options.output, recorded)?;
 
     let mut seen = Seen::new(options.dedup_window);
     {
@@ -304,9 +384,7 @@ pub fn watch(
             progressed |= s.step(&mut p)?;
         }
         if !p.pending.is_empty() {
-            out.write_all(&p.pending)
-                .map_err(|e| io(&options.output, e))?;
-            out.sync_data().map_err(|e| io(&options.output, e))?;
+            out.write(&p.pending)?;
             out_len += p.pending.len() as u64;
             p.pending.clear();
         }

@@ -61,7 +61,7 @@ fn judge() -> anyhow::Result<Judge> {
 }
 
 /// This process's CPU time (user + system), from /proc.
-fn cpu_time() -> Duration {
+pub fn cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name (which may hold spaces), from its closing ')'.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);

@@ -37,44 +37,7 @@ pub fn generate(path: &Path, n: usize, with_bodies: bool) -> anyhow::Result<()> 
     let mut out = BufWriter::new(std::fs::File::create(path)?);
     let mut bytes = 0usize;
     for i in 0..n {
-        // A fixed, spread-out mix (no randomness: the same file every time).
-        let verb = VERBS[i % VERBS.len()];
-        let resource = RESOURCES[(i / VERBS.len()) % RESOURCES.len()];
-        let user = USERS[(i * 11) % USERS.len()];
-        let ns = format!("team-{}", i % 50);
-        let name = format!("obj-{}", i % 997);
-        let exec = i % 1000 == 0;
-        let (resource, sub) = if exec {
-            ("pods", "\"subresource\":\"exec\",")
-        } else {
-            (resource, "")
-        };
-        let uri = if exec {
-            format!("/api/v1/namespaces/{ns}/pods/{name}/exec?command=sh&container=app&stdin=true&tty=true")
-        } else {
-            format!("/api/v1/namespaces/{ns}/{resource}/{name}")
-        };
-        let body = if with_bodies && resource == "pods" && verb == "create" {
-            format!(
-                r#","requestObject":{{"kind":"Pod","apiVersion":"v1","metadata":{{"name":"{name}","namespace":"{ns}","labels":{{"app":"web"}}}},"spec":{{"containers":[{{"name":"app","image":"registry.example.com/web:1.{i}","ports":[{{"containerPort":8080}}],"securityContext":{{"privileged":{},"runAsUser":1000}}}}],"volumes":[{{"name":"data","emptyDir":{{}}}}]}}}},"responseObject":{{"kind":"Pod","apiVersion":"v1","metadata":{{"name":"{name}","namespace":"{ns}","uid":"6f0b-{i}"}}}}"#,
-                i % 500 == 0
-            )
-        } else {
-            String::new()
-        };
-        let level = if body.is_empty() {
-            "Metadata"
-        } else {
-            "RequestResponse"
-        };
-        let line = format!(
-            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"{level}","auditID":"{i:08x}-7c1e-4b8e-9d2a-3f4e5d6c7b8a","stage":"ResponseComplete","requestURI":"{uri}","verb":"{verb}","user":{{"username":"{user}","uid":"u-{}","groups":["system:authenticated","team"]}},"sourceIPs":["10.0.{}.{}"],"userAgent":"kubectl/v1.31.0 (linux/amd64) kubernetes/abc","objectRef":{{"resource":"{resource}",{sub}"namespace":"{ns}","name":"{name}","apiVersion":"v1"}},"responseStatus":{{"metadata":{{}},"code":200}}{body},"requestReceivedTimestamp":"2026-12-04T10:00:00.{:06}Z","stageTimestamp":"2026-12-04T10:00:00.{:06}Z","annotations":{{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding"}}}}"#,
-            i % 97,
-            i % 256,
-            (i / 256) % 256,
-            i % 1_000_000,
-            (i + 1) % 1_000_000
-        );
+        let line = event(i, with_bodies);
         bytes += line.len() + 1;
         writeln!(out, "{line}")?;
     }
@@ -86,6 +49,50 @@ pub fn generate(path: &Path, n: usize, with_bodies: bool) -> anyhow::Result<()> 
         path.display()
     );
     Ok(())
+}
+
+/// Event `i` of the mix: a fixed, spread-out choice of verb, resource and user (no
+/// randomness: the same events every time).
+pub fn event(i: usize, with_bodies: bool) -> String {
+    let verb = VERBS[i % VERBS.len()];
+    let resource = RESOURCES[(i / VERBS.len()) % RESOURCES.len()];
+    let user = USERS[(i * 11) % USERS.len()];
+    let ns = format!("team-{}", i % 50);
+    let name = format!("obj-{}", i % 997);
+    let exec = i.is_multiple_of(1000);
+    let (resource, sub) = if exec {
+        ("pods", "\"subresource\":\"exec\",")
+    } else {
+        (resource, "")
+    };
+    let uri = if exec {
+        format!(
+            "/api/v1/namespaces/{ns}/pods/{name}/exec?command=sh&container=app&stdin=true&tty=true"
+        )
+    } else {
+        format!("/api/v1/namespaces/{ns}/{resource}/{name}")
+    };
+    let body = if with_bodies && resource == "pods" && verb == "create" {
+        format!(
+            r#","requestObject":{{"kind":"Pod","apiVersion":"v1","metadata":{{"name":"{name}","namespace":"{ns}","labels":{{"app":"web"}}}},"spec":{{"containers":[{{"name":"app","image":"registry.example.com/web:1.{i}","ports":[{{"containerPort":8080}}],"securityContext":{{"privileged":{},"runAsUser":1000}}}}],"volumes":[{{"name":"data","emptyDir":{{}}}}]}}}},"responseObject":{{"kind":"Pod","apiVersion":"v1","metadata":{{"name":"{name}","namespace":"{ns}","uid":"6f0b-{i}"}}}}"#,
+            i.is_multiple_of(500)
+        )
+    } else {
+        String::new()
+    };
+    let level = if body.is_empty() {
+        "Metadata"
+    } else {
+        "RequestResponse"
+    };
+    format!(
+        r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"{level}","auditID":"{i:08x}-7c1e-4b8e-9d2a-3f4e5d6c7b8a","stage":"ResponseComplete","requestURI":"{uri}","verb":"{verb}","user":{{"username":"{user}","uid":"u-{}","groups":["system:authenticated","team"]}},"sourceIPs":["10.0.{}.{}"],"userAgent":"kubectl/v1.31.0 (linux/amd64) kubernetes/abc","objectRef":{{"resource":"{resource}",{sub}"namespace":"{ns}","name":"{name}","apiVersion":"v1"}},"responseStatus":{{"metadata":{{}},"code":200}}{body},"requestReceivedTimestamp":"2026-12-04T10:00:00.{:06}Z","stageTimestamp":"2026-12-04T10:00:00.{:06}Z","annotations":{{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding"}}}}"#,
+        i % 97,
+        i % 256,
+        (i / 256) % 256,
+        i % 1_000_000,
+        (i + 1) % 1_000_000
+    )
 }
 
 /// Reads `path` and runs the rules of `rules` on every event.

@@ -27,6 +27,7 @@ use rayon::prelude::*;
 
 mod admission;
 mod audit;
+mod audit_serve;
 mod netpol;
 mod rbac;
 
@@ -58,8 +59,12 @@ fn main() -> anyhow::Result<()> {
         ["audit-generate", file, n] => audit::generate(Path::new(file), n.parse()?, false),
         ["audit-generate", file, n, "request"] => audit::generate(Path::new(file), n.parse()?, true),
         ["audit", file, rules] => audit::run(Path::new(file), Path::new(rules)),
+        ["audit-serve", events, connections] => audit_serve::run(events.parse()?, connections.parse()?, 400),
+        ["audit-serve", events, connections, batch] => {
+            audit_serve::run(events.parse()?, connections.parse()?, batch.parse()?)
+        }
         _ => bail!(
-            "usage: palisade-bench generate DIR [OBJECTS] | run DIR | rbac-generate DIR | rbac DIR | netpol-generate DIR | netpol DIR | admission-review [N] | admission-load SECONDS CONNECTIONS [MAX_IN_FLIGHT] | audit-generate FILE N [request] | audit FILE RULES"
+            "usage: palisade-bench generate DIR [OBJECTS] | run DIR | rbac-generate DIR | rbac DIR | netpol-generate DIR | netpol DIR | admission-review [N] | admission-load SECONDS CONNECTIONS [MAX_IN_FLIGHT] | audit-generate FILE N [request] | audit FILE RULES | audit-serve EVENTS CONNECTIONS [BATCH]"
         ),
     }
 }

@@ -111,9 +111,15 @@ pub struct AuditFollowArgs {
     pub rules: AuditRulesArgs,
     #[arg(long, short = 'f', value_enum, default_value_t = AuditFormat::FalcoJson)]
     pub format: AuditFormat,
-    /// The file detections are appended to.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: PathBuf,
+    /// Where detections go: a file they are appended to (exactly once across
+    /// restarts), `-` for stdout, or an https:// URL each is POSTed to (Falco's HTTP
+    /// output; delivery blocks until accepted, at least once, with a stable
+    /// X-Palisade-Detection-Id).
+    #[arg(long, short = 'o', value_name = "FILE|-|URL")]
+    pub output: String,
+    /// The CA (PEM) that signed an https output's certificate (default: system roots).
+    #[arg(long, value_name = "FILE")]
+    pub output_ca: Option<PathBuf>,
     /// The SQLite database of checkpoints.
     #[arg(long, value_name = "FILE", default_value = "palisade-audit.db")]
     pub state: PathBuf,

@@ -16,7 +16,7 @@ use crate::cli::{
 use crate::ExitStatus;
 use palisade_audit::serve::{ServeConfig, WhenFull};
 use palisade_audit::spool::SpoolGauge;
-use palisade_audit::watch::{Progress, WatchOptions};
+use palisade_audit::watch::{Output, Progress, WatchOptions};
 
 pub fn run(command: AuditCommand) -> anyhow::Result<ExitStatus> {
     match command {
@@ -88,15 +88,25 @@ fn follow_options(
     follow: &AuditFollowArgs,
     files: &[std::path::PathBuf],
     spool: Option<std::path::PathBuf>,
-) -> WatchOptions {
-    let mut options =
-        WatchOptions::new(files.to_vec(), follow.state.clone(), follow.output.clone());
+) -> anyhow::Result<WatchOptions> {
+    let output = match follow.output.as_str() {
+        "-" => Output::Stdout,
+        url if url.starts_with("https://") => Output::Https {
+            url: url.to_owned(),
+            ca: follow.output_ca.clone(),
+        },
+        url if url.starts_with("http://") => {
+            anyhow::bail!("{url}: detections are sent over https only")
+        }
+        path => Output::File(path.into()),
+    };
+    let mut options = WatchOptions::new(files.to_vec(), follow.state.clone(), output);
     options.spool = spool;
     options.poll = Duration::from_millis(follow.poll_ms.max(1));
     options.idle_exit =
         (follow.exit_when_idle_ms > 0).then(|| Duration::from_millis(follow.exit_when_idle_ms));
     options.dedup_window = follow.dedup_window;
-    options
+    Ok(options)
 }
 
 /// Runs the detection loop over `options` until it ends (idle, or an error).
@@ -137,7 +147,7 @@ fn follow(
 }
 
 fn watch(args: &AuditWatchArgs) -> anyhow::Result<ExitStatus> {
-    let options = follow_options(&args.follow, &args.files, None);
+    let options = follow_options(&args.follow, &args.files, None)?;
     follow(&args.follow, &options, None, &Progress::default())
 }
 
@@ -166,7 +176,7 @@ fn serve(args: &AuditServeArgs) -> anyhow::Result<ExitStatus> {
         server.addr,
         args.spool.display()
     )?;
-    let options = follow_options(&args.follow, &args.files, Some(args.spool.clone()));
+    let options = follow_options(&args.follow, &args.files, Some(args.spool.clone()))?;
     let status = follow(
         &args.follow,
         &options,
