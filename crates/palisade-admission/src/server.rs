@@ -21,7 +21,8 @@ use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 use palisade_https::tls::{Reload, ReloadingCert};
 use palisade_https::{
-    accept_loop, closing, discard, is_json, read_limited, server_tls, text, Body,
+    accept_loop, bind, closing, discard, is_json, read_limited, server_tls, text, Body,
+    ServerThread,
 };
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
@@ -73,8 +74,7 @@ struct State {
 /// A server running on a thread of its own (the CLI's and the tests' way to run it).
 pub struct RunningServer {
     pub addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    thread: ServerThread,
     state: Arc<State>,
 }
 
@@ -98,29 +98,12 @@ impl RunningServer {
 
     /// Stops accepting, lets requests in flight finish, and returns.
     pub fn stop(mut self) {
-        self.stop_inner();
+        self.thread.stop();
     }
 
     /// Blocks until the server stops (it stops only on error or [`RunningServer::stop`]).
     pub fn wait(mut self) {
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-
-    fn stop_inner(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for RunningServer {
-    fn drop(&mut self) {
-        self.stop_inner();
+        self.thread.wait();
     }
 }
 
@@ -137,12 +120,7 @@ pub fn start(judge: Arc<Judge>, config: ServerConfig) -> Result<RunningServer, S
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     // Bound here, before the thread starts, so that an address in use is an error of
     // `start` (and callers inside a runtime of their own can call it).
-    let listener = std::net::TcpListener::bind(config.listen)
-        .and_then(|l| l.set_nonblocking(true).map(|()| l))
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let (listener, addr) = bind(config.listen)?;
     let state = Arc::new(State {
         judge,
         metrics: Metrics::new(),
@@ -150,23 +128,18 @@ pub fn start(judge: Arc<Judge>, config: ServerConfig) -> Result<RunningServer, S
         config,
         ready: Arc::new(AtomicBool::new(true)),
     });
-    let (tx, rx) = oneshot::channel();
     let serving = state.clone();
-    let thread = std::thread::Builder::new()
-        .name("palisade-admission".into())
-        .spawn(move || {
-            runtime.block_on(async move {
-                match TcpListener::from_std(listener) {
-                    Ok(listener) => serve(listener, certs, serving, rx).await,
-                    Err(e) => tracing::error!(error = %e, "cannot listen"),
-                }
-            });
-        })
-        .map_err(|e| format!("cannot start the server thread: {e}"))?;
+    let thread = ServerThread::spawn("palisade-admission", move |rx| {
+        runtime.block_on(async move {
+            match TcpListener::from_std(listener) {
+                Ok(listener) => serve(listener, certs, serving, rx).await,
+                Err(e) => tracing::error!(error = %e, "cannot listen"),
+            }
+        });
+    })?;
     Ok(RunningServer {
         addr,
-        shutdown: Some(tx),
-        thread: Some(thread),
+        thread,
         state,
     })
 }

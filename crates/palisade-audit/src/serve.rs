@@ -24,7 +24,9 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 use palisade_https::tls::ReloadingCert;
-use palisade_https::{accept_loop, closing, discard, is_json, read_limited, server_tls, text};
+use palisade_https::{
+    accept_loop, bind, closing, discard, is_json, read_limited, server_tls, text, ServerThread,
+};
 use palisade_https::{Body, Peer};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -281,29 +283,13 @@ pub struct AuditServer {
     pub addr: SocketAddr,
     /// The spool's fill, which the detection loop reading the spool keeps current.
     pub gauge: Arc<SpoolGauge>,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    thread: ServerThread,
 }
 
 impl AuditServer {
     /// Stops accepting and returns once the server and the spool writer have ended.
     pub fn stop(mut self) {
-        self.stop_inner();
-    }
-
-    fn stop_inner(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for AuditServer {
-    fn drop(&mut self) {
-        self.stop_inner();
+        self.thread.stop();
     }
 }
 
@@ -318,12 +304,7 @@ pub fn start(config: ServeConfig, progress: Arc<Progress>) -> Result<AuditServer
     let writer = SpoolWriter::open(&config.spool, config.segment_bytes)
         .map_err(|e| format!("spool {}: {e}", config.spool.display()))?;
     let spool_gauge = writer.gauge();
-    let listener = std::net::TcpListener::bind(config.listen)
-        .and_then(|l| l.set_nonblocking(true).map(|()| l))
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let (listener, addr) = bind(config.listen)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -372,36 +353,31 @@ pub fn start(config: ServeConfig, progress: Arc<Progress>) -> Result<AuditServer
         registry,
         to_spool,
     });
-    let (tx, rx) = oneshot::channel();
-    let thread = std::thread::Builder::new()
-        .name("palisade-audit-serve".into())
-        .spawn(move || {
-            let timeout = state.config.read_timeout;
-            runtime.block_on(async move {
-                let listener = match tokio::net::TcpListener::from_std(listener) {
-                    Ok(l) => l,
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot listen");
-                        return;
-                    }
-                };
-                let handler = move |req, peer| {
-                    let state = state.clone();
-                    async move { handle(&state, req, peer).await }
-                };
-                accept_loop(listener, tls, timeout, rx, handler).await;
-            });
-            // The handlers (and their senders) are gone with the runtime: the writer
-            // finishes what it has and ends.
-            drop(runtime);
-            let _ = writer_thread.join();
-        })
-        .map_err(|e| format!("cannot start the server thread: {e}"))?;
+    let thread = ServerThread::spawn("palisade-audit-serve", move |rx| {
+        let timeout = state.config.read_timeout;
+        runtime.block_on(async move {
+            let listener = match tokio::net::TcpListener::from_std(listener) {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen");
+                    return;
+                }
+            };
+            let handler = move |req, peer| {
+                let state = state.clone();
+                async move { handle(&state, req, peer).await }
+            };
+            accept_loop(listener, tls, timeout, rx, handler).await;
+        });
+        // The handlers (and their senders) are gone with the runtime: the writer
+        // finishes what it has and ends.
+        drop(runtime);
+        let _ = writer_thread.join();
+    })?;
     Ok(AuditServer {
         addr,
         gauge: spool_gauge,
-        shutdown: Some(tx),
-        thread: Some(thread),
+        thread,
     })
 }
 

@@ -8,4 +8,4 @@ pub mod serve;
 pub mod tls;
 
 pub use body::{closing, discard, is_json, read_limited, text, Body};
-pub use serve::{accept_loop, server_tls, Peer};
+pub use serve::{accept_loop, bind, server_tls, Peer, ServerThread};

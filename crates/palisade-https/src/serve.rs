@@ -129,3 +129,69 @@ pub async fn accept_loop<H, F>(
         });
     }
 }
+
+/// Binds `listen` for a server started later on a runtime of its own; the bound
+/// address (a port of 0 is chosen here) comes back with it, so that an address in use
+/// is an error of the caller's `start`.
+///
+/// # Errors
+/// The address cannot be bound.
+pub fn bind(listen: SocketAddr) -> Result<(std::net::TcpListener, SocketAddr), String> {
+    let listener = std::net::TcpListener::bind(listen)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    Ok((listener, addr))
+}
+
+/// A server running on a thread of its own, stopped (accepting ends, the thread is
+/// joined) by [`ServerThread::stop`] or when dropped.
+#[derive(Debug)]
+pub struct ServerThread {
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ServerThread {
+    /// Runs `serve` (given the shutdown signal) on a thread named `name`.
+    ///
+    /// # Errors
+    /// The thread cannot be started.
+    pub fn spawn(
+        name: &str,
+        serve: impl FnOnce(oneshot::Receiver<()>) + Send + 'static,
+    ) -> Result<ServerThread, String> {
+        let (tx, rx) = oneshot::channel();
+        let thread = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || serve(rx))
+            .map_err(|e| format!("cannot start the server thread: {e}"))?;
+        Ok(ServerThread {
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops accepting and returns once the thread has ended.
+    pub fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.wait();
+    }
+
+    /// Blocks until the thread ends (on error, or once stopped).
+    pub fn wait(&mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for ServerThread {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

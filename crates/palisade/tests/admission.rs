@@ -6,7 +6,7 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 
 use common::{root, run_in};
@@ -135,15 +135,7 @@ fn serve(
         "pki/tls.key",
     ];
     args.extend_from_slice(extra);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .args(&args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut log = BufReader::new(child.stderr.take().unwrap());
+    let (child, mut log) = common::spawn_logging(dir, &args);
     let mut first = String::new();
     log.read_line(&mut first).unwrap();
     let started: Value = serde_json::from_str(&first).expect("JSON log lines");

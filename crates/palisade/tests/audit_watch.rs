@@ -22,20 +22,26 @@ fn append(path: &std::path::Path, from: usize, to: usize) {
 }
 
 fn watcher(dir: &std::path::Path, idle_ms: u64) -> std::process::Child {
+    watch(dir, &["audit.log"], idle_ms)
+}
+
+/// `palisade audit watch FILES -o out.jsonl --state state.db` in `dir`, stderr piped.
+fn watch(dir: &std::path::Path, files: &[&str], idle_ms: u64) -> std::process::Child {
+    let idle = idle_ms.to_string();
+    let mut args = vec!["audit", "watch"];
+    args.extend_from_slice(files);
+    args.extend_from_slice(&[
+        "-o",
+        "out.jsonl",
+        "--state",
+        "state.db",
+        "--poll-ms",
+        "5",
+        "--exit-when-idle-ms",
+        &idle,
+    ]);
     Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .args([
-            "audit",
-            "watch",
-            "audit.log",
-            "-o",
-            "out.jsonl",
-            "--state",
-            "state.db",
-            "--poll-ms",
-            "5",
-            "--exit-when-idle-ms",
-            &idle_ms.to_string(),
-        ])
+        .args(&args)
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -122,23 +128,8 @@ fn an_old_gzip_rotation_is_read_once_and_an_event_in_two_files_reported_once() {
     gz.finish().unwrap();
     append(&dir.path().join("audit.log"), 50, 140);
     let run = || {
-        Command::new(env!("CARGO_BIN_EXE_palisade"))
-            .args([
-                "audit",
-                "watch",
-                "audit.log.2.gz",
-                "audit.log",
-                "-o",
-                "out.jsonl",
-                "--state",
-                "state.db",
-                "--poll-ms",
-                "5",
-                "--exit-when-idle-ms",
-                "300",
-            ])
-            .current_dir(dir.path())
-            .output()
+        watch(dir.path(), &["audit.log.2.gz", "audit.log"], 300)
+            .wait_with_output()
             .unwrap()
     };
     let out = run();

@@ -50,3 +50,23 @@ pub fn detected_names(text: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// Starts `palisade args` in `dir` with stderr piped: the child and its log.
+pub fn spawn_logging(
+    dir: &Path,
+    args: &[&str],
+) -> (
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStderr>,
+) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = std::io::BufReader::new(child.stderr.take().unwrap());
+    (child, log)
+}
