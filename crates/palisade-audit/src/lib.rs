@@ -16,6 +16,7 @@ pub mod scan;
 pub mod serve;
 pub mod sink;
 pub mod spool;
+pub mod state;
 pub mod watch;
 
 use serde_json::{json, Map, Value};
@@ -43,14 +44,24 @@ pub struct Detection<'r> {
     pub output_fields: Vec<(String, Value)>,
 }
 
-/// The detections of `rules` on one event, in rule order.
+/// The detections of `rules` on one event, in rule order; rules that keep state
+/// ([`state`]) are matched apart, in event order.
 #[must_use]
 pub fn detect<'r>(rules: &'r RuleSet, event: &AuditEvent<'_>) -> Vec<Detection<'r>> {
-    let mut cache = rules::FieldCache::new(rules, event);
+    detect_in(rules, event, &mut rules::FieldCache::new(rules, event))
+}
+
+/// [`detect`] with the event's field values read into `cache` (shared with other
+/// conditions on the same event).
+fn detect_in<'r>(
+    rules: &'r RuleSet,
+    event: &AuditEvent<'_>,
+    cache: &mut rules::FieldCache<'_, '_>,
+) -> Vec<Detection<'r>> {
     rules
         .rules
         .iter()
-        .filter(|r| r.condition.eval(rules, &mut cache))
+        .filter(|r| r.state.is_none() && r.condition.eval(rules, cache))
         .map(|rule| {
             let (output, output_fields) = rules::format_output(&rule.output, event);
             let time = event.time().to_owned();

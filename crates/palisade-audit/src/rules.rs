@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::condition::{self, Expr, FieldRef, Item, Op};
 use crate::event::AuditEvent;
 use crate::fields::{self, Arg};
+use crate::state::StateKind;
 
 /// Something in a rule file that was not used as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +96,9 @@ pub enum Cond {
         /// Index of the field in [`RuleSet::fields`]: each field is read once per
         /// event, however many rules compare it.
         slot: usize,
+        /// Index of the comparison among the rule set's distinct ones (its result is
+        /// kept per event).
+        predicate: usize,
         op: Op,
         values: Vec<String>,
         /// The operand as a number, for `<`, `<=`, `>`, `>=`.
@@ -111,6 +115,9 @@ pub struct Rule {
     pub output: String,
     pub priority: Priority,
     pub tags: Vec<String>,
+    /// Palisade's extension: what the rule remembers across events
+    /// (`palisade_state`, see [`crate::state`]); matched in order, after the others.
+    pub state: Option<StateKind>,
     /// Where the rule is written.
     pub file: String,
     pub line: u32,
@@ -122,9 +129,30 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Every field the rules compare, with how it is read.
     pub fields: Vec<(FieldRef, fields::Extract)>,
+    /// How many distinct comparisons the rules make.
+    pub predicates: usize,
     pub notices: Vec<Notice>,
     /// `required_plugin_versions` entries: (plugin, version).
     pub required_plugins: Vec<(String, String)>,
+}
+
+impl RuleSet {
+    /// Whether a rule keeps state.
+    #[must_use]
+    pub fn has_state(&self) -> bool {
+        self.rules.iter().any(|r| r.state.is_some())
+    }
+
+    /// The rules that keep state whose condition matches the event of `cache`, by
+    /// index.
+    pub fn stateful_matches(&self, cache: &mut FieldCache<'_, '_>) -> Vec<usize> {
+        self.rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.state.is_some() && r.condition.eval(self, cache))
+            .map(|(i, _)| i)
+            .collect()
+    }
 }
 
 /// A list, macro or rule as written, before compiling.
@@ -141,6 +169,7 @@ struct Source {
     priority: Option<Priority>,
     tags: Vec<String>,
     source: String,
+    state: Option<String>,
 }
 
 /// Rule files read in order; a later file's items replace or append to earlier ones.
@@ -164,6 +193,7 @@ const RULE_KEYS: &[&str] = &[
     "enabled",
     "append",
     "override",
+    "palisade_state",
 ];
 
 impl Loader {
@@ -244,6 +274,7 @@ impl Loader {
                 .filter_map(|t| t.as_str().map(str::to_owned))
                 .collect(),
             source: str_of("source").unwrap_or_else(|| "syscall".into()),
+            state: str_of("palisade_state"),
         };
         if let Some(name) = str_of("list") {
             match self.lists.get_mut(&name) {
@@ -314,6 +345,7 @@ impl Loader {
             lists: &self.lists,
             macros: &self.macros,
             slots: std::cell::RefCell::new(Vec::new()),
+            predicates: std::cell::RefCell::new(Vec::new()),
         };
         for (name, src) in &self.rules {
             if !src.enabled {
@@ -332,15 +364,20 @@ impl Loader {
             }
             let compiled = condition::parse(&src.condition)
                 .map_err(|e| format!("condition: {e}"))
-                .and_then(|e| ctx.resolve(&e, &mut Vec::new()));
+                .and_then(|e| ctx.resolve(&e, &mut Vec::new()))
+                .and_then(|c| {
+                    let state = src.state.as_deref().map(StateKind::parse).transpose()?;
+                    Ok((c, state))
+                });
             match compiled {
-                Ok(condition) => out.rules.push(Rule {
+                Ok((condition, state)) => out.rules.push(Rule {
                     name: name.clone(),
                     desc: src.desc.clone(),
                     condition,
                     output: src.output.trim().to_owned(),
                     priority: src.priority.unwrap_or(Priority::Warning),
                     tags: src.tags.clone(),
+                    state,
                     file: src.file.clone(),
                     line: src.line,
                 }),
@@ -352,6 +389,7 @@ impl Loader {
             }
         }
         out.fields = ctx.slots.into_inner();
+        out.predicates = ctx.predicates.into_inner().len();
         out
     }
 }
@@ -369,6 +407,9 @@ struct Resolver<'a> {
     lists: &'a HashMap<String, Source>,
     macros: &'a HashMap<String, Source>,
     slots: std::cell::RefCell<Vec<(FieldRef, fields::Extract)>>,
+    /// Each distinct comparison (field, operator, operands), so that one that many
+    /// rules share (through a macro) is evaluated once per event.
+    predicates: std::cell::RefCell<Vec<(usize, Op, Vec<String>)>>,
 }
 
 impl Resolver<'_> {
@@ -422,10 +463,20 @@ impl Resolver<'_> {
                     }
                 };
                 let number = expanded.first().and_then(|v| v.parse::<f64>().ok());
+                let mut predicates = self.predicates.borrow_mut();
+                let key = (slot, *op, expanded);
+                let predicate = match predicates.iter().position(|p| *p == key) {
+                    Some(i) => i,
+                    None => {
+                        predicates.push(key.clone());
+                        predicates.len() - 1
+                    }
+                };
                 Cond::Compare {
                     slot,
+                    predicate,
                     op: *op,
-                    values: expanded,
+                    values: key.2,
                     number,
                 }
             }
@@ -452,6 +503,8 @@ impl Resolver<'_> {
 pub struct FieldCache<'e, 'a> {
     event: &'e AuditEvent<'a>,
     values: Vec<Option<Vec<Cow<'e, str>>>>,
+    /// Each comparison's result on this event: 0 not yet evaluated, 1 false, 2 true.
+    results: Vec<u8>,
 }
 
 impl<'e, 'a> FieldCache<'e, 'a> {
@@ -460,6 +513,7 @@ impl<'e, 'a> FieldCache<'e, 'a> {
         FieldCache {
             event,
             values: vec![None; rules.fields.len()],
+            results: vec![0; rules.predicates],
         }
     }
 
@@ -481,10 +535,18 @@ impl Cond {
             Cond::Not(inner) => !inner.eval(rules, cache),
             Cond::Compare {
                 slot,
+                predicate,
                 op,
                 values,
                 number,
-            } => compare_with(cache.get(rules, *slot), *op, values, *number),
+            } => match cache.results[*predicate] {
+                0 => {
+                    let result = compare_with(cache.get(rules, *slot), *op, values, *number);
+                    cache.results[*predicate] = 1 + u8::from(result);
+                    result
+                }
+                known => known == 2,
+            },
         }
     }
 }

@@ -7,7 +7,9 @@ use std::io::Read;
 use rayon::prelude::*;
 
 use crate::events::{for_each_line, line_events, BadLine};
-use crate::{detect, AuditEvent, Detection, RuleSet};
+use crate::rules::FieldCache;
+use crate::state::{feeds, first_seen_detection, first_seen_value, removal, AuditState, Change};
+use crate::{detect_in, AuditEvent, Detection, RuleSet};
 
 /// Lines read before a batch is handed to the pool.
 const BATCH_LINES: usize = 8192;
@@ -23,16 +25,33 @@ pub struct Totals {
     pub duplicates: u64,
 }
 
-/// One line's events: how many, and for each event with detections, its identity
-/// (`auditID/stage`, when it has both) and its `format`ted detections.
+/// One line's events: how many, and those with detections or that the stateful rules
+/// must see, each with its place in the line, its identity (`auditID/stage`, when it
+/// has both) and its `format`ted detections.
 #[derive(Debug, Default)]
 pub struct LineOutcome {
     pub events: u64,
-    pub detected: Vec<(Option<String>, Vec<String>)>,
+    pub detected: Vec<EventOutcome>,
+}
+
+/// An event of a line that produced detections or goes to the stateful rules.
+#[derive(Debug)]
+pub struct EventOutcome {
+    pub index: usize,
+    pub key: Option<String>,
+    pub lines: Vec<String>,
+    /// First-seen rules that matched, by index, with the value they remember (read
+    /// here, in parallel: the check in order needs no second reading of the event).
+    pub first_seen: Vec<(usize, String)>,
+    /// To be read again and seen, in order, by the other rules that keep state.
+    pub stateful: bool,
+    /// What a deletion removes from the state.
+    pub removal: Option<Change>,
 }
 
 /// The events of one line and their detections, each `format`ted; or why the line is
-/// no event. The one pipeline of `scan`, `watch` and `serve`.
+/// no event. The one pipeline of `scan`, `watch` and `serve`; what depends on event
+/// order is done after, by [`InOrder::finish`].
 ///
 /// # Errors
 /// The line is not an audit event.
@@ -44,24 +63,138 @@ pub fn line_detections(
     format: impl Fn(&Detection<'_>, &AuditEvent<'_>) -> String,
 ) -> Result<LineOutcome, BadLine> {
     let events = line_events(file, line, bytes)?;
+    let has_state = rules.has_state();
     let detected = events
         .iter()
-        .filter_map(|e| {
-            let found = detect(rules, e);
-            if found.is_empty() {
+        .enumerate()
+        .filter_map(|(index, e)| {
+            let mut cache = FieldCache::new(rules, e);
+            let found = detect_in(rules, e, &mut cache);
+            let (mut first_seen, mut stateful, mut gone) = (Vec::new(), false, None);
+            if has_state {
+                stateful = feeds(e);
+                gone = removal(e);
+                for i in rules.stateful_matches(&mut cache) {
+                    match first_seen_value(&rules.rules[i], e) {
+                        Some(value) => first_seen.push((i, value)),
+                        None => stateful = true,
+                    }
+                }
+            }
+            if found.is_empty() && first_seen.is_empty() && !stateful && gone.is_none() {
                 return None;
             }
             let key = match (&e.head.audit_id, &e.head.stage) {
                 (Some(id), Some(stage)) => Some(format!("{id}/{stage}")),
                 _ => None,
             };
-            Some((key, found.iter().map(|d| format(d, e)).collect()))
+            Some(EventOutcome {
+                index,
+                key,
+                lines: found.iter().map(|d| format(d, e)).collect(),
+                first_seen,
+                stateful,
+                removal: gone,
+            })
         })
         .collect();
     Ok(LineOutcome {
         events: events.len() as u64,
         detected,
     })
+}
+
+/// A line as read: its file, where it is, its bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct LineAt<'b> {
+    pub file: &'b str,
+    pub line: u64,
+    pub bytes: &'b [u8],
+}
+
+/// What is decided in event order: events delivered again are passed over, and the
+/// rules that keep state see every event they need.
+#[derive(Debug)]
+pub struct InOrder<'r> {
+    pub rules: &'r RuleSet,
+    pub seen: Seen,
+    pub state: AuditState,
+}
+
+impl<'r> InOrder<'r> {
+    #[must_use]
+    pub fn new(rules: &'r RuleSet, dedup_window: usize) -> InOrder<'r> {
+        InOrder {
+            rules,
+            seen: Seen::new(dedup_window),
+            state: AuditState::default(),
+        }
+    }
+
+    /// Counts one line's outcome and hands on its detections (those of events not
+    /// seen before, and the stateful rules') or its error.
+    pub fn finish(
+        &mut self,
+        totals: &mut Totals,
+        outcome: Result<LineOutcome, BadLine>,
+        at: LineAt<'_>,
+        format: impl Fn(&Detection<'_>, &AuditEvent<'_>) -> String,
+        mut detection: impl FnMut(String),
+        bad: &mut impl FnMut(BadLine),
+    ) {
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(b) => {
+                totals.bad_lines += 1;
+                bad(b);
+                return;
+            }
+        };
+        totals.events += outcome.events;
+        // Read again only when needed (writes of pods and RBAC with bodies, exec, a
+        // first-seen value): rare.
+        let mut parsed = None;
+        for event in outcome.detected {
+            if event.key.as_deref().is_some_and(|k| self.seen.contains(k)) {
+                totals.duplicates += 1;
+                continue;
+            }
+            if let Some(change) = event.removal {
+                self.state.remove(change);
+            }
+            let mut lines = event.lines;
+            let new: Vec<(usize, String)> = event
+                .first_seen
+                .into_iter()
+                .filter(|(i, value)| self.state.first_time(&self.rules.rules[*i], value))
+                .collect();
+            if event.stateful || !new.is_empty() {
+                let events =
+                    parsed.get_or_insert_with(|| line_events(at.file, at.line, at.bytes).ok());
+                if let Some(e) = events.as_ref().and_then(|p| p.get(event.index)) {
+                    for (i, value) in &new {
+                        let d = first_seen_detection(&self.rules.rules[*i], e, value);
+                        lines.push(format(&d, e));
+                    }
+                    if event.stateful {
+                        for d in self.state.observe(self.rules, e) {
+                            lines.push(format(&d, e));
+                        }
+                    }
+                }
+            }
+            if lines.is_empty() {
+                continue;
+            }
+            if let Some(k) = &event.key {
+                self.seen.insert(k);
+            }
+            for l in lines {
+                totals.detections += 1;
+                detection(l);
+            }
+        }
+    }
 }
 
 /// The identities of the events with detections seen last (at most `window`), so that
@@ -85,6 +218,12 @@ impl Seen {
             order: VecDeque::new(),
             new: Vec::new(),
         }
+    }
+
+    /// Whether `key` was seen (within the window).
+    #[must_use]
+    pub fn contains(&self, key: &str) -> bool {
+        self.window > 0 && self.set.contains(key)
     }
 
     /// Records `key`; false if it was already seen.
@@ -124,38 +263,6 @@ impl Seen {
     }
 }
 
-impl Totals {
-    /// Counts one line's outcome and hands on its detections (those of events not
-    /// `seen` before) or its error.
-    pub fn add(
-        &mut self,
-        outcome: Result<LineOutcome, BadLine>,
-        seen: &mut Seen,
-        mut detection: impl FnMut(String),
-        bad: &mut impl FnMut(BadLine),
-    ) {
-        match outcome {
-            Ok(LineOutcome { events, detected }) => {
-                self.events += events;
-                for (key, lines) in detected {
-                    if key.as_deref().is_some_and(|k| !seen.insert(k)) {
-                        self.duplicates += 1;
-                        continue;
-                    }
-                    for l in lines {
-                        self.detections += 1;
-                        detection(l);
-                    }
-                }
-            }
-            Err(b) => {
-                self.bad_lines += 1;
-                bad(b);
-            }
-        }
-    }
-}
-
 /// Matches every event of `input` (named `file`) against `rules`; `format` turns each
 /// detection (with its line number) into text, handed to `write` in input order, and
 /// lines that are no event go to `bad`, in their place. Events in `seen` are passed
@@ -168,7 +275,7 @@ pub fn scan_reader(
     input: impl Read,
     rules: &RuleSet,
     format: impl Fn(u64, &Detection<'_>, &AuditEvent<'_>) -> String + Sync,
-    seen: &mut Seen,
+    in_order: &mut InOrder<'_>,
     mut write: impl FnMut(&str) -> std::io::Result<()>,
     mut bad: impl FnMut(BadLine),
 ) -> std::io::Result<Totals> {
@@ -184,11 +291,17 @@ pub fn scan_reader(
                 line_detections(file, *line, bytes, rules, |d, e| format(*line, d, e))
             })
             .collect();
-        batch.clear();
-        for outcome in outcomes {
-            totals.add(
+        for ((line, bytes), outcome) in batch.iter().zip(outcomes) {
+            let at = LineAt {
+                file,
+                line: *line,
+                bytes: bytes.as_deref().unwrap_or_default(),
+            };
+            in_order.finish(
+                totals,
                 outcome,
-                seen,
+                at,
+                |d, e| format(*line, d, e),
                 |l| {
                     if failed.is_none() {
                         failed = write(&l).err();
@@ -197,6 +310,7 @@ pub fn scan_reader(
                 &mut bad,
             );
         }
+        batch.clear();
     };
     for_each_line(file, input, |line, bytes| {
         batch.push((line, bytes.map(<[u8]>::to_vec)));

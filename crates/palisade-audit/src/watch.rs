@@ -21,9 +21,10 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::events::{BadLine, MAX_LINE};
-use crate::scan::{line_detections, Seen, Totals};
+use crate::scan::{line_detections, InOrder, LineAt, Totals};
 use crate::sink::HttpsSink;
 use crate::spool::{SpoolGauge, SpoolRead, SpoolReader};
+use crate::state::Change;
 use crate::{AuditEvent, Detection, RuleSet};
 
 /// How to watch.
@@ -213,7 +214,10 @@ fn open_state(path: &Path) -> Result<Connection, WatchError> {
          CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, inode INTEGER NOT NULL, offset INTEGER NOT NULL);
          CREATE TABLE IF NOT EXISTS output (path TEXT PRIMARY KEY, length INTEGER NOT NULL);
          CREATE TABLE IF NOT EXISTS spool (dir TEXT PRIMARY KEY, segment INTEGER NOT NULL, offset INTEGER NOT NULL);
-         CREATE TABLE IF NOT EXISTS seen (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL);",
+         CREATE TABLE IF NOT EXISTS seen (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS first_seen (rule TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (rule, value));
+         CREATE TABLE IF NOT EXISTS pods (key TEXT PRIMARY KEY, fails TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS rbac_objects (key TEXT PRIMARY KEY, object TEXT NOT NULL);",
     )
     .map_err(err)?;
     Ok(db)
@@ -328,26 +332,12 @@ pub fn watch(
         .map_err(state_err)?;
     let (mut out, mut out_len) = Sink::open(&options.output, recorded)?;
 
-    let mut seen = Seen::new(options.dedup_window);
-    {
-        let mut recent = db
-            .prepare("SELECT key FROM seen ORDER BY seq DESC LIMIT ?1")
-            .map_err(state_err)?;
-        let keys: Vec<String> = recent
-            .query_map([options.dedup_window as u64], |r| r.get(0))
-            .map_err(state_err)?
-            .collect::<Result<_, _>>()
-            .map_err(state_err)?;
-        for key in keys.into_iter().rev() {
-            seen.restore(key);
-        }
-    }
-
+    let mut in_order = InOrder::new(rules, options.dedup_window);
+    restore(&db, &mut in_order, options.dedup_window).map_err(state_err)?;
     let mut p = Pipeline {
-        rules,
         format,
         bad,
-        seen,
+        in_order,
         pending: Vec::new(),
         totals: Totals::default(),
     };
@@ -399,21 +389,7 @@ pub fn watch(
                 params![out_key, out_len],
             )
             .map_err(state_err)?;
-            let new = p.seen.take_new();
-            if !new.is_empty() {
-                let mut insert = tx
-                    .prepare_cached("INSERT INTO seen (key) VALUES (?1)")
-                    .map_err(state_err)?;
-                for key in &new {
-                    insert.execute([key]).map_err(state_err)?;
-                }
-                drop(insert);
-                tx.execute(
-                    "DELETE FROM seen WHERE seq <= (SELECT MAX(seq) FROM seen) - ?1",
-                    [p.seen.window() as u64],
-                )
-                .map_err(state_err)?;
-            }
+            save(&tx, &mut p.in_order).map_err(state_err)?;
             tx.commit().map_err(state_err)?;
             for s in &mut sources {
                 if let Source::Spool(spool) = s {
@@ -430,16 +406,110 @@ pub fn watch(
     }
 }
 
+/// Restores what an earlier run remembered: the last events with detections and the
+/// stateful rules' state.
+fn restore(db: &Connection, in_order: &mut InOrder<'_>, window: usize) -> rusqlite::Result<()> {
+    let mut recent = db.prepare("SELECT key FROM seen ORDER BY seq DESC LIMIT ?1")?;
+    let keys: Vec<String> = recent
+        .query_map([window as u64], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for key in keys.into_iter().rev() {
+        in_order.seen.restore(key);
+    }
+    let mut changes = Vec::new();
+    let mut q = db.prepare("SELECT rule, value FROM first_seen")?;
+    for row in q.query_map([], |r| {
+        Ok(Change::FirstSeen {
+            rule: r.get(0)?,
+            value: r.get(1)?,
+        })
+    })? {
+        changes.push(row?);
+    }
+    let mut q = db.prepare("SELECT key, fails FROM pods")?;
+    for row in q.query_map([], |r| {
+        let fails: String = r.get(1)?;
+        Ok(Change::Pod {
+            key: r.get(0)?,
+            reasons: Some(
+                fails
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+        })
+    })? {
+        changes.push(row?);
+    }
+    let mut q = db.prepare("SELECT key, object FROM rbac_objects")?;
+    for row in q.query_map([], |r| {
+        Ok(Change::Rbac {
+            key: r.get(0)?,
+            object: Some(r.get(1)?),
+        })
+    })? {
+        changes.push(row?);
+    }
+    for c in changes {
+        in_order.state.restore(c);
+    }
+    Ok(())
+}
+
+/// Writes what was remembered since the last checkpoint, in its transaction.
+fn save(tx: &rusqlite::Transaction<'_>, in_order: &mut InOrder<'_>) -> rusqlite::Result<()> {
+    let new = in_order.seen.take_new();
+    if !new.is_empty() {
+        let mut insert = tx.prepare_cached("INSERT INTO seen (key) VALUES (?1)")?;
+        for key in &new {
+            insert.execute([key])?;
+        }
+        tx.execute(
+            "DELETE FROM seen WHERE seq <= (SELECT MAX(seq) FROM seen) - ?1",
+            [in_order.seen.window() as u64],
+        )?;
+    }
+    for change in in_order.state.take_changes() {
+        match change {
+            Change::FirstSeen { rule, value } => tx.execute(
+                "INSERT OR IGNORE INTO first_seen (rule, value) VALUES (?1, ?2)",
+                params![rule, value],
+            )?,
+            Change::Pod {
+                key,
+                reasons: Some(fails),
+            } => tx.execute(
+                "INSERT OR REPLACE INTO pods (key, fails) VALUES (?1, ?2)",
+                params![key, fails.join(",")],
+            )?,
+            Change::Pod { key, reasons: None } => {
+                tx.execute("DELETE FROM pods WHERE key = ?1", [key])?
+            }
+            Change::Rbac {
+                key,
+                object: Some(object),
+            } => tx.execute(
+                "INSERT OR REPLACE INTO rbac_objects (key, object) VALUES (?1, ?2)",
+                params![key, object],
+            )?,
+            Change::Rbac { key, object: None } => {
+                tx.execute("DELETE FROM rbac_objects WHERE key = ?1", [key])?
+            }
+        };
+    }
+    Ok(())
+}
+
 /// Complete lines are read at most about this much at a time, so that a large log
 /// is followed in bounded memory (and checkpointed as it goes).
 const CHUNK: u64 = 4 << 20;
 
 /// What turns lines into output: the rules, the format, and what the round produced.
 struct Pipeline<'a, F, B> {
-    rules: &'a RuleSet,
     format: F,
     bad: B,
-    seen: Seen,
+    in_order: InOrder<'a>,
     pending: Vec<u8>,
     totals: Totals,
 }
@@ -455,13 +525,21 @@ where
     fn lines(&mut self, name: &str, offset: u64, bytes: &[u8]) {
         let mut at = offset;
         for line in bytes.split_inclusive(|b| *b == b'\n') {
-            let outcome = line_detections(name, at, line, self.rules, |d, e| {
-                (self.format)(name, at, d, e)
+            let format = &self.format;
+            let outcome = line_detections(name, at, line, self.in_order.rules, |d, e| {
+                format(name, at, d, e)
             });
             let pending = &mut self.pending;
-            self.totals.add(
+            let place = LineAt {
+                file: name,
+                line: at,
+                bytes: line,
+            };
+            self.in_order.finish(
+                &mut self.totals,
                 outcome,
-                &mut self.seen,
+                place,
+                |d, e| format(name, at, d, e),
                 |l| {
                     pending.extend_from_slice(l.as_bytes());
                     pending.push(b'\n');

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hyper::StatusCode;
 use palisade_audit::watch::{watch, Output, Progress, WatchOptions};
-use palisade_audit::{falco_json, Loader, PALISADE_RULES};
+use palisade_audit::{falco_json, Loader};
 use palisade_https::tls::{bootstrap, ReloadingCert};
 use palisade_https::{accept_loop, read_limited, server_tls, text};
 
@@ -63,6 +63,9 @@ fn endpoint(dir: &std::path::Path, refuse: usize) -> (String, Arc<Mutex<Seen>>) 
     (format!("https://127.0.0.1:{}/falco", addr.port()), seen)
 }
 
+/// One rule: a Secret read.
+const SECRET_READ: &str = "- rule: Secret Read\n  desc: x\n  condition: ka.target.resource = secrets\n  output: \"%ka.user.name read %ka.target.name\"\n  priority: WARNING\n  source: k8s_audit\n";
+
 fn secret_read(i: usize) -> String {
     format!(
         r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"id-{i}","stage":"ResponseComplete","verb":"get","user":{{"username":"jane"}},"objectRef":{{"resource":"secrets","namespace":"prod","name":"s-{i}"}},"responseStatus":{{"code":200}},"stageTimestamp":"2026-12-04T10:00:00Z"}}"#
@@ -71,7 +74,7 @@ fn secret_read(i: usize) -> String {
 
 fn run(dir: &std::path::Path, url: &str, state: &str) -> palisade_audit::scan::Totals {
     let mut loader = Loader::default();
-    loader.add("palisade", PALISADE_RULES).unwrap();
+    loader.add("rules.yaml", SECRET_READ).unwrap();
     let rules = loader.compile();
     let mut options = WatchOptions::new(
         vec![dir.join("audit.log")],

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use palisade_audit::events::open;
-use palisade_audit::scan::{scan_reader, Seen};
+use palisade_audit::scan::{scan_reader, InOrder};
 use palisade_audit::{falco_json, Loader};
 
 const VERBS: [&str; 6] = ["get", "list", "watch", "create", "update", "delete"];
@@ -109,7 +109,7 @@ pub fn run(path: &Path, rules: &Path) -> anyhow::Result<()> {
         open(path)?,
         &rules,
         |_, d, _| falco_json(d, "bench").to_string(),
-        &mut Seen::new(1_000_000),
+        &mut InOrder::new(&rules, 1_000_000),
         |line| writeln!(sink, "{line}"),
         |_| {},
     )?;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use palisade_audit::events::open;
-use palisade_audit::scan::{scan_reader, Seen, Totals};
+use palisade_audit::scan::{scan_reader, InOrder, Totals};
 use palisade_audit::{falco_json, output, Loader, PALISADE_RULES, PALISADE_RULES_NAME};
 
 use crate::cli::{
@@ -194,7 +194,7 @@ fn scan(args: &AuditScanArgs) -> anyhow::Result<ExitStatus> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut totals = Totals::default();
     // One memory across files: an event in two of them is reported once.
-    let mut seen = Seen::new(DEDUP_WINDOW);
+    let mut in_order = InOrder::new(&rules, DEDUP_WINDOW);
     for path in &args.files {
         let name = path.display().to_string();
         let input = open(path).with_context(|| format!("cannot open {name}"))?;
@@ -211,7 +211,7 @@ fn scan(args: &AuditScanArgs) -> anyhow::Result<ExitStatus> {
                     event,
                 )
             },
-            &mut seen,
+            &mut in_order,
             |text| writeln!(out, "{text}"),
             |bad| {
                 let _ = writeln!(std::io::stderr(), "error: {bad}");

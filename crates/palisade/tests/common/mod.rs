@@ -37,16 +37,20 @@ pub fn audit_event(i: usize) -> String {
     )
 }
 
-/// The names (`ka.target.name`) of the Falco JSON detections in `text`, one per line.
+/// The names (`ka.target.name`) of the Secrets read by a person in the Falco JSON
+/// detections in `text`, one per line (other rules' detections, such as a first
+/// reader's, are passed over).
 pub fn detected_names(text: &str) -> Vec<String> {
     text.lines()
-        .map(|l| {
+        .filter_map(|l| {
             let v: serde_json::Value =
                 serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}"));
-            v["output_fields"]["ka.target.name"]
-                .as_str()
-                .unwrap()
-                .to_owned()
+            (v["rule"] == "Palisade Secret Read By A Person").then(|| {
+                v["output_fields"]["ka.target.name"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
         })
         .collect()
 }
