@@ -406,6 +406,26 @@ pub fn watch(
     }
 }
 
+/// Whether `name` is a rotated copy of the log `log` (not compressed): logrotate's
+/// `audit.log.1` or `audit.log-20261204`, or the API server's own
+/// `audit-2026-12-04T10-00-00.000.log`.
+fn is_rotation_of(name: &str, log: &str) -> bool {
+    if name.ends_with(".gz") || name == log {
+        return false;
+    }
+    if let Some(rest) = name.strip_prefix(log) {
+        return rest.starts_with('.') || rest.starts_with('-');
+    }
+    match log.rsplit_once('.') {
+        Some((stem, ext)) => name
+            .strip_prefix(stem)
+            .and_then(|r| r.strip_prefix('-'))
+            .and_then(|r| r.strip_suffix(ext))
+            .is_some_and(|r| r.ends_with('.') && r.starts_with(|c: char| c.is_ascii_digit())),
+        None => false,
+    }
+}
+
 /// Restores what an earlier run remembered: the last events with detections and the
 /// stateful rules' state.
 fn restore(db: &Connection, in_order: &mut InOrder<'_>, window: usize) -> rusqlite::Result<()> {
@@ -669,6 +689,57 @@ impl Tracked {
         }
     }
 
+    /// After a renamed file is read to its end: the file written after it, which is the
+    /// one at the path unless the log rotated more than once meanwhile (a watcher that
+    /// was stopped): then the older rotation (`audit.log.1`, or the API server's own
+    /// `audit-<time>.log`) is next, found as the least recently written file of the
+    /// log's name written after the finished one.
+    fn open_next(&mut self, current_inode: u64) -> Result<(), WatchError> {
+        let finished = self
+            .file
+            .as_ref()
+            .and_then(|f| f.metadata().ok())
+            .and_then(|m| m.modified().ok());
+        let (Some(finished), Some(log_name)) = (
+            finished,
+            self.path
+                .file_name()
+                .and_then(|s| s.to_str())
+                .map(str::to_owned),
+        ) else {
+            self.open_current()?;
+            return Ok(());
+        };
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let next = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter(|e| is_rotation_of(&e.file_name().to_string_lossy(), &log_name))
+            .filter_map(|e| {
+                let m = e.metadata().ok().filter(std::fs::Metadata::is_file)?;
+                let written = m.modified().ok()?;
+                (m.ino() != self.inode && m.ino() != current_inode && written >= finished)
+                    .then(|| (written, m.ino(), e.path()))
+            })
+            .min();
+        match next {
+            Some((_, inode, path)) => {
+                self.offset = 0;
+                self.inode = inode;
+                self.file = Some(File::open(&path).map_err(|e| io(&path, e))?);
+            }
+            None => {
+                self.open_current()?;
+            }
+        }
+        Ok(())
+    }
+
     /// Matches the next chunk of complete lines; true if there was one.
     fn read_new<F, B>(&mut self, p: &mut Pipeline<'_, F, B>) -> Result<bool, WatchError>
     where
@@ -711,7 +782,7 @@ impl Tracked {
             // the read above; nothing is written to it after, so once a read finds
             // nothing it is complete.
             if !self.read_new(p)? {
-                self.open_current()?;
+                self.open_next(current.ino())?;
             }
             return Ok(true);
         }
@@ -741,6 +812,26 @@ impl Tracked {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rotated_copies_are_told_from_other_files() {
+        for name in [
+            "audit.log.1",
+            "audit.log-20261204",
+            "audit-2026-12-04T10-00-00.000.log",
+        ] {
+            assert!(is_rotation_of(name, "audit.log"), "{name}");
+        }
+        for name in [
+            "audit.log",
+            "audit.log.2.gz",
+            "audit-policy.yaml",
+            "audit-policy.log",
+            "auditx.log.1",
+        ] {
+            assert!(!is_rotation_of(name, "audit.log"), "{name}");
+        }
+    }
 
     #[test]
     fn lines_are_read_in_bounded_chunks_and_partial_lines_wait() {

@@ -154,3 +154,46 @@ fn an_old_gzip_rotation_is_read_once_and_an_event_in_two_files_reported_once() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("0 events, 0 detections"), "{stderr}");
 }
+
+#[test]
+fn two_rotations_while_stopped_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    let rotate = |n: usize| {
+        // logrotate's `create`: audit.log.1 -> audit.log.2, audit.log -> audit.log.1.
+        for i in (1..n).rev() {
+            let from = dir.path().join(format!("audit.log.{i}"));
+            if from.exists() {
+                std::fs::rename(&from, dir.path().join(format!("audit.log.{}", i + 1))).unwrap();
+            }
+        }
+        std::fs::rename(&log, dir.path().join("audit.log.1")).unwrap();
+    };
+    append(&log, 0, 100);
+    assert!(watch(dir.path(), &["audit.log"], 200)
+        .wait()
+        .unwrap()
+        .success());
+    // Stopped: more lines, a rotation, a whole file's worth, another rotation, more.
+    std::thread::sleep(Duration::from_millis(20));
+    append(&log, 100, 150);
+    rotate(3);
+    std::thread::sleep(Duration::from_millis(20));
+    append(&log, 150, 250);
+    rotate(3);
+    std::thread::sleep(Duration::from_millis(20));
+    append(&log, 250, 300);
+    assert!(watch(dir.path(), &["audit.log"], 300)
+        .wait()
+        .unwrap()
+        .success());
+    let mut names =
+        common::detected_names(&std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap());
+    names.sort();
+    let mut want: Vec<String> = (0..300)
+        .filter(|i| i % 7 == 0)
+        .map(|i| format!("s-{i}"))
+        .collect();
+    want.sort();
+    assert_eq!(names, want, "the middle rotation must be read");
+}
