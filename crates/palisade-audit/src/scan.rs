@@ -8,7 +8,9 @@ use rayon::prelude::*;
 
 use crate::events::{for_each_line, line_events, BadLine};
 use crate::rules::FieldCache;
-use crate::state::{feeds, first_seen_detection, first_seen_value, removal, AuditState, Change};
+use crate::state::{
+    exec_target, first_seen_value, object_change, with_detail, AuditState, Change, StateKind,
+};
 use crate::{detect_in, AuditEvent, Detection, RuleSet};
 
 /// Lines read before a batch is handed to the pool.
@@ -40,13 +42,14 @@ pub struct EventOutcome {
     pub index: usize,
     pub key: Option<String>,
     pub lines: Vec<String>,
-    /// First-seen rules that matched, by index, with the value they remember (read
-    /// here, in parallel: the check in order needs no second reading of the event).
+    /// First-seen rules that matched, by index, with the value they remember.
     pub first_seen: Vec<(usize, String)>,
-    /// To be read again and seen, in order, by the other rules that keep state.
-    pub stateful: bool,
-    /// What a deletion removes from the state.
-    pub removal: Option<Change>,
+    /// What the event changes in the state (a pod or RBAC write or deletion).
+    pub change: Option<Change>,
+    /// The RBAC-path rule, by index, when it matched.
+    pub escalation: Option<usize>,
+    /// The privileged-exec rule, by index, and the pod entered, when it matched.
+    pub exec: Option<(usize, String)>,
 }
 
 /// The events of one line and their detections, each `format`ted; or why the line is
@@ -70,18 +73,26 @@ pub fn line_detections(
         .filter_map(|(index, e)| {
             let mut cache = FieldCache::new(rules, e);
             let found = detect_in(rules, e, &mut cache);
-            let (mut first_seen, mut stateful, mut gone) = (Vec::new(), false, None);
+            // What the rules that keep state need, read here in parallel so that the
+            // part in event order does not read the event again (but to report).
+            let (mut first_seen, mut change, mut escalation, mut exec) =
+                (Vec::new(), None, None, None);
             if has_state {
-                stateful = feeds(e);
-                gone = removal(e);
+                change = object_change(e);
                 for i in rules.stateful_matches(&mut cache) {
-                    match first_seen_value(&rules.rules[i], e) {
-                        Some(value) => first_seen.push((i, value)),
-                        None => stateful = true,
+                    match &rules.rules[i].state {
+                        Some(StateKind::FirstSeen { .. }) => {
+                            first_seen.extend(first_seen_value(&rules.rules[i], e).map(|v| (i, v)));
+                        }
+                        Some(StateKind::PrivilegedPodExec) => {
+                            exec = exec_target(e).map(|pod| (i, pod));
+                        }
+                        Some(StateKind::RbacEscalation) => escalation = Some(i),
+                        None => {}
                     }
                 }
             }
-            if found.is_empty() && first_seen.is_empty() && !stateful && gone.is_none() {
+            if found.is_empty() && first_seen.is_empty() && change.is_none() && exec.is_none() {
                 return None;
             }
             let key = match (&e.head.audit_id, &e.head.stage) {
@@ -93,8 +104,9 @@ pub fn line_detections(
                 key,
                 lines: found.iter().map(|d| format(d, e)).collect(),
                 first_seen,
-                stateful,
-                removal: gone,
+                change,
+                escalation,
+                exec,
             })
         })
         .collect();
@@ -151,35 +163,44 @@ impl<'r> InOrder<'r> {
             }
         };
         totals.events += outcome.events;
-        // Read again only when needed (writes of pods and RBAC with bodies, exec, a
-        // first-seen value): rare.
+        // The line's events, read again only to report what a rule that keeps state
+        // found: rare.
         let mut parsed = None;
         for event in outcome.detected {
             if event.key.as_deref().is_some_and(|k| self.seen.contains(k)) {
                 totals.duplicates += 1;
                 continue;
             }
-            if let Some(change) = event.removal {
-                self.state.remove(change);
-            }
             let mut lines = event.lines;
-            let new: Vec<(usize, String)> = event
-                .first_seen
-                .into_iter()
-                .filter(|(i, value)| self.state.first_time(&self.rules.rules[*i], value))
-                .collect();
-            if event.stateful || !new.is_empty() {
+            // (rule, detail) of the rules that keep state.
+            let mut stateful: Vec<(usize, String)> = Vec::new();
+            for (i, value) in event.first_seen {
+                if self.state.first_time(&self.rules.rules[i], &value) {
+                    let field = match &self.rules.rules[i].state {
+                        Some(StateKind::FirstSeen { field }) => field.as_str(),
+                        _ => "",
+                    };
+                    stateful.push((i, format!("first time {field} = {value}")));
+                }
+            }
+            if let Some(change) = event.change {
+                let paths = self.state.apply_change(change, event.escalation.is_some());
+                if let (Some(i), Some(detail)) = (event.escalation, paths) {
+                    stateful.push((i, detail));
+                }
+            }
+            if let Some((i, pod)) = &event.exec {
+                if let Some(detail) = self.state.exec_detail(pod) {
+                    stateful.push((*i, detail));
+                }
+            }
+            if !stateful.is_empty() {
                 let events =
                     parsed.get_or_insert_with(|| line_events(at.file, at.line, at.bytes).ok());
                 if let Some(e) = events.as_ref().and_then(|p| p.get(event.index)) {
-                    for (i, value) in &new {
-                        let d = first_seen_detection(&self.rules.rules[*i], e, value);
+                    for (i, detail) in stateful {
+                        let d = with_detail(&self.rules.rules[i], e, detail);
                         lines.push(format(&d, e));
-                    }
-                    if event.stateful {
-                        for d in self.state.observe(self.rules, e) {
-                            lines.push(format(&d, e));
-                        }
                     }
                 }
             }

@@ -24,7 +24,7 @@ use palisade_source::{parse_document, split_documents, Limits};
 use serde_json::Value;
 
 use crate::fields;
-use crate::rules::{format_output, Rule, RuleSet};
+use crate::rules::{format_output, Rule};
 use crate::{AuditEvent, Detection};
 
 /// What a stateful rule remembers.
@@ -68,59 +68,81 @@ const RBAC_RESOURCES: &[&str] = &[
     "clusterrolebindings",
 ];
 
-/// Whether `event` feeds the state: a pod or RBAC write with its body (a policy at
-/// `RequestResponse`, as `palisade audit policy` recommends for them), or a deletion.
-#[must_use]
-pub fn feeds(event: &AuditEvent<'_>) -> bool {
-    let Some(obj) = &event.head.object_ref else {
-        return false;
-    };
-    if obj.subresource.is_some() {
-        return false;
-    }
-    let has_body = event.head.request_object.is_some() || event.head.response_object.is_some();
-    let writes = matches!(
-        event.head.verb.as_deref(),
-        Some("create" | "update" | "patch")
-    );
-    writes && has_body && stateful_resource(obj.resource.as_deref())
-}
-
 fn stateful_resource(resource: Option<&str>) -> bool {
     resource.is_some_and(|r| r == "pods" || RBAC_RESOURCES.contains(&r))
 }
 
-/// What a successful deletion of a pod or RBAC object removes from the state (read
-/// without the event's body, so in parallel).
+/// What a successful write or deletion of a pod or RBAC object changes in the state:
+/// a pod rated (its failing baseline checks), an RBAC object kept, or either removed.
+/// A write without its body (a policy below `RequestResponse`) changes nothing. Pure,
+/// so read in parallel; applied in event order.
 #[must_use]
-pub fn removal(event: &AuditEvent<'_>) -> Option<Change> {
+pub fn object_change(event: &AuditEvent<'_>) -> Option<Change> {
     let obj = event.head.object_ref.as_ref()?;
-    if obj.subresource.is_some()
-        || event.head.verb.as_deref() != Some("delete")
-        || !stateful_resource(obj.resource.as_deref())
-        || event
-            .head
-            .response_status
-            .as_ref()
-            .and_then(|s| s.code)
-            .is_some_and(|c| !(200..300).contains(&c))
-    {
+    if obj.subresource.is_some() || !stateful_resource(obj.resource.as_deref()) {
+        return None;
+    }
+    let verb = event.head.verb.as_deref()?;
+    if !matches!(verb, "create" | "update" | "patch" | "delete") {
+        return None;
+    }
+    let failed = event
+        .head
+        .response_status
+        .as_ref()
+        .and_then(|s| s.code)
+        .is_some_and(|c| !(200..300).contains(&c));
+    if failed {
         return None;
     }
     let resource = obj.resource.as_deref().unwrap_or("");
     let ns = obj.namespace.as_deref().unwrap_or("");
-    let name = obj.name.as_deref()?;
-    Some(if resource == "pods" {
+    let pods = resource == "pods";
+    if verb == "delete" {
+        let name = obj.name.as_deref()?;
+        return Some(if pods {
+            Change::Pod {
+                key: format!("{ns}/{name}"),
+                reasons: None,
+            }
+        } else {
+            Change::Rbac {
+                key: format!("{resource}/{ns}/{name}"),
+                object: None,
+            }
+        });
+    }
+    if event.head.request_object.is_none() && event.head.response_object.is_none() {
+        return None;
+    }
+    // The object as stored: the response of a write (a patch's request is a patch).
+    let body = event
+        .response()
+        .filter(|v| v.get("kind").and_then(Value::as_str) != Some("Status"))
+        .or_else(|| (verb != "patch").then(|| event.request()).flatten())
+        .filter(|v| v.get("kind").is_some())?;
+    let name = match obj.name.as_deref() {
+        Some(n) if !n.is_empty() => n.to_owned(),
+        _ => body.pointer("/metadata/name")?.as_str()?.to_owned(),
+    };
+    let json = body.to_string();
+    Some(if pods {
         Change::Pod {
             key: format!("{ns}/{name}"),
-            reasons: None,
+            reasons: Some(rater().rate(&json)),
         }
     } else {
         Change::Rbac {
             key: format!("{resource}/{ns}/{name}"),
-            object: None,
+            object: Some(json),
         }
     })
+}
+
+/// The pod rater, made once (the checks and options are read-only).
+fn rater() -> &'static PodRater {
+    static RATER: std::sync::OnceLock<PodRater> = std::sync::OnceLock::new();
+    RATER.get_or_init(PodRater::new)
 }
 
 /// A change to persist.
@@ -151,7 +173,6 @@ pub struct AuditState {
     /// Subjects with a path to cluster-admin, once computed.
     escalated: Option<BTreeSet<String>>,
     changes: Vec<Change>,
-    rater: Option<PodRater>,
 }
 
 impl std::fmt::Debug for AuditState {
@@ -216,90 +237,51 @@ impl AuditState {
         true
     }
 
-    /// Feeds `event` to the state and returns the stateful rules' detections.
-    pub fn observe<'r>(
-        &mut self,
-        rules: &'r RuleSet,
-        event: &AuditEvent<'_>,
-    ) -> Vec<Detection<'r>> {
-        // First-seen rules are decided from values read in parallel (`first_time`).
-        let stateful: Vec<&'r Rule> = rules
-            .rules
-            .iter()
-            .filter(|r| {
-                matches!(
-                    r.state,
-                    Some(StateKind::PrivilegedPodExec | StateKind::RbacEscalation)
-                )
-            })
-            .collect();
-        if stateful.is_empty() {
-            return Vec::new();
-        }
-        let mut cache = crate::rules::FieldCache::new(rules, event);
-        let matched: Vec<&'r Rule> = stateful
-            .into_iter()
-            .filter(|r| r.condition.eval(rules, &mut cache))
-            .collect();
-        let mut out = Vec::new();
-        // RBAC paths before and after this event, computed only when a rule asks.
-        let escalation_rules: Vec<&&Rule> = matched
-            .iter()
-            .filter(|r| r.state == Some(StateKind::RbacEscalation))
-            .collect();
-        // Deletions are applied apart ([`removal`]); they grant nothing.
-        let before = if escalation_rules.is_empty() || !feeds(event) {
-            None
-        } else {
-            Some(self.escalated_subjects())
-        };
-        let changed = feeds(event) && self.feed(event);
-        for rule in matched {
-            let detail = match rule.state.as_ref().expect("filtered") {
-                StateKind::FirstSeen { .. } => continue,
-                StateKind::PrivilegedPodExec => {
-                    let Some(obj) = &event.head.object_ref else {
-                        continue;
-                    };
-                    let key = format!(
-                        "{}/{}",
-                        obj.namespace.as_deref().unwrap_or(""),
-                        obj.name.as_deref().unwrap_or("")
-                    );
-                    match self.pods.get(&key) {
-                        Some(reasons) if !reasons.is_empty() => format!(
-                            "the pod fails the Pod Security baseline: {}",
-                            reasons.join(", ")
-                        ),
-                        _ => continue,
-                    }
-                }
-                StateKind::RbacEscalation => {
-                    let Some(before) = before.as_ref().filter(|_| changed) else {
-                        continue;
-                    };
-                    let after = self.escalated_subjects();
-                    let new: Vec<&String> = after.difference(before).collect();
-                    if new.is_empty() {
-                        continue;
-                    }
-                    let shown: Vec<&str> = new.iter().take(5).map(|s| s.as_str()).collect();
-                    let more = if new.len() > 5 {
-                        format!(" and {} more", new.len() - 5)
-                    } else {
-                        String::new()
-                    };
-                    format!("new path to cluster-admin for {}{more}", shown.join(", "))
-                }
-            };
-            out.push(with_detail(rule, event, detail));
-        }
-        out
+    /// Whether the pod `namespace/name` was rated and fails the baseline.
+    #[must_use]
+    pub fn is_privileged(&self, pod: &str) -> bool {
+        self.pods.get(pod).is_some_and(|fails| !fails.is_empty())
     }
 
-    /// Applies a [`removal`].
-    pub fn remove(&mut self, change: Change) {
-        self.record(change);
+    /// Why an exec into `pod` is reported, if it is: the baseline checks it fails.
+    #[must_use]
+    pub fn exec_detail(&self, pod: &str) -> Option<String> {
+        let fails = self.pods.get(pod).filter(|f| !f.is_empty())?;
+        Some(format!(
+            "the pod fails the Pod Security baseline: {}",
+            fails.join(", ")
+        ))
+    }
+
+    /// Applies a write or deletion ([`object_change`]). With `paths`, the subjects it
+    /// newly gives a path to cluster-admin come back, as the detail of a detection.
+    pub fn apply_change(&mut self, change: Change, paths: bool) -> Option<String> {
+        let rbac_write = matches!(
+            &change,
+            Change::Rbac {
+                object: Some(_),
+                ..
+            }
+        );
+        // Removing RBAC objects grants nothing: only writes are compared.
+        let before = (paths && rbac_write).then(|| self.escalated_subjects());
+        let changed = self.record(change);
+        let before = before.filter(|_| changed)?;
+        let after = self.escalated_subjects();
+        let new: Vec<&String> = after.difference(&before).collect();
+        if new.is_empty() {
+            return None;
+        }
+        let shown: Vec<&str> = new.iter().take(5).map(|s| s.as_str()).collect();
+        let more = if new.len() > 5 {
+            format!(" and {} more", new.len() - 5)
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "new path to cluster-admin for {}{more}",
+            shown.join(", ")
+        ))
     }
 
     /// Records that `rule` saw `value`; true the first time.
@@ -309,55 +291,6 @@ impl AuditState {
                 rule: rule.name.clone(),
                 value: value.to_owned(),
             })
-    }
-
-    /// Updates pods and RBAC objects from a write's body; true if the state changed.
-    fn feed(&mut self, event: &AuditEvent<'_>) -> bool {
-        let Some(obj) = &event.head.object_ref else {
-            return false;
-        };
-        let resource = obj.resource.as_deref().unwrap_or("");
-        let key_ns = obj.namespace.as_deref().unwrap_or("");
-        let name = obj.name.as_deref().unwrap_or("");
-        let failed = event
-            .head
-            .response_status
-            .as_ref()
-            .and_then(|s| s.code)
-            .is_some_and(|c| !(200..300).contains(&c));
-        if failed {
-            return false;
-        }
-        let verb = event.head.verb.as_deref().unwrap_or("");
-        // The object as stored: the response of a write (a patch's request is a patch).
-        let body = event
-            .response()
-            .filter(|v| v.get("kind").and_then(Value::as_str) != Some("Status"))
-            .or_else(|| (verb != "patch").then(|| event.request()).flatten())
-            .filter(|v| v.get("kind").is_some());
-        let name = if name.is_empty() {
-            body.and_then(|b| b.pointer("/metadata/name"))
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned()
-        } else {
-            name.to_owned()
-        };
-        if resource == "pods" {
-            let key = format!("{key_ns}/{name}");
-            let Some(body) = body else { return false };
-            let reasons = Some(self.rater().rate(&body.to_string()));
-            self.record(Change::Pod { key, reasons })
-        } else {
-            let key = format!("{resource}/{key_ns}/{name}");
-            let Some(body) = body else { return false };
-            let object = Some(body.to_string());
-            self.record(Change::Rbac { key, object })
-        }
-    }
-
-    fn rater(&mut self) -> &PodRater {
-        self.rater.get_or_insert_with(PodRater::new)
     }
 
     /// The subjects (not Kubernetes' own) with a path to cluster-admin now.
@@ -386,6 +319,17 @@ impl AuditState {
     }
 }
 
+/// The pod (namespace/name) an exec or attach event enters.
+#[must_use]
+pub fn exec_target(event: &AuditEvent<'_>) -> Option<String> {
+    let obj = event.head.object_ref.as_ref()?;
+    Some(format!(
+        "{}/{}",
+        obj.namespace.as_deref().unwrap_or(""),
+        obj.name.as_deref()?
+    ))
+}
+
 /// The value a first-seen `rule` remembers of `event`; `None` for other rules.
 #[must_use]
 pub fn first_seen_value(rule: &Rule, event: &AuditEvent<'_>) -> Option<String> {
@@ -399,22 +343,8 @@ pub fn first_seen_value(rule: &Rule, event: &AuditEvent<'_>) -> Option<String> {
     Some(fields::extract(event, name, arg).join(","))
 }
 
-/// The detection of a first-seen `rule` on `event`, which showed `value` first.
-#[must_use]
-pub fn first_seen_detection<'r>(
-    rule: &'r Rule,
-    event: &AuditEvent<'_>,
-    value: &str,
-) -> Detection<'r> {
-    let field = match &rule.state {
-        Some(StateKind::FirstSeen { field }) => field.as_str(),
-        _ => "",
-    };
-    with_detail(rule, event, format!("first time {field} = {value}"))
-}
-
 /// A detection of `rule` whose output says `detail`, which is also a field.
-fn with_detail<'r>(rule: &'r Rule, event: &AuditEvent<'_>, detail: String) -> Detection<'r> {
+pub fn with_detail<'r>(rule: &'r Rule, event: &AuditEvent<'_>, detail: String) -> Detection<'r> {
     let (output, mut output_fields) = format_output(&rule.output, event);
     output_fields.push(("palisade.detail".to_owned(), Value::String(detail.clone())));
     Detection {
