@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rayon::prelude::*;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::events::{BadLine, MAX_LINE};
@@ -245,7 +246,7 @@ enum Source {
 impl Source {
     fn step<F, B>(&mut self, p: &mut Pipeline<'_, F, B>) -> Result<bool, WatchError>
     where
-        F: Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String,
+        F: Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String + Sync,
         B: FnMut(BadLine),
     {
         match self {
@@ -274,7 +275,7 @@ impl Source {
 /// Reads the next lines of a spool; true if anything changed.
 fn spool_step<F, B>(s: &mut SpoolReader, p: &mut Pipeline<'_, F, B>) -> Result<bool, WatchError>
 where
-    F: Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String,
+    F: Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String + Sync,
     B: FnMut(BadLine),
 {
     let read = s
@@ -314,7 +315,7 @@ where
 pub fn watch(
     options: &WatchOptions,
     rules: &RuleSet,
-    format: impl Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String,
+    format: impl Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String + Sync,
     bad: impl FnMut(BadLine),
     gauge: Option<Arc<SpoolGauge>>,
     progress: &Progress,
@@ -536,7 +537,7 @@ struct Pipeline<'a, F, B> {
 
 impl<F, B> Pipeline<'_, F, B>
 where
-    F: Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String,
+    F: Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String + Sync,
     B: FnMut(BadLine),
 {
     /// Matches the complete lines `bytes`, which start at byte `offset` of `name`.
@@ -544,11 +545,24 @@ where
     /// restart or a rotation.
     fn lines(&mut self, name: &str, offset: u64, bytes: &[u8]) {
         let mut at = offset;
-        for line in bytes.split_inclusive(|b| *b == b'\n') {
-            let format = &self.format;
-            let outcome = line_detections(name, at, line, self.in_order.rules, |d, e| {
-                format(name, at, d, e)
-            });
+        let lines: Vec<(u64, &[u8])> = bytes
+            .split_inclusive(|b| *b == b'\n')
+            .map(|line| {
+                let start = at;
+                at += line.len() as u64;
+                (start, line)
+            })
+            .collect();
+        // Matched on every core, then finished in order (as `scan` does).
+        let format = &self.format;
+        let rules = self.in_order.rules;
+        let outcomes: Vec<_> = lines
+            .par_iter()
+            .map(|(at, line)| {
+                line_detections(name, *at, line, rules, |d, e| format(name, *at, d, e))
+            })
+            .collect();
+        for ((at, line), outcome) in lines.into_iter().zip(outcomes) {
             let pending = &mut self.pending;
             let place = LineAt {
                 file: name,
@@ -566,7 +580,6 @@ where
                 },
                 &mut self.bad,
             );
-            at += line.len() as u64;
         }
     }
 }
@@ -645,7 +658,7 @@ impl Tracked {
     /// The next lines of a gzip file; false once it is read.
     fn step_gz<F, B>(&mut self, p: &mut Pipeline<'_, F, B>) -> Result<bool, WatchError>
     where
-        F: Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String,
+        F: Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String + Sync,
         B: FnMut(BadLine),
     {
         let Some(gz) = self.gz.as_mut().filter(|g| !g.done) else {
@@ -743,7 +756,7 @@ impl Tracked {
     /// Matches the next chunk of complete lines; true if there was one.
     fn read_new<F, B>(&mut self, p: &mut Pipeline<'_, F, B>) -> Result<bool, WatchError>
     where
-        F: Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String,
+        F: Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String + Sync,
         B: FnMut(BadLine),
     {
         let Some(file) = self.file.as_mut() else {
@@ -761,7 +774,7 @@ impl Tracked {
     /// Reads what is new (following a rotation); true if anything changed.
     fn step<F, B>(&mut self, p: &mut Pipeline<'_, F, B>) -> Result<bool, WatchError>
     where
-        F: Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String,
+        F: Fn(&str, u64, &Detection<'_>, &AuditEvent<'_>) -> String + Sync,
         B: FnMut(BadLine),
     {
         if self.gz.is_some() {
