@@ -322,6 +322,13 @@ impl Loader {
                 ),
                 None => self.rules.push((name, source)),
             }
+        } else if item.is_null() {
+            // Falco's own k8s_audit_rules.yaml has one (a bare `-`); Falco skips it too.
+            self.notice(
+                file,
+                line,
+                "an empty item (a bare `-`) is skipped".to_owned(),
+            );
         } else {
             let what = item
                 .entries()

@@ -303,4 +303,10 @@ fn falco_file_constructs() {
     let line = crate::falco_json(&d[0], "h");
     assert_eq!(line["priority"], "Informational");
     assert_eq!(line["output_fields"]["ka.response.reason"], Value::Null);
+    // The bare `-` is skipped with a note naming its line.
+    let notes: Vec<String> = rules.notices.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        notes,
+        ["falco-like.yaml:2: an empty item (a bare `-`) is skipped"]
+    );
 }
