@@ -141,31 +141,56 @@ static FIELDS: &[(&str, Arg, Extract)] = &[
         flag(e, "hostNetwork")
     }),
     ("ka.req.pod.host_pid", Arg::None, |e, _| flag(e, "hostPID")),
+    // On the host network a containerPort is the host's port (Falco's plugin reads
+    // containerPort whenever hostPort is absent; Palisade only then).
     ("ka.req.pod.containers.host_port", Arg::None, |e, _| {
+        let host_network = flag(e, "hostNetwork").first().is_some_and(|v| v == "true");
         containers(e)
             .flat_map(|c| items(c.get("ports")))
-            .filter_map(|p| p.get("hostPort").map(scalar))
+            .filter_map(|p| {
+                p.get("hostPort")
+                    .or_else(|| p.get("containerPort").filter(|_| host_network))
+                    .map(scalar)
+            })
             .collect()
     }),
     ("ka.req.pod.containers.privileged", Arg::None, |e, _| {
-        per_container(e, "privileged", "false")
+        per_container(containers(e), "privileged", "false")
     }),
+    // Deprecated in Falco; "true" when any container is privileged.
     ("ka.req.container.privileged", Arg::None, |e, _| {
-        per_container(e, "privileged", "false")
-            .into_iter()
-            .take(1)
-            .collect()
+        if pod_spec(e).and_then(|s| s.get("containers")).is_none() {
+            return Vec::new();
+        }
+        let any = per_container(containers(e), "privileged", "false")
+            .iter()
+            .any(|v| v == "true");
+        vec![Cow::Borrowed(if any { "true" } else { "false" })]
     }),
+    (
+        "palisade.req.pod.all_containers.privileged",
+        Arg::None,
+        |e, _| per_container(all_containers(e), "privileged", "false"),
+    ),
+    (
+        "palisade.req.pod.all_containers.image",
+        Arg::None,
+        |e, _| {
+            all_containers(e)
+                .filter_map(|c| c.get("image").and_then(Value::as_str).map(Cow::Borrowed))
+                .collect()
+        },
+    ),
     (
         "ka.req.pod.containers.allow_privilege_escalation",
         Arg::None,
-        |e, _| per_container(e, "allowPrivilegeEscalation", "true"),
+        |e, _| per_container(containers(e), "allowPrivilegeEscalation", "true"),
     ),
     ("ka.req.pod.containers.read_only_fs", Arg::None, |e, _| {
-        per_container(e, "readOnlyRootFilesystem", "false")
+        per_container(containers(e), "readOnlyRootFilesystem", "false")
     }),
     ("ka.req.pod.containers.proc_mount", Arg::None, |e, _| {
-        per_container(e, "procMount", "Default")
+        per_container(containers(e), "procMount", "Default")
     }),
     (
         "ka.req.pod.containers.add_capabilities",
@@ -451,7 +476,15 @@ fn pod_security<'e>(e: &'e AuditEvent<'_>, field: &str) -> Vec<Cow<'e, str>> {
     )
 }
 
+/// The pod's `spec.containers`, as Falco's k8saudit plugin reads them for every
+/// `ka.req.pod.containers.*` field: init and ephemeral containers are not included
+/// (`palisade.req.pod.all_containers.*` reads those too).
 fn containers<'e>(e: &'e AuditEvent<'_>) -> impl Iterator<Item = &'e Value> {
+    items(pod_spec(e).and_then(|s| s.get("containers")))
+}
+
+/// Every container the pod runs: init, regular and ephemeral.
+fn all_containers<'e>(e: &'e AuditEvent<'_>) -> impl Iterator<Item = &'e Value> {
     let spec = pod_spec(e);
     ["initContainers", "containers", "ephemeralContainers"]
         .into_iter()
@@ -464,11 +497,11 @@ fn volumes<'e>(e: &'e AuditEvent<'_>) -> impl Iterator<Item = &'e Value> {
 
 /// One value per container: its `securityContext.<field>`, else `default`.
 fn per_container<'e>(
-    e: &'e AuditEvent<'_>,
+    containers: impl Iterator<Item = &'e Value>,
     field: &str,
     default: &'static str,
 ) -> Vec<Cow<'e, str>> {
-    containers(e)
+    containers
         .map(|c| {
             c.get("securityContext")
                 .and_then(|s| s.get(field))
@@ -586,12 +619,46 @@ mod tests {
             ["0", "1000"]
         );
         assert_eq!(x(&e, "ka.req.pod.containers.host_port", None), ["8080"]);
+        assert_eq!(x(&e, "ka.req.container.privileged", None), ["true"]);
         assert_eq!(
             x(&e, "ka.req.volume.hostpath", Some("/var/run/docker.sock")),
             ["true"]
         );
         assert_eq!(x(&e, "ka.req.volume.hostpath", Some("/proc*")), ["false"]);
         assert_eq!(x(&e, "ka.req.pod.host_network", None), ["false"]);
+    }
+
+    #[test]
+    fn falco_container_fields_skip_init_and_ephemeral_containers() {
+        let e = json!({"requestObject": {"kind": "Pod", "spec": {
+            "hostNetwork": true,
+            "initContainers": [{"name": "i", "image": "busybox", "securityContext": {"privileged": true}}],
+            "containers": [
+                {"name": "b", "image": "nginx", "ports": [{"containerPort": 80}]},
+                {"name": "c", "image": "redis", "securityContext": {"privileged": false}}
+            ],
+            "ephemeralContainers": [{"name": "e", "image": "debug", "securityContext": {"privileged": true}}]
+        }}});
+        assert_eq!(
+            x(&e, "ka.req.pod.containers.privileged", None),
+            ["false", "false"]
+        );
+        assert_eq!(x(&e, "ka.req.container.privileged", None), ["false"]);
+        assert_eq!(
+            x(&e, "ka.req.pod.containers.image", None),
+            ["nginx", "redis"]
+        );
+        assert_eq!(x(&e, "ka.req.container.image", None), ["nginx"]);
+        // On the host network the container port is the host's.
+        assert_eq!(x(&e, "ka.req.pod.containers.host_port", None), ["80"]);
+        assert_eq!(
+            x(&e, "palisade.req.pod.all_containers.privileged", None),
+            ["true", "false", "false", "true"]
+        );
+        assert_eq!(
+            x(&e, "palisade.req.pod.all_containers.image", None),
+            ["busybox", "nginx", "redis", "debug"]
+        );
     }
 
     #[test]

@@ -123,7 +123,8 @@ fn each_rule_fires_on_its_event_and_not_on_its_neighbour() {
                 "create",
                 "pods",
                 pod(
-                    json!({"containers": [{"name": "a", "image": "x", "securityContext": {"privileged": true}}]}),
+                    // An init container runs with the same privilege on the node.
+                    json!({"initContainers": [{"name": "i", "image": "x", "securityContext": {"privileged": true}}], "containers": [{"name": "a", "image": "x"}]}),
                 ),
             ),
             event(
