@@ -420,6 +420,9 @@ fn not_exportable(meta: &CheckMeta) -> &'static str {
     if registry::whole_inventory_reason(meta.id).is_some() {
         return "it judges many objects together (see At admission), and a policy sees one";
     }
+    if meta.category == palisade_model::Category::Node {
+        return "it judges a node's files and kubelet configuration (`palisade node`), which no API request carries";
+    }
     match meta.id {
         "run-as-root" | "privilege-escalation" | "capabilities-not-dropped" => {
             "it stays quiet where a Pod Security check already reports the same field, which depends on the profile; export the Pod Security checks, which are exportable"

@@ -18,6 +18,7 @@ pub mod input;
 pub mod namespace;
 pub mod netpol;
 pub mod network;
+pub mod node;
 pub mod pss;
 pub mod rbac;
 mod registry;

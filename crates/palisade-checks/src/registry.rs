@@ -4,7 +4,7 @@ use palisade_engine::{Analysis, Check};
 use palisade_model::{Category, CheckMeta};
 
 use crate::{
-    api, cluster, controlplane, image, input, namespace, netpol, network, pss, rbac, secrets,
+    api, cluster, controlplane, image, input, namespace, netpol, network, node, pss, rbac, secrets,
     workload,
 };
 
@@ -31,6 +31,7 @@ pub fn registry() -> Vec<&'static dyn Check> {
     all.extend(controlplane::CHECKS.iter().copied());
     all.push(&controlplane::etcd_ca::CHECK);
     all.extend(cluster::CHECKS.iter().copied());
+    all.extend(node::RULES.iter().map(|r| *r as &'static dyn Check));
     all.push(&input::duplicate_key::CHECK);
     all
 }

@@ -954,6 +954,7 @@ fn input_result(outcome: InputOutcome, exceptions: usize) -> InputResult {
                 file: outcome.name.clone(),
                 document: o.document,
                 workload: o.eval.workload,
+                checks: None,
             })
             .collect(),
         errors: Vec::new(),

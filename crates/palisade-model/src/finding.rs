@@ -392,6 +392,9 @@ pub struct ScannedObject {
     pub document: usize,
     /// The object holds at least one pod spec.
     pub workload: bool,
+    /// The checks that apply to this object, when not every check that ran does (a
+    /// node's files each answer a few checks).
+    pub checks: Option<Arc<[&'static str]>>,
 }
 
 /// Everything a scan produced, sorted deterministically.
@@ -408,6 +411,18 @@ pub struct ScanResult {
     /// Resources of a live cluster that were not read (forbidden, failing): their objects
     /// are missing from the scan, which reports says instead of skipping them silently.
     pub not_evaluated: Vec<NotEvaluated>,
+    /// Checks that do not apply, each with why (a worker node has no API server
+    /// manifest): neither passed nor failed.
+    pub not_applicable: Vec<NotApplicable>,
+}
+
+/// A check that does not apply to what was scanned, and why.
+#[derive(Debug, Clone)]
+pub struct NotApplicable {
+    pub check: &'static CheckMeta,
+    /// What it was asked of (the node).
+    pub object: Arc<ObjectRef>,
+    pub reason: String,
 }
 
 /// A resource of a live cluster that was not read, and why (`forbidden`, or the error).

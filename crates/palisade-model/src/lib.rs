@@ -9,7 +9,7 @@ mod meta;
 
 pub use finding::{
     fingerprint, scope_fingerprint, Finding, Fingerprint, LoadError, Location, Message,
-    NotEvaluated, Notice, NoticeKind, ObjectRef, PssInfo, ScanResult, ScannedObject, Scope,
-    Summary, SuppressedFinding, Suppression, SuppressionKind,
+    NotApplicable, NotEvaluated, Notice, NoticeKind, ObjectRef, PssInfo, ScanResult, ScannedObject,
+    Scope, Summary, SuppressedFinding, Suppression, SuppressionKind,
 };
 pub use meta::{Category, CheckMeta, Framework, Mapping, Peer, PeerTool, Severity};

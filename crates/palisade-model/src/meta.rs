@@ -69,12 +69,15 @@ pub enum Category {
     Rbac,
     /// Flags of the API server, controller-manager, scheduler and etcd (CIS sections 1.2-1.4, 2).
     ControlPlane,
+    /// A node's kubelet configuration and the permissions of its Kubernetes files (CIS
+    /// sections 1.1 and 4), judged by `palisade node`.
+    Node,
     /// Inputs Palisade could not fully understand.
     Input,
 }
 
 impl Category {
-    pub const ALL: [Category; 10] = [
+    pub const ALL: [Category; 11] = [
         Category::PodSecurity,
         Category::Workload,
         Category::Image,
@@ -84,6 +87,7 @@ impl Category {
         Category::Api,
         Category::Rbac,
         Category::ControlPlane,
+        Category::Node,
         Category::Input,
     ];
 
@@ -99,6 +103,7 @@ impl Category {
             Category::Api => "api",
             Category::Rbac => "rbac",
             Category::ControlPlane => "control-plane",
+            Category::Node => "node",
             Category::Input => "input",
         }
     }
@@ -156,6 +161,8 @@ pub enum PeerTool {
     Polaris,
     Trivy,
     Kyverno,
+    /// kube-bench, whose check ids are the CIS Benchmark's.
+    KubeBench,
 }
 
 impl PeerTool {
@@ -168,6 +175,7 @@ impl PeerTool {
             PeerTool::Polaris => "polaris",
             PeerTool::Trivy => "trivy",
             PeerTool::Kyverno => "kyverno",
+            PeerTool::KubeBench => "kube-bench",
         }
     }
 }

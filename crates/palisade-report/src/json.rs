@@ -28,12 +28,21 @@ struct Summary {
     errors: usize,
     /// Resources of a live cluster that were not read.
     not_evaluated: usize,
+    /// Checks that do not apply.
+    not_applicable: usize,
     by_severity: BTreeMap<&'static str, usize>,
 }
 
 #[derive(Serialize)]
 struct JsonNotEvaluated<'a> {
     resource: &'a str,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonNotApplicable<'a> {
+    check: &'a str,
+    object: String,
     reason: &'a str,
 }
 
@@ -457,6 +466,7 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
         suppressed: s.suppressed,
         errors: s.errors,
         not_evaluated: result.not_evaluated.len(),
+        not_applicable: result.not_applicable.len(),
         by_severity: Severity::ALL
             .iter()
             .zip(s.by_severity)
@@ -515,5 +525,16 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
         })
         .collect();
     serde_json::to_writer(&mut *out, &not_evaluated)?;
+    out.write_all(b",\"not_applicable\":")?;
+    let not_applicable: Vec<_> = result
+        .not_applicable
+        .iter()
+        .map(|n| JsonNotApplicable {
+            check: n.check.id,
+            object: n.object.to_string(),
+            reason: &n.reason,
+        })
+        .collect();
+    serde_json::to_writer(&mut *out, &not_applicable)?;
     out.write_all(b"}\n")
 }

@@ -51,7 +51,8 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
         }
         let name = object.identity.to_string();
         let mut cases: Vec<(&str, Vec<&Finding>)> = Vec::new();
-        for check in &ctx.checks {
+        let applies = |id: &str| object.checks.as_ref().is_none_or(|c| c.contains(&id));
+        for check in ctx.checks.iter().filter(|c| applies(c.id)) {
             cases.push((
                 check.id,
                 findings
@@ -117,6 +118,23 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
             } else {
                 writeln!(out, "/>")?;
             }
+        }
+        writeln!(out, "  </testsuite>")?;
+    }
+    if !result.not_applicable.is_empty() {
+        writeln!(
+            out,
+            r#"  <testsuite name="not applicable" tests="{0}" failures="0" errors="0" skipped="{0}">"#,
+            result.not_applicable.len()
+        )?;
+        for n in &result.not_applicable {
+            writeln!(
+                out,
+                r#"    <testcase name="{} {}" classname="palisade.not-applicable"><skipped message="{}"/></testcase>"#,
+                escape(n.check.id),
+                escape(n.object.to_string()),
+                escape(&n.reason)
+            )?;
         }
         writeln!(out, "  </testsuite>")?;
     }

@@ -188,6 +188,13 @@ pub fn write(
             }
             json!({"level": "error", "message": {"text": e.message}, "locations": [loc]})
         })
+        .chain(result_set.not_applicable.iter().map(|n| {
+            json!({
+                "level": "note",
+                "message": {"text": format!("not applicable: {}: {}", n.object, n.reason)},
+                "associatedRule": {"id": n.check.id},
+            })
+        }))
         .collect();
     let driver = json!({
         "name": "palisade",

@@ -163,6 +163,19 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
             }
         }
     }
+    if !result.not_applicable.is_empty() {
+        writeln!(out)?;
+        for n in &result.not_applicable {
+            let text = format!("{}: {}", n.check.id, n.reason);
+            for (i, line) in wrap(&text, 16).into_iter().enumerate() {
+                if i == 0 {
+                    writeln!(out, "{} {line}", p.paint("not applicable:", "2"))?;
+                } else {
+                    writeln!(out, "                {line}")?;
+                }
+            }
+        }
+    }
     let s = result.summary();
     let counts: Vec<String> = Severity::ALL
         .iter()
@@ -190,6 +203,10 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
         String::new()
     } else {
         format!("; {} resource{} not evaluated", result.not_evaluated.len(), if result.not_evaluated.len() == 1 { "" } else { "s" })
+    } + &if result.not_applicable.is_empty() {
+        String::new()
+    } else {
+        format!("; {} check{} not applicable", result.not_applicable.len(), if result.not_applicable.len() == 1 { "" } else { "s" })
     };
     for line in wrap(&summary, 0) {
         writeln!(out, "{}", p.paint(&line, "1"))?;

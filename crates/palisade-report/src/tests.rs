@@ -127,12 +127,14 @@ fn sample() -> ScanResult {
                 file: file.clone(),
                 document: 0,
                 workload: false,
+                checks: None,
             },
             ScannedObject {
                 identity: web,
                 file: file.clone(),
                 document: 1,
                 workload: true,
+                checks: None,
             },
         ],
         findings: vec![finding],
@@ -153,6 +155,7 @@ fn sample() -> ScanResult {
             message: "exception for hostPorts matches no finding".into(),
         }],
         not_evaluated: Vec::new(),
+        not_applicable: Vec::new(),
     }
 }
 

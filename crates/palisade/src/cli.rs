@@ -47,6 +47,54 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Judge a node: the kubelet's effective configuration (defaults, `--config`, drop-ins,
+    /// flags) and its Kubernetes files' permissions and owners (CIS 1.1, 4.1, 4.2). Run on
+    /// the node (with hostPID and the host's root mounted read-only), or on a captured tree.
+    Node(NodeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NodeArgs {
+    /// The node's root directory: `/` on the node itself, the host's root mounted into a
+    /// pod (`/host`), or a captured tree with `proc/<pid>/cmdline` files.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+
+    /// Judge a capture written by `--collect` (on another machine, later).
+    #[arg(long, value_name = "FILE", conflicts_with = "collect")]
+    pub from: Option<PathBuf>,
+
+    /// Write what the checks need to `-o FILE` as JSON instead of judging: command lines,
+    /// configuration files, and each file's type, mode and owner (key files are never read).
+    #[arg(long, requires = "output")]
+    pub collect: bool,
+
+    /// Print the kubelet's effective configuration, each value with where it came from,
+    /// instead of judging.
+    #[arg(long, conflicts_with = "collect")]
+    pub show_config: bool,
+
+    #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+
+    /// Write the report (or the capture) to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Exit 1 when a finding is at least this severity (`none`: never). [default: high]
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_fail_on)]
+    pub fail_on: Option<FailOn>,
+
+    /// Run only these node checks (ids, comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    pub select: Vec<String>,
+
+    /// Skip these node checks.
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    pub ignore: Vec<String>,
+
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }
 
 #[derive(Debug, Subcommand)]

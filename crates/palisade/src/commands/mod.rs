@@ -5,6 +5,7 @@ mod audit;
 mod checks;
 mod cluster;
 mod netpol;
+mod node;
 mod rbac;
 mod scan;
 
@@ -126,5 +127,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::Snapshot(args) => cluster::snapshot(&args),
         Command::Admission { command } => admission::run(command),
         Command::Audit { command } => audit::run(command),
+        Command::Node(args) => node::run(&args),
     }
 }

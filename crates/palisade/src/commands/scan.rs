@@ -2,13 +2,14 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
 
 use anyhow::Context;
 use palisade_checks::SECRET_VALUE_CHECKS;
 use palisade_cluster::{read, ReadOptions};
 use palisade_config::{read_baseline, write_baseline};
 use palisade_engine::{apply_baseline, scan, Check, ScanOptions, StreamingScan};
-use palisade_model::{ScanResult, Severity};
+use palisade_model::{Category, CheckMeta, ScanResult, Severity};
 use palisade_report::{write_report, Format, ReportContext};
 
 use super::cluster;
@@ -74,41 +75,18 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         apply_baseline(&mut result, b);
     }
 
-    let format = match args.format {
-        OutputFormat::Table => Format::Table,
-        OutputFormat::Json => Format::Json,
-        OutputFormat::Sarif => Format::Sarif,
-        OutputFormat::Junit => Format::Junit,
-    };
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            args.output.is_none()
-                && io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none()
-        }
-    };
-    let ctx = ReportContext {
-        version: env!("CARGO_PKG_VERSION"),
-        checks: checks.iter().map(|c| c.meta()).collect(),
-        color,
-    };
-    match &args.output {
-        Some(path) => {
-            let file =
-                File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
-            let mut w = BufWriter::new(file);
-            write_report(format, &result, &ctx, &mut w)
-                .and_then(|()| w.flush())
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
-        None => {
-            let stdout = io::stdout();
-            let mut w = BufWriter::new(stdout.lock());
-            write_report(format, &result, &ctx, &mut w).and_then(|()| w.flush())?;
-        }
-    }
+    emit(
+        &result,
+        args.format,
+        args.output.as_deref(),
+        args.color,
+        // Node checks judge nodes (`palisade node`); a scan does not run them.
+        checks
+            .iter()
+            .map(|c| c.meta())
+            .filter(|m| m.category != Category::Node)
+            .collect(),
+    )?;
     if args.format != OutputFormat::Table || args.output.is_some() {
         // Errors and notices are in the report; say so on stderr too, where CI logs look.
         for e in &result.errors {
@@ -144,10 +122,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         Some(None) => FailOn::Never,
         None => FailOn::Severity(Severity::High),
     });
-    let failing = match fail_on {
-        FailOn::Never => false,
-        FailOn::Severity(min) => result.max_severity().is_some_and(|s| s >= min),
-    };
+    let failing = failing(&result, fail_on);
     // The process ends next: freeing hundreds of thousands of findings one by one
     // would only delay the exit (a tenth of a second at 100k objects).
     std::mem::forget(result);
@@ -156,4 +131,56 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Clean
     })
+}
+
+/// Writes `result` in `format` to `output` (stdout when `None`).
+pub(super) fn emit(
+    result: &ScanResult,
+    format: OutputFormat,
+    output: Option<&Path>,
+    color: ColorChoice,
+    checks: Vec<&'static CheckMeta>,
+) -> anyhow::Result<()> {
+    let format = match format {
+        OutputFormat::Table => Format::Table,
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Sarif => Format::Sarif,
+        OutputFormat::Junit => Format::Junit,
+    };
+    let color = match color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            output.is_none() && io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    let ctx = ReportContext {
+        version: env!("CARGO_PKG_VERSION"),
+        checks,
+        color,
+    };
+    match output {
+        Some(path) => {
+            let file =
+                File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+            let mut w = BufWriter::new(file);
+            write_report(format, result, &ctx, &mut w)
+                .and_then(|()| w.flush())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        None => {
+            let stdout = io::stdout();
+            let mut w = BufWriter::new(stdout.lock());
+            write_report(format, result, &ctx, &mut w).and_then(|()| w.flush())?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether the findings fail the run at `fail_on`.
+pub(super) fn failing(result: &ScanResult, fail_on: FailOn) -> bool {
+    match fail_on {
+        FailOn::Never => false,
+        FailOn::Severity(min) => result.max_severity().is_some_and(|s| s >= min),
+    }
 }

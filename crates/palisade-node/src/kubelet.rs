@@ -1,0 +1,694 @@
+//! The kubelet's effective configuration, computed as the kubelet computes it, with
+//! where every value came from:
+//!
+//! 1. defaults: without `--config`, the kubelet keeps its historical command-line
+//!    defaults (anonymous requests allowed, `AlwaysAllow`, read-only port 10255); with
+//!    `--config`, the `KubeletConfiguration` v1beta1 defaults (anonymous off, `Webhook`,
+//!    read-only port off);
+//! 2. the `--config` file;
+//! 3. the `--config-dir` drop-ins (`*.conf`) in lexical order, each merged as a JSON
+//!    merge patch: maps merge key by key, anything else (lists too) is replaced, `null`
+//!    removes;
+//! 4. the command-line flags, which the kubelet parses again over the result so a flag
+//!    always wins (feature gates merge key by key).
+//!
+//! kube-bench reads the first candidate file that exists and the flags, and ignores
+//! drop-ins and the change of defaults; each of those gives answers that are not the
+//! kubelet's.
+
+use std::collections::BTreeMap;
+
+use palisade_source::{parse_document, split_documents, Limits, Node, NodeKind};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::flags::{self, Flag};
+use crate::snapshot::Files;
+
+/// Where a value of the effective configuration came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "kebab-case")]
+pub enum Source {
+    /// The kubelet's default: the command-line one (`legacy`, no `--config`) or the
+    /// `KubeletConfiguration` one.
+    Default { legacy: bool },
+    /// The `--config` file.
+    File {
+        path: String,
+        line: u32,
+        column: u32,
+    },
+    /// A `--config-dir` drop-in.
+    DropIn {
+        path: String,
+        line: u32,
+        column: u32,
+    },
+    /// A command-line flag.
+    Flag {
+        /// `/proc/PID/cmdline`.
+        path: String,
+        /// The flag's argument index.
+        index: usize,
+        written: String,
+    },
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Default { legacy: true } => {
+                f.write_str("the kubelet's default without --config")
+            }
+            Source::Default { legacy: false } => f.write_str("the KubeletConfiguration default"),
+            Source::File { path, line, .. } => write!(f, "{path}:{line}"),
+            Source::DropIn { path, line, .. } => write!(f, "drop-in {path}:{line}"),
+            Source::Flag { path, written, .. } => write!(f, "flag {written} ({path})"),
+        }
+    }
+}
+
+/// One value of the effective configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Setting {
+    pub value: Value,
+    pub source: Source,
+}
+
+impl Setting {
+    #[must_use]
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.value {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) => flags::parse_bool(s),
+            _ => None,
+        }
+    }
+
+    #[must_use]
+    pub fn as_i64(&self) -> Option<i64> {
+        match &self.value {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> Option<&str> {
+        self.value.as_str()
+    }
+
+    /// The value as written in a message: `false`, `"AlwaysAllow"`, `["a","b"]`.
+    #[must_use]
+    pub fn shown(&self) -> String {
+        self.value.to_string()
+    }
+}
+
+/// How a flag's text becomes a configuration value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Bool,
+    Int,
+    Text,
+    /// A Go duration, kept as written (`4h0m0s`).
+    Duration,
+    /// Comma-separated.
+    List,
+}
+
+/// A configuration field the checks read: its flag, its type, and its two defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    /// Dotted path in `KubeletConfiguration`: `authentication.anonymous.enabled`.
+    pub field: &'static str,
+    pub flag: &'static str,
+    pub kind: Kind,
+    /// The `KubeletConfiguration` v1beta1 default, as JSON; `None`: unset.
+    pub default: Option<&'static str>,
+    /// The default without `--config`, where it differs.
+    pub legacy_default: Option<&'static str>,
+}
+
+/// The fields Palisade reads, after the kubelet's `pkg/kubelet/apis/config/v1beta1`
+/// defaults and `cmd/kubelet/app/options` legacy defaults.
+pub static FIELDS: &[Field] = &[
+    field(
+        "authentication.anonymous.enabled",
+        "anonymous-auth",
+        Kind::Bool,
+        Some("false"),
+        Some("true"),
+    ),
+    field(
+        "authentication.webhook.enabled",
+        "authentication-token-webhook",
+        Kind::Bool,
+        Some("true"),
+        Some("false"),
+    ),
+    field(
+        "authentication.webhook.cacheTTL",
+        "authentication-token-webhook-cache-ttl",
+        Kind::Duration,
+        Some("\"2m0s\""),
+        None,
+    ),
+    field(
+        "authentication.x509.clientCAFile",
+        "client-ca-file",
+        Kind::Text,
+        None,
+        None,
+    ),
+    field(
+        "authorization.mode",
+        "authorization-mode",
+        Kind::Text,
+        Some("\"Webhook\""),
+        Some("\"AlwaysAllow\""),
+    ),
+    field(
+        "readOnlyPort",
+        "read-only-port",
+        Kind::Int,
+        Some("0"),
+        Some("10255"),
+    ),
+    field("port", "port", Kind::Int, Some("10250"), None),
+    field("address", "address", Kind::Text, Some("\"0.0.0.0\""), None),
+    field(
+        "streamingConnectionIdleTimeout",
+        "streaming-connection-idle-timeout",
+        Kind::Duration,
+        Some("\"4h0m0s\""),
+        None,
+    ),
+    field(
+        "protectKernelDefaults",
+        "protect-kernel-defaults",
+        Kind::Bool,
+        Some("false"),
+        None,
+    ),
+    field(
+        "makeIPTablesUtilChains",
+        "make-iptables-util-chains",
+        Kind::Bool,
+        Some("true"),
+        None,
+    ),
+    field("eventRecordQPS", "event-qps", Kind::Int, Some("50"), None),
+    field("tlsCertFile", "tls-cert-file", Kind::Text, None, None),
+    field(
+        "tlsPrivateKeyFile",
+        "tls-private-key-file",
+        Kind::Text,
+        None,
+        None,
+    ),
+    field(
+        "tlsCipherSuites",
+        "tls-cipher-suites",
+        Kind::List,
+        None,
+        None,
+    ),
+    field("tlsMinVersion", "tls-min-version", Kind::Text, None, None),
+    field(
+        "rotateCertificates",
+        "rotate-certificates",
+        Kind::Bool,
+        Some("false"),
+        None,
+    ),
+    field(
+        "serverTLSBootstrap",
+        "rotate-server-certificates",
+        Kind::Bool,
+        Some("false"),
+        None,
+    ),
+    field("podPidsLimit", "pod-max-pids", Kind::Int, Some("-1"), None),
+    field(
+        "seccompDefault",
+        "seccomp-default",
+        Kind::Bool,
+        Some("false"),
+        None,
+    ),
+    field("staticPodPath", "pod-manifest-path", Kind::Text, None, None),
+];
+
+#[allow(clippy::too_many_arguments)]
+const fn field(
+    field: &'static str,
+    flag: &'static str,
+    kind: Kind,
+    default: Option<&'static str>,
+    legacy_default: Option<&'static str>,
+) -> Field {
+    Field {
+        field,
+        flag,
+        kind,
+        default,
+        legacy_default,
+    }
+}
+
+/// Configuration fields holding paths, which the kubelet resolves against the directory
+/// of the file that sets them.
+const PATH_FIELDS: &[&str] = &[
+    "authentication.x509.clientCAFile",
+    "tlsCertFile",
+    "tlsPrivateKeyFile",
+    "staticPodPath",
+];
+
+/// The kubelet's boolean flags (a boolean flag never takes the next argument).
+pub const BOOLEAN_FLAGS: &[&str] = &[
+    "anonymous-auth",
+    "authentication-token-webhook",
+    "protect-kernel-defaults",
+    "make-iptables-util-chains",
+    "rotate-certificates",
+    "rotate-server-certificates",
+    "seccomp-default",
+    "fail-swap-on",
+    "register-node",
+    "enable-server",
+    "enable-debugging-handlers",
+    "cgroups-per-qos",
+    "serialize-image-pulls",
+    "help",
+    "version",
+];
+
+/// The feature gate of kubelet serving-certificate rotation, and its default.
+pub const ROTATE_SERVER_CERT_GATE: (&str, bool) = ("RotateKubeletServerCertificate", true);
+
+/// The suffix of the drop-in files the kubelet reads from `--config-dir`.
+pub const DROP_IN_SUFFIX: &str = ".conf";
+
+/// A kubelet's effective configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EffectiveConfig {
+    /// The process's command line, `/proc/PID/cmdline`.
+    pub cmdline: String,
+    pub flags: Vec<Flag>,
+    /// The `--config` file, when given.
+    pub config_file: Option<String>,
+    /// The drop-ins read, in the order applied.
+    pub drop_ins: Vec<String>,
+    /// Every value set by a default, the file, a drop-in or a flag, by dotted field.
+    pub values: BTreeMap<String, Setting>,
+    /// What could not be read, with file and line.
+    pub problems: Vec<String>,
+}
+
+impl EffectiveConfig {
+    /// The value of a dotted field.
+    #[must_use]
+    pub fn get(&self, field: &str) -> Option<&Setting> {
+        self.values.get(field)
+    }
+
+    /// A flag that has no configuration field (`--hostname-override`, `--kubeconfig`).
+    #[must_use]
+    pub fn flag(&self, name: &str) -> Option<&Flag> {
+        flags::last(&self.flags, name)
+    }
+
+    /// Whether defaults are the command-line ones (no `--config`).
+    #[must_use]
+    pub fn legacy(&self) -> bool {
+        self.config_file.is_none()
+    }
+
+    /// Sets `field` from a whole document's value at `node`, merge-patch style.
+    fn merge(
+        &mut self,
+        prefix: &str,
+        node: Node<'_>,
+        origin: &dyn Fn(Node<'_>) -> Source,
+        dir: &str,
+    ) {
+        for (key, value) in node.entries() {
+            let Some(key) = key.as_str() else { continue };
+            if prefix.is_empty() && (key == "apiVersion" || key == "kind") {
+                continue;
+            }
+            let path = if prefix.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            if value.kind() == NodeKind::Mapping {
+                // A map replaces a value that was no map.
+                self.values.remove(&path);
+                self.merge(&path, value, origin, dir);
+                continue;
+            }
+            self.remove_under(&path);
+            if value.is_null() {
+                continue;
+            }
+            let mut json = value.to_json();
+            if PATH_FIELDS.contains(&path.as_str()) {
+                if let Some(p) = json
+                    .as_str()
+                    .filter(|p| !p.is_empty() && !p.starts_with('/'))
+                {
+                    json = Value::String(crate::snapshot::normalize(&format!("{dir}/{p}")));
+                }
+            }
+            self.values.insert(
+                path,
+                Setting {
+                    value: json,
+                    source: origin(value),
+                },
+            );
+        }
+    }
+
+    fn remove_under(&mut self, path: &str) {
+        let prefix = format!("{path}.");
+        self.values
+            .retain(|k, _| k != path && !k.starts_with(&prefix));
+    }
+
+    /// Applies configuration file text (the `--config` file or a drop-in).
+    fn apply_file(&mut self, path: &str, text: &str, drop_in: bool) {
+        let chunks = split_documents(text);
+        let Some(chunk) = chunks.first() else {
+            return;
+        };
+        let doc = match parse_document(&text[chunk.range.clone()], chunk, &Limits::default()) {
+            Ok(doc) => doc,
+            Err(e) => {
+                self.problems.push(format!(
+                    "{path}:{}:{}: {}; the kubelet refuses this file",
+                    e.line, e.column, e.message
+                ));
+                return;
+            }
+        };
+        let Some(root) = doc.root() else { return };
+        if !root.is_mapping() {
+            self.problems.push(format!(
+                "{path}:{}:{}: not a KubeletConfiguration (a mapping)",
+                root.pos().line,
+                root.pos().column
+            ));
+            return;
+        }
+        let file = path.to_owned();
+        let origin = move |n: Node<'_>| {
+            let (line, column) = (n.pos().line, n.pos().column);
+            if drop_in {
+                Source::DropIn {
+                    path: file.clone(),
+                    line,
+                    column,
+                }
+            } else {
+                Source::File {
+                    path: file.clone(),
+                    line,
+                    column,
+                }
+            }
+        };
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d).to_owned();
+        self.merge("", root, &origin, &dir);
+    }
+
+    fn apply_flags(&mut self) {
+        let flags = self.flags.clone();
+        for f in &flags {
+            let source = || Source::Flag {
+                path: self.cmdline.clone(),
+                index: f.index,
+                written: f.written.clone(),
+            };
+            if f.name == "feature-gates" {
+                for pair in f.value.split(',').filter(|p| !p.trim().is_empty()) {
+                    let (gate, on) = pair.split_once('=').unwrap_or((pair, ""));
+                    let value = flags::parse_bool(on.trim())
+                        .map_or_else(|| Value::String(on.trim().to_owned()), Value::Bool);
+                    let source = source();
+                    self.values.insert(
+                        format!("featureGates.{}", gate.trim()),
+                        Setting { value, source },
+                    );
+                }
+                continue;
+            }
+            let Some(spec) = FIELDS.iter().find(|s| s.flag == f.name) else {
+                continue;
+            };
+            let value = match spec.kind {
+                Kind::Bool => flags::parse_bool(&f.value)
+                    .map_or_else(|| Value::String(f.value.clone()), Value::Bool),
+                Kind::Int => f
+                    .value
+                    .trim()
+                    .parse::<i64>()
+                    .map_or_else(|_| Value::String(f.value.clone()), Value::from),
+                Kind::Text | Kind::Duration => Value::String(f.value.clone()),
+                Kind::List => Value::Array(
+                    f.value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| Value::String(s.to_owned()))
+                        .collect(),
+                ),
+            };
+            let source = source();
+            self.remove_under(spec.field);
+            self.values
+                .insert(spec.field.to_owned(), Setting { value, source });
+        }
+    }
+}
+
+/// The effective configuration of the kubelet with this pid and command line, its
+/// files read through `files`.
+pub fn effective(pid: u32, args: &[String], files: &mut dyn Files) -> EffectiveConfig {
+    let flags = flags::parse(args, BOOLEAN_FLAGS);
+    let mut config = EffectiveConfig {
+        cmdline: format!("/proc/{pid}/cmdline"),
+        config_file: flags::last(&flags, "config")
+            .map(|f| f.value.clone())
+            .filter(|v| !v.is_empty()),
+        flags,
+        ..EffectiveConfig::default()
+    };
+    let legacy = config.legacy();
+    for spec in FIELDS {
+        let default = if legacy {
+            spec.legacy_default.or(spec.default)
+        } else {
+            spec.default
+        };
+        if let Some(value) = default.and_then(|d| serde_json::from_str(d).ok()) {
+            config.values.insert(
+                spec.field.to_owned(),
+                Setting {
+                    value,
+                    source: Source::Default { legacy },
+                },
+            );
+        }
+    }
+    if let Some(path) = config.config_file.clone() {
+        let path = crate::snapshot::normalize(&path);
+        match files.read(&path) {
+            Some(text) => config.apply_file(&path, &text, false),
+            None => config.problems.push(format!(
+                "{path}: the --config file cannot be read here; the values below are defaults and flags only"
+            )),
+        }
+    }
+    if let Some(dir) = config
+        .flag("config-dir")
+        .map(|f| f.value.clone())
+        .filter(|d| !d.is_empty())
+    {
+        let dir = crate::snapshot::normalize(&dir);
+        match files.list(&dir) {
+            Some(entries) => {
+                for name in entries.iter().filter(|n| n.ends_with(DROP_IN_SUFFIX)) {
+                    let path = format!("{}/{name}", dir.trim_end_matches('/'));
+                    if let Some(text) = files.read(&path) {
+                        config.apply_file(&path, &text, true);
+                        config.drop_ins.push(path);
+                    }
+                }
+            }
+            None => config.problems.push(format!(
+                "{dir}: the --config-dir directory cannot be read here"
+            )),
+        }
+    }
+    config.apply_flags();
+    config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{FileFact, FileKind, Snapshot};
+
+    /// A snapshot holding `files` (and their directories).
+    pub(crate) fn snapshot(files: &[(&str, &str)]) -> Snapshot {
+        let mut snap = Snapshot::default();
+        let file = |text: Option<String>, kind, entries| FileFact {
+            kind,
+            mode: 0o600,
+            uid: 0,
+            gid: 0,
+            text,
+            entries,
+        };
+        let mut dirs: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (path, text) in files {
+            snap.files.insert(
+                (*path).to_owned(),
+                file(Some((*text).to_owned()), FileKind::File, Vec::new()),
+            );
+            if let Some((dir, name)) = path.rsplit_once('/') {
+                dirs.entry(dir.to_owned())
+                    .or_default()
+                    .push(name.to_owned());
+            }
+        }
+        for (dir, mut names) in dirs {
+            names.sort();
+            snap.files.insert(dir, file(None, FileKind::Dir, names));
+        }
+        snap
+    }
+
+    fn run(args: &str, files: &[(&str, &str)]) -> EffectiveConfig {
+        let args: Vec<String> = args.split(' ').map(str::to_owned).collect();
+        let snap = snapshot(files);
+        effective(42, &args, &mut &snap)
+    }
+
+    #[test]
+    fn defaults_differ_without_a_config_file() {
+        let legacy = run("kubelet --kubeconfig=/etc/kubernetes/kubelet.conf", &[]);
+        let anon = legacy.get("authentication.anonymous.enabled").unwrap();
+        assert_eq!(anon.as_bool(), Some(true));
+        assert_eq!(anon.source, Source::Default { legacy: true });
+        assert_eq!(legacy.get("readOnlyPort").unwrap().as_i64(), Some(10255));
+
+        let with_file = run(
+            "kubelet --config=/var/lib/kubelet/config.yaml",
+            &[(
+                "/var/lib/kubelet/config.yaml",
+                "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n",
+            )],
+        );
+        assert_eq!(
+            with_file
+                .get("authentication.anonymous.enabled")
+                .unwrap()
+                .as_bool(),
+            Some(false)
+        );
+        assert_eq!(
+            with_file.get("authorization.mode").unwrap().as_str(),
+            Some("Webhook")
+        );
+        assert_eq!(with_file.get("readOnlyPort").unwrap().as_i64(), Some(0));
+    }
+
+    #[test]
+    fn file_then_drop_ins_in_order_then_flags() {
+        let c = run(
+            "kubelet --config /etc/k/config.yaml --config-dir=/etc/k/conf.d --feature-gates=RotateKubeletServerCertificate=false --read-only-port=10255",
+            &[
+                ("/etc/k/config.yaml", "kind: KubeletConfiguration\nauthentication:\n  anonymous:\n    enabled: false\n  x509:\n    clientCAFile: pki/ca.crt\nreadOnlyPort: 0\nfeatureGates:\n  Foo: true\n"),
+                ("/etc/k/conf.d/20-late.conf", "authentication:\n  anonymous:\n    enabled: false\n"),
+                ("/etc/k/conf.d/10-early.conf", "authentication:\n  anonymous:\n    enabled: true\nprotectKernelDefaults: true\n"),
+                ("/etc/k/conf.d/30-ignored.yaml", "protectKernelDefaults: false\n"),
+            ],
+        );
+        assert_eq!(
+            c.drop_ins,
+            ["/etc/k/conf.d/10-early.conf", "/etc/k/conf.d/20-late.conf"]
+        );
+        let anon = c.get("authentication.anonymous.enabled").unwrap();
+        assert_eq!(anon.as_bool(), Some(false));
+        assert_eq!(
+            anon.source,
+            Source::DropIn {
+                path: "/etc/k/conf.d/20-late.conf".into(),
+                line: 3,
+                column: 14
+            }
+        );
+        assert_eq!(
+            c.get("protectKernelDefaults").unwrap().as_bool(),
+            Some(true)
+        );
+        // Relative paths resolve against the file's directory.
+        assert_eq!(
+            c.get("authentication.x509.clientCAFile").unwrap().as_str(),
+            Some("/etc/k/pki/ca.crt")
+        );
+        let port = c.get("readOnlyPort").unwrap();
+        assert_eq!(port.as_i64(), Some(10255));
+        assert!(
+            matches!(port.source, Source::Flag { index: 5, .. }),
+            "{port:?}"
+        );
+        // Flag feature gates merge with the file's, key by key.
+        assert_eq!(c.get("featureGates.Foo").unwrap().as_bool(), Some(true));
+        assert_eq!(
+            c.get("featureGates.RotateKubeletServerCertificate")
+                .unwrap()
+                .as_bool(),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn null_in_a_drop_in_restores_nothing_and_broken_files_are_said() {
+        let c = run(
+            "kubelet --config=/c.yaml --config-dir=/d",
+            &[
+                (
+                    "/c.yaml",
+                    "tlsCipherSuites: [A, B]\nstaticPodPath: /etc/kubernetes/manifests\n",
+                ),
+                ("/d/1.conf", "tlsCipherSuites: null\n"),
+                ("/d/2.conf", "readOnlyPort: [\n"),
+            ],
+        );
+        assert!(c.get("tlsCipherSuites").is_none());
+        assert_eq!(
+            c.get("staticPodPath").unwrap().as_str(),
+            Some("/etc/kubernetes/manifests")
+        );
+        assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+        assert!(c.problems[0].starts_with("/d/2.conf:"), "{:?}", c.problems);
+    }
+
+    #[test]
+    fn missing_config_file_is_a_problem_not_a_guess() {
+        let c = run("kubelet --config=/nowhere.yaml", &[]);
+        assert!(c.problems[0].contains("cannot be read"), "{:?}", c.problems);
+        // Still the KubeletConfiguration defaults: the kubelet started with a file.
+        assert_eq!(
+            c.get("authorization.mode").unwrap().as_str(),
+            Some("Webhook")
+        );
+    }
+}
