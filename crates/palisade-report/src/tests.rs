@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use palisade_model::{
     fingerprint, Category, CheckMeta, Finding, Framework, LoadError, Location, Mapping, Message,
-    Notice, NoticeKind, ObjectRef, PssInfo, ScanResult, ScannedObject, Severity, SuppressedFinding,
-    Suppression, SuppressionKind,
+    NotApplicable, Notice, NoticeKind, ObjectRef, PssInfo, ScanResult, ScannedObject, Severity,
+    SuppressedFinding, Suppression, SuppressionKind,
 };
 
 use crate::{write_report, Format, ReportContext};
@@ -155,7 +155,16 @@ fn sample() -> ScanResult {
             message: "exception for hostPorts matches no finding".into(),
         }],
         not_evaluated: Vec::new(),
-        not_applicable: Vec::new(),
+        not_applicable: vec![NotApplicable {
+            check: &HOSTNS,
+            object: Arc::new(ObjectRef {
+                api_version: "node.palisade.dev/v1".into(),
+                kind: "Node".into(),
+                namespace: None,
+                name: "worker-1".into(),
+            }),
+            reason: "no <kube-apiserver> runs here".into(),
+        }],
     }
 }
 
@@ -324,8 +333,9 @@ fn junit_has_a_case_per_object_and_check() {
             _ => {}
         }
     }
-    // The workload gets one case per check; the clean ConfigMap none; one error suite.
-    assert_eq!((suites, cases, failures, errors), (2, 3, 1, 1), "{xml}");
+    // The workload gets one case per check; the clean ConfigMap none; one error suite;
+    // one suite of the checks that do not apply, skipped.
+    assert_eq!((suites, cases, failures, errors), (3, 4, 1, 1), "{xml}");
     assert!(xml.contains("&lt;&amp;&gt;"));
 }
 
@@ -492,4 +502,56 @@ fn json_findings_are_byte_for_byte_what_serde_writes() {
     assert_eq!(v["findings"].as_array().unwrap().len(), 40_000);
     assert_eq!(v["findings"][39_999]["location"]["line"], 39_999);
     assert_eq!(v["suppressed"][2_999]["suppression"]["kind"], "config");
+}
+
+#[test]
+fn not_applicable_checks_are_said_in_every_format() {
+    let result = sample();
+    let json: serde_json::Value =
+        serde_json::from_str(&render(Format::Json, &result, false)).unwrap();
+    assert_eq!(json["summary"]["not_applicable"], 1);
+    assert_eq!(json["not_applicable"][0]["check"], HOSTNS.id);
+    assert_eq!(json["not_applicable"][0]["object"], "Node worker-1");
+    let table = render(Format::Table, &result, false);
+    assert!(
+        table.contains(&format!(
+            "not applicable: {}: no <kube-apiserver> runs here",
+            HOSTNS.id
+        )),
+        "{table}"
+    );
+    let words = table.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("1 check not applicable"), "{table}");
+    let junit = render(Format::Junit, &result, false);
+    assert!(
+        junit.contains(r#"<skipped message="no &lt;kube-apiserver&gt; runs here"/>"#),
+        "{junit}"
+    );
+    let sarif: serde_json::Value =
+        serde_json::from_str(&render(Format::Sarif, &result, false)).unwrap();
+    let notes = &sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"];
+    let note = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["level"] == "note")
+        .unwrap();
+    assert_eq!(note["associatedRule"]["id"], HOSTNS.id);
+}
+
+#[test]
+fn junit_lists_only_the_checks_an_object_answers() {
+    let mut result = sample();
+    for o in &mut result.objects {
+        o.checks = Some(Arc::from([PRIV.id].as_slice()));
+    }
+    let junit = render(Format::Junit, &result, false);
+    assert!(
+        !junit.contains(&format!(r#"testcase name="{} "#, MAPPED.id)),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(&format!(r#"testcase name="{} "#, PRIV.id)),
+        "{junit}"
+    );
 }
