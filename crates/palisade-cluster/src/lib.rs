@@ -16,6 +16,7 @@
 //! version, so checks and snapshots see it like any other object. Nothing here checks
 //! anything.
 
+pub mod configz;
 mod connect;
 mod discover;
 mod namespaces;
@@ -28,6 +29,7 @@ use kube::core::params::ListParams;
 use kube::Client;
 use serde_json::{json, Value};
 
+pub use configz::{kubelet_configs, ConfigzError};
 pub use connect::{connect, in_cluster, Connected, Connection, SERVICE_ACCOUNT_DIR};
 pub use namespaces::{namespace_labels, namespace_labels_paged, NamespaceLabels};
 

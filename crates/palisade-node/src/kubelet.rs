@@ -44,6 +44,12 @@ pub enum Source {
         line: u32,
         column: u32,
     },
+    /// The kubelet's own report of its running configuration, through the API server
+    /// (`/api/v1/nodes/NAME/proxy/configz`).
+    Configz {
+        /// Where it was read: `cluster://CONTEXT/api/v1/nodes/NAME/proxy/configz`.
+        path: String,
+    },
     /// A command-line flag.
     Flag {
         /// `/proc/PID/cmdline`.
@@ -64,6 +70,7 @@ impl std::fmt::Display for Source {
             Source::File { path, line, .. } => write!(f, "{path}:{line}"),
             Source::DropIn { path, line, .. } => write!(f, "drop-in {path}:{line}"),
             Source::Flag { path, written, .. } => write!(f, "flag {written} ({path})"),
+            Source::Configz { path } => write!(f, "the kubelet's configz ({path})"),
         }
     }
 }
@@ -306,6 +313,10 @@ pub struct EffectiveConfig {
     pub values: BTreeMap<String, Setting>,
     /// What could not be read, with file and line.
     pub problems: Vec<String>,
+    /// Read from the kubelet's configz, which shows the result and not its sources
+    /// (no command line, no files).
+    #[serde(default)]
+    pub configz: bool,
 }
 
 impl EffectiveConfig {
@@ -473,6 +484,46 @@ impl EffectiveConfig {
             self.values
                 .insert(spec.field.to_owned(), Setting { value, source });
         }
+    }
+}
+
+/// The configuration a kubelet reports at `configz` (read at `path`): every value as
+/// the kubelet runs with it, whatever set it.
+#[must_use]
+pub fn from_configz(path: &str, config: &Value) -> EffectiveConfig {
+    fn walk(prefix: &str, value: &Value, path: &str, out: &mut BTreeMap<String, Setting>) {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map {
+                    let field = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    walk(&field, v, path, out);
+                }
+            }
+            Value::Null => {}
+            leaf => {
+                out.insert(
+                    prefix.to_owned(),
+                    Setting {
+                        value: leaf.clone(),
+                        source: Source::Configz {
+                            path: path.to_owned(),
+                        },
+                    },
+                );
+            }
+        }
+    }
+    let mut values = BTreeMap::new();
+    walk("", config, path, &mut values);
+    EffectiveConfig {
+        cmdline: path.to_owned(),
+        values,
+        configz: true,
+        ..EffectiveConfig::default()
     }
 }
 
@@ -679,6 +730,28 @@ mod tests {
         );
         assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
         assert!(c.problems[0].starts_with("/d/2.conf:"), "{:?}", c.problems);
+    }
+
+    #[test]
+    fn configz_values_are_the_running_ones() {
+        let c = from_configz(
+            "cluster://kind/api/v1/nodes/n1/proxy/configz",
+            &serde_json::json!({
+                "authentication": {"anonymous": {"enabled": true}, "x509": {"clientCAFile": ""}},
+                "readOnlyPort": 10255,
+                "featureGates": {"RotateKubeletServerCertificate": false},
+                "tlsCipherSuites": ["TLS_RSA_WITH_3DES_EDE_CBC_SHA"],
+                "staticPodPath": null,
+            }),
+        );
+        assert_eq!(
+            c.get("authentication.anonymous.enabled").unwrap().as_bool(),
+            Some(true)
+        );
+        assert_eq!(c.get("readOnlyPort").unwrap().as_i64(), Some(10255));
+        assert!(c.get("tlsCipherSuites").unwrap().value.is_array());
+        assert!(c.get("staticPodPath").is_none());
+        assert!(c.configz && c.config_file.is_none());
     }
 
     #[test]

@@ -48,6 +48,11 @@ pub struct Options {
     /// Pods generated after the recorded ones (for benchmarks), spread over 100
     /// namespaces `bench-0`..`bench-99`, each a copy of a typical recorded pod.
     pub extra_pods: usize,
+    /// Nodes after the recorded ones (the recorded cluster has none), each with what its
+    /// kubelet answers at `/api/v1/nodes/NAME/proxy/configz` (the kubelet's
+    /// `KubeletConfiguration`; `None`: the kubelet cannot be reached, a `503` as the API
+    /// server's proxy gives).
+    pub nodes: Vec<(String, Option<Value>)>,
 }
 
 /// How a generated kubeconfig authenticates.
@@ -83,6 +88,7 @@ pub struct ReplayServer {
 const ADMIN: &str = "kubernetes-admin";
 const MASTERS: &str = "system:masters";
 const PODS: &str = "/api/v1/pods";
+const NODES: &str = "/api/v1/nodes";
 
 impl ReplayServer {
     /// Starts serving `recordings` on a free loopback port, on a thread of its own.
@@ -428,6 +434,28 @@ fn handle(state: &State, has_cert: bool, req: &Request<Incoming>) -> Response<Fu
     {
         return replay(r);
     }
+    if let Some(name) = path
+        .strip_prefix("/api/v1/nodes/")
+        .and_then(|p| p.strip_suffix("/proxy/configz"))
+    {
+        return match state.options.nodes.iter().find(|(n, _)| n == name) {
+            Some((_, Some(config))) => respond(
+                200,
+                "application/json",
+                serde_json::to_vec(&json!({"kubeletconfig": config})).unwrap_or_default(),
+            ),
+            Some((_, None)) => respond(
+                503,
+                "application/json",
+                status_body(503, "ServiceUnavailable", &format!("error trying to reach service: dial tcp 10.0.0.9:10250: connect: connection refused (node {name})")),
+            ),
+            None => respond(
+                404,
+                "application/json",
+                status_body(404, "NotFound", &format!("nodes \"{name}\" not found")),
+            ),
+        };
+    }
     let Some((wide, namespace, _, _)) = list else {
         return respond(
             404,
@@ -492,13 +520,17 @@ fn forbid(
 enum Item<'a> {
     Recorded(&'a Value),
     Generated(usize),
+    Node(&'a str),
 }
 
-fn item<'a>(state: &State, wide: &str, data: &'a ListData, i: usize) -> Option<Item<'a>> {
+fn item<'a>(state: &'a State, wide: &str, data: &'a ListData, i: usize) -> Option<Item<'a>> {
     if let Some(v) = data.items.get(i) {
         return Some(Item::Recorded(v));
     }
     let n = i - data.items.len();
+    if wide == NODES {
+        return state.options.nodes.get(n).map(|(name, _)| Item::Node(name));
+    }
     (wide == PODS && n < state.options.extra_pods).then_some(Item::Generated(n))
 }
 
@@ -506,6 +538,7 @@ fn namespace_of(item: &Item<'_>) -> Option<String> {
     match item {
         Item::Recorded(v) => v["metadata"]["namespace"].as_str().map(str::to_owned),
         Item::Generated(n) => Some(format!("bench-{}", n % 100)),
+        Item::Node(_) => None,
     }
 }
 
@@ -530,6 +563,11 @@ fn pod_template(pod: &Value) -> String {
 fn encode_item(state: &State, item: &Item<'_>, metadata_only: bool) -> Vec<u8> {
     let value = match item {
         Item::Recorded(v) => (*v).clone(),
+        Item::Node(name) => json!({
+            "kind": "Node", "apiVersion": "v1",
+            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+            "status": {"nodeInfo": {"kubeletVersion": "v1.25.0"}},
+        }),
         Item::Generated(n) => {
             let escaped = |s: &str| serde_json::to_string(s).unwrap_or_default();
             let text = state
@@ -556,10 +594,10 @@ fn encode_item(state: &State, item: &Item<'_>, metadata_only: bool) -> Vec<u8> {
 
 fn list_len(state: &State, wide: &str, data: &ListData) -> usize {
     data.items.len()
-        + if wide == PODS {
-            state.options.extra_pods
-        } else {
-            0
+        + match wide {
+            PODS => state.options.extra_pods,
+            NODES => state.options.nodes.len(),
+            _ => 0,
         }
 }
 

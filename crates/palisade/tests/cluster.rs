@@ -463,3 +463,127 @@ fn explanations_name_live_objects_by_identity() {
     assert!(stdout.contains("cluster://replay/rbac.authorization.k8s.io/v1/RoleBinding/payments/payments-devs-everything"), "{stdout}");
     assert!(!stdout.contains(":0"), "{stdout}");
 }
+
+/// Kubelets judged by the configuration they report (`configz`): one open, one hardened,
+/// one unreachable; then the same with a role that may not get `nodes/proxy`.
+#[test]
+fn kubelets_are_judged_by_their_configz_and_a_refusal_is_said() {
+    let open = serde_json::json!({
+        "authentication": {"anonymous": {"enabled": true}, "webhook": {"enabled": false}, "x509": {"clientCAFile": ""}},
+        "authorization": {"mode": "AlwaysAllow"},
+        "readOnlyPort": 10255,
+        "streamingConnectionIdleTimeout": "4h0m0s",
+        "rotateCertificates": true,
+        "serverTLSBootstrap": true,
+        "seccompDefault": true,
+        "protectKernelDefaults": true,
+        "makeIPTablesUtilChains": true,
+        "podPidsLimit": 4096,
+    });
+    let mut hardened = open.clone();
+    hardened["authentication"] = serde_json::json!({"anonymous": {"enabled": false}, "webhook": {"enabled": true}, "x509": {"clientCAFile": "/etc/kubernetes/pki/ca.crt"}});
+    hardened["authorization"]["mode"] = "Webhook".into();
+    hardened["readOnlyPort"] = 0.into();
+    let nodes = vec![
+        ("node-a".to_owned(), Some(open)),
+        ("node-b".to_owned(), Some(hardened)),
+        ("node-c".to_owned(), None),
+    ];
+    let cluster = Cluster::start(
+        Options {
+            nodes: nodes.clone(),
+            ..Options::default()
+        },
+        &Auth::ClientCertificate,
+    );
+    let mut args = SCAN_JSON.to_vec();
+    args.push("--cluster");
+    let out = cluster.run(&args);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kubelet: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"].as_str().unwrap().starts_with("kubelet-"))
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["check"].as_str().unwrap(),
+                f["location"]["file"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let configz = "cluster://replay/api/v1/nodes/node-a/proxy/configz";
+    assert_eq!(
+        kubelet,
+        [
+            format!("kubelet-anonymous-auth-enabled {configz}"),
+            format!("kubelet-authorization-always-allow {configz}"),
+            format!("kubelet-client-ca-file-not-set {configz}"),
+            format!("kubelet-read-only-port-enabled {configz}"),
+        ],
+        "{report:#}"
+    );
+    let message = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "kubelet-read-only-port-enabled")
+        .unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("from the kubelet's configz"), "{message}");
+    let unreachable: Vec<&Value> = report["not_evaluated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["resource"] == "nodes/node-c/proxy/configz")
+        .collect();
+    assert_eq!(unreachable.len(), 1, "{report:#}");
+    assert!(unreachable[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("HTTP 503"));
+    // The flag-only check cannot be judged from configz, and says so.
+    assert!(report["not_applicable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["check"] == "kubelet-hostname-override-set"));
+
+    // A role without nodes/proxy: the kubelets are not evaluated, said once.
+    let cluster = Cluster::start(
+        Options {
+            nodes,
+            forbid: ["node-a", "node-b", "node-c"]
+                .iter()
+                .map(|n| format!("/api/v1/nodes/{n}/proxy/configz"))
+                .collect(),
+            ..Options::default()
+        },
+        &Auth::ClientCertificate,
+    );
+    let out = cluster.run(&args);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["check"].as_str().unwrap().starts_with("kubelet-")));
+    let refused: Vec<&Value> = report["not_evaluated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["resource"] == "nodes/proxy (kubelet configz)")
+        .collect();
+    assert_eq!(refused.len(), 1, "{report:#}");
+    assert!(
+        refused[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("3 of 3 nodes"),
+        "{}",
+        refused[0]["reason"]
+    );
+}

@@ -235,6 +235,10 @@ pub static HOSTNAME_OVERRIDE: NodeRule = NodeRule {
         source: file!(),
     },
     test: NodeTest::Kubelet(|_, k, out| {
+        if k.config.configz {
+            out.not_applicable = Some("the kubelet's configz does not show command-line flags; run `palisade node` on the node".into());
+            return;
+        }
         if let Some(flag) = k.config.flag("hostname-override") {
             let source = palisade_node::Source::Flag {
                 path: k.config.cmdline.clone(),

@@ -146,6 +146,9 @@ pub fn provenance(setting: &Setting) -> String {
 /// Where to change a kubelet setting: its config file when it has one, else the flag.
 #[must_use]
 pub fn where_to_set(k: &Kubelet, field: &str, flag: &str, value: &str) -> String {
+    if k.config.configz {
+        return format!("set {field}: {value} in the node's kubelet configuration (or --{flag}={value}); `palisade node` on the node shows which file or flag sets it");
+    }
     match &k.config.config_file {
         Some(file) => format!("set {field}: {value} in {file} (or --{flag}={value})"),
         None => format!("set --{flag}={value}"),
@@ -191,6 +194,40 @@ pub fn evaluate(view: &NodeView, checks: &[&'static CheckMeta]) -> ScanResult {
         }
     }
     out.finish()
+}
+
+/// Whether check `id` judges the kubelet's configuration (and so can run on a
+/// kubelet's configz, not only on the node).
+#[must_use]
+pub fn judges_kubelet_config(id: &str) -> bool {
+    RULES
+        .iter()
+        .any(|r| r.meta.id == id && matches!(r.test, NodeTest::Kubelet(_)))
+}
+
+/// The kubelet checks among `checks` over the configuration a node's kubelet reports
+/// (`configz`, read through the API server at `path`).
+#[must_use]
+pub fn evaluate_configz(
+    node: &str,
+    path: &str,
+    config: &serde_json::Value,
+    checks: &[&'static CheckMeta],
+) -> ScanResult {
+    let view = NodeView {
+        node: node.to_owned(),
+        kubelet: Some(Kubelet {
+            pid: 0,
+            config: palisade_node::kubelet::from_configz(path, config),
+        }),
+        ..NodeView::default()
+    };
+    let kubelet_checks: Vec<&'static CheckMeta> = checks
+        .iter()
+        .copied()
+        .filter(|c| judges_kubelet_config(c.id))
+        .collect();
+    evaluate(&view, &kubelet_checks)
 }
 
 /// Builds the scan result: objects shared by their findings.
@@ -335,6 +372,12 @@ impl<'v> Assembly<'v> {
                     document: 0,
                     line: *line,
                     column: *column,
+                },
+                Some(Source::Configz { path }) => Location {
+                    file: Arc::from(path.as_str()),
+                    document: 0,
+                    line: 0,
+                    column: 0,
                 },
                 // A flag: the command line, "line" 1 and the argument's index as column.
                 Some(Source::Flag { path, index, .. }) => Location {

@@ -5,11 +5,11 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::Context;
-use palisade_checks::SECRET_VALUE_CHECKS;
-use palisade_cluster::{read, ReadOptions};
+use palisade_checks::{node, SECRET_VALUE_CHECKS};
+use palisade_cluster::{read, ConfigzError, ReadOptions};
 use palisade_config::{read_baseline, write_baseline};
 use palisade_engine::{apply_baseline, scan, Check, ScanOptions, StreamingScan};
-use palisade_model::{Category, CheckMeta, ScanResult, Severity};
+use palisade_model::{Category, CheckMeta, NotEvaluated, ScanResult, Severity};
 use palisade_report::{write_report, Format, ReportContext};
 
 use super::cluster;
@@ -34,8 +34,16 @@ fn scan_cluster(
             .any(|s| SECRET_VALUE_CHECKS.contains(&s.as_str())),
         ..cluster::read_options(args.namespace.clone())
     };
+    let mut nodes: Vec<String> = Vec::new();
     let read = read(&cluster::connection(&args.cluster), &options, |page| {
         cluster::note_context(&mut context, &page);
+        if page.resource.group.is_empty() && page.resource.name == "nodes" {
+            nodes.extend(
+                page.items
+                    .iter()
+                    .filter_map(|n| n["metadata"]["name"].as_str().map(str::to_owned)),
+            );
+        }
         let (docs, mut errs) = cluster::documents(&context, page, &opts.limits);
         errors.append(&mut errs);
         scanner.add(docs);
@@ -44,7 +52,55 @@ fn scan_cluster(
     let mut result = scanner.finish();
     result.errors.splice(0..0, errors);
     result.not_evaluated = read.not_evaluated;
+    let kubelet_checks: Vec<&'static CheckMeta> = checks
+        .iter()
+        .map(|c| c.meta())
+        .filter(|m| node::judges_kubelet_config(m.id))
+        .collect();
+    if !kubelet_checks.is_empty() && !nodes.is_empty() {
+        kubelets(args, &context, &nodes, &kubelet_checks, &mut result)?;
+    }
     Ok(result)
+}
+
+/// Judges each node's kubelet by the configuration it reports (`configz`); a role that
+/// may not read it is said once, as not evaluated.
+fn kubelets(
+    args: &ScanArgs,
+    context: &str,
+    nodes: &[String],
+    checks: &[&'static CheckMeta],
+    result: &mut ScanResult,
+) -> anyhow::Result<()> {
+    let configs = palisade_cluster::kubelet_configs(&cluster::connection(&args.cluster), nodes)?;
+    let mut forbidden = Vec::new();
+    for (name, config) in configs {
+        match config {
+            Ok(config) => {
+                let path = format!("cluster://{context}/api/v1/nodes/{name}/proxy/configz");
+                let judged = node::evaluate_configz(&name, &path, &config, checks);
+                result.findings.extend(judged.findings);
+                result.objects.extend(judged.objects);
+                result.not_applicable.extend(judged.not_applicable);
+            }
+            Err(ConfigzError::Forbidden(why)) => forbidden.push((name, why)),
+            Err(ConfigzError::Failed(why)) => result.not_evaluated.push(NotEvaluated {
+                resource: format!("nodes/{name}/proxy/configz"),
+                reason: format!("the kubelet's configuration was not read: {why}"),
+            }),
+        }
+    }
+    if let Some((_, why)) = forbidden.first() {
+        result.not_evaluated.push(NotEvaluated {
+            resource: "nodes/proxy (kubelet configz)".to_owned(),
+            reason: format!(
+                "{} of {} nodes' kubelet configuration not read, the role may not get nodes/proxy ({why}); grant it, or run `palisade node` on the nodes",
+                forbidden.len(),
+                nodes.len()
+            ),
+        });
+    }
+    Ok(())
 }
 
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
@@ -80,11 +136,15 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         args.format,
         args.output.as_deref(),
         args.color,
-        // Node checks judge nodes (`palisade node`); a scan does not run them.
+        // Node checks judge nodes (`palisade node`); a cluster scan runs the kubelet ones
+        // on each kubelet's configz.
         checks
             .iter()
             .map(|c| c.meta())
-            .filter(|m| m.category != Category::Node)
+            .filter(|m| {
+                m.category != Category::Node
+                    || (args.cluster.cluster && node::judges_kubelet_config(m.id))
+            })
             .collect(),
     )?;
     if args.format != OutputFormat::Table || args.output.is_some() {
