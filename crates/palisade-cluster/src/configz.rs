@@ -22,6 +22,9 @@ pub enum ConfigzError {
     Failed(String),
 }
 
+/// A node's name and its kubelet's configuration, or why it was not read.
+pub type NodeConfig = (String, Result<Value, ConfigzError>);
+
 /// Each node's `kubeletconfig`, in the order given.
 ///
 /// # Errors
@@ -29,7 +32,7 @@ pub enum ConfigzError {
 pub fn kubelet_configs(
     connection: &Connection,
     nodes: &[String],
-) -> Result<Vec<(String, Result<Value, ConfigzError>)>, ClusterError> {
+) -> Result<Vec<NodeConfig>, ClusterError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
