@@ -263,3 +263,26 @@ fn checks_explain_names_the_cis_item_and_kube_bench() {
     assert!(text.contains("4.2.1"), "{text}");
     assert!(text.contains("kube-bench"), "{text}");
 }
+
+#[test]
+fn the_shipped_job_runs_as_written() {
+    let text = std::fs::read_to_string(root().join("deploy/node/job.yaml")).unwrap();
+    let docs = yaml_rust2::YamlLoader::load_from_str(&text).unwrap();
+    let pod = &docs[0]["spec"]["template"]["spec"];
+    assert_eq!(pod["hostPID"].as_bool(), Some(true));
+    let container = &pod["containers"][0];
+    let mount = &container["volumeMounts"][0];
+    assert_eq!(mount["readOnly"].as_bool(), Some(true));
+    let host = mount["mountPath"].as_str().unwrap();
+    // The job's arguments, with the host's root replaced by the bundled worker tree.
+    let args: Vec<String> = container["args"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().replace(host, WORKER))
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, v) = json_report(&args);
+    assert_eq!(code, 0, "--fail-on none: the job succeeds with findings");
+    assert!(!findings(&v).is_empty());
+}
