@@ -114,6 +114,8 @@ pub const PROGRAMS: &[&str] = &[
     "kube-scheduler",
     "etcd",
     "kube-proxy",
+    // k3s runs the kubelet and the control plane inside its own process.
+    "k3s",
 ];
 
 /// Reads paths under a root directory, recording each into a [`Snapshot`].

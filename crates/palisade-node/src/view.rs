@@ -212,7 +212,15 @@ pub fn build(
             view.kubelet = Some(Kubelet { pid: p.pid, config });
         }
         None => {
-            let why = "no kubelet process in /proc (run on the node with hostPID, or capture with `palisade node --collect` there)";
+            let k3s = snapshot_processes.iter().find(|p| p.program() == "k3s");
+            let why = match k3s {
+                Some(p) => format!(
+                    "k3s (pid {}) runs the kubelet inside its own process: its settings are k3s's defaults and --kubelet-arg values, which Palisade does not read yet; `kubectl get --raw /api/v1/nodes/NODE/proxy/configz` (or `palisade scan --cluster`) shows the running configuration",
+                    p.pid
+                ),
+                None => "no kubelet process in /proc (run on the node with hostPID, or capture with `palisade node --collect` there)".to_owned(),
+            };
+            let why = why.as_str();
             view.no_kubelet = Some(why.to_owned());
             for role in [
                 Role::KubeletService,
@@ -492,9 +500,14 @@ fn control_plane(files: &mut dyn Files, view: &mut NodeView, processes: &[Proces
         });
     }
     let worker = view.components.is_empty();
+    let k3s = processes
+        .iter()
+        .find(|p| p.program() == "k3s" && p.args.iter().any(|a| a == "server"));
     let worker_reason = || {
-        "a worker: no kube-apiserver, kube-controller-manager, kube-scheduler or etcd runs here"
-            .to_owned()
+        match k3s {
+        Some(p) => format!("k3s (pid {}) runs the control plane inside its own process, with no manifests or component kubeconfigs of kubeadm's kind", p.pid),
+        None => "a worker: no kube-apiserver, kube-controller-manager, kube-scheduler or etcd runs here".to_owned(),
+    }
     };
     for (program, role) in CONTROL_PLANE {
         if view.of(*role).next().is_some() {

@@ -474,3 +474,28 @@ fn a_capture_judged_elsewhere_gives_the_same_answers_and_holds_no_key() {
     );
     assert_eq!(view, again);
 }
+
+#[test]
+fn k3s_embeds_the_kubelet_and_says_so() {
+    let mut t = Tree::new();
+    t.process(
+        300,
+        &[
+            "/usr/local/bin/k3s",
+            "server",
+            "--write-kubeconfig-mode=644",
+        ],
+    );
+    let result = t.scan();
+    assert!(result.findings.is_empty(), "{:?}", found(&result));
+    let reason = not_applicable(&result, "kubelet-anonymous-auth-enabled").unwrap();
+    assert!(
+        reason.starts_with("k3s (pid 300) runs the kubelet inside its own process"),
+        "{reason}"
+    );
+    let reason = not_applicable(&result, "node-apiserver-manifest-permissions").unwrap();
+    assert!(
+        reason.contains("k3s (pid 300) runs the control plane"),
+        "{reason}"
+    );
+}
