@@ -43,6 +43,13 @@ pub fn explain(m: &CheckMeta) -> String {
     s.push_str(&format!("How Palisade differs: {}\n\n", m.peer_notes));
     s.push_str("### At admission\n");
     match registry::whole_inventory_reason(m.id) {
+        None if m.category == palisade_model::Category::Node => s.push_str(
+            if crate::node::judges_kubelet_config(m.id) {
+                "Not judged by the admission webhook: a node's configuration is no API object. `palisade node` judges it on the node, and `palisade scan --cluster` on each kubelet's configz.\n\n"
+            } else {
+                "Not judged by the admission webhook: a node's files are no API object. `palisade node` judges them on the node.\n\n"
+            },
+        ),
         None => s.push_str(
             "Judged by the admission webhook (`palisade admission serve`) as by `scan`.\n\n",
         ),
