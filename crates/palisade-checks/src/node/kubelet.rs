@@ -5,7 +5,7 @@
 
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 use palisade_node::kubelet::ROTATE_SERVER_CERT_GATE;
-use palisade_node::Kubelet;
+use palisade_node::{Kubelet, Setting};
 
 use super::{
     provenance, where_to_set, NodeRule, NodeTest, Verdicts, CIS_DOC, KUBELET_AUTH_DOC,
@@ -15,7 +15,7 @@ use crate::pss::helpers::{cis, mitre, nsa, peer};
 
 fn bool_setting(k: &Kubelet, out: &mut Verdicts, field: &str, flag: &str, want: bool, why: &str) {
     let setting = k.config.get(field);
-    if setting.and_then(palisade_node::Setting::as_bool) == Some(want) {
+    if setting.and_then(Setting::as_bool) == Some(want) {
         return;
     }
     let now = setting.map_or_else(|| "not set".to_owned(), provenance);
@@ -27,6 +27,29 @@ fn bool_setting(k: &Kubelet, out: &mut Verdicts, field: &str, flag: &str, want: 
             where_to_set(k, field, flag, &want.to_string())
         ),
     );
+}
+
+/// Reports `field` when its effective value is `bad`: `{field} is {value} (from
+/// {source}), {why}; {where to set fix}`.
+fn report_if(
+    k: &Kubelet,
+    out: &mut Verdicts,
+    (field, flag, fix): (&str, &str, &str),
+    bad: impl Fn(&Setting) -> bool,
+    why: &str,
+) {
+    let setting = k.config.get(field);
+    if setting.is_some_and(bad) {
+        out.fail(
+            field,
+            setting,
+            format!(
+                "{field} is {}, {why}; {}",
+                setting.map(provenance).unwrap_or_default(),
+                where_to_set(k, field, flag, fix)
+            ),
+        );
+    }
 }
 
 pub static ANONYMOUS_AUTH: NodeRule = NodeRule {
@@ -72,19 +95,13 @@ pub static AUTHORIZATION_ALWAYS_ALLOW: NodeRule = NodeRule {
         source: file!(),
     },
     test: NodeTest::Kubelet(|_, k, out| {
-        let field = "authorization.mode";
-        let setting = k.config.get(field);
-        if setting.and_then(palisade_node::Setting::as_str) == Some("AlwaysAllow") {
-            out.fail(
-                field,
-                setting,
-                format!(
-                    "{field} is {}, so any caller the kubelet authenticates may exec into every pod on the node; {}",
-                    setting.map(provenance).unwrap_or_default(),
-                    where_to_set(k, field, "authorization-mode", "Webhook")
-                ),
-            );
-        }
+        report_if(
+            k,
+            out,
+            ("authorization.mode", "authorization-mode", "Webhook"),
+            |s| s.as_str() == Some("AlwaysAllow"),
+            "so any caller the kubelet authenticates may exec into every pod on the node",
+        );
     }),
 };
 
@@ -106,7 +123,7 @@ pub static CLIENT_CA: NodeRule = NodeRule {
     test: NodeTest::Kubelet(|_, k, out| {
         let field = "authentication.x509.clientCAFile";
         let setting = k.config.get(field);
-        if setting.and_then(palisade_node::Setting::as_str).is_none_or(str::is_empty) {
+        if setting.and_then(Setting::as_str).is_none_or(str::is_empty) {
             out.fail(
                 field,
                 setting,
@@ -135,20 +152,13 @@ pub static READ_ONLY_PORT: NodeRule = NodeRule {
         source: file!(),
     },
     test: NodeTest::Kubelet(|_, k, out| {
-        let field = "readOnlyPort";
-        let setting = k.config.get(field);
-        let port = setting.and_then(palisade_node::Setting::as_i64);
-        if port.is_some_and(|p| p != 0) {
-            out.fail(
-                field,
-                setting,
-                format!(
-                    "{field} is {}, so pod specs and node metrics are served without authentication; {}",
-                    setting.map(provenance).unwrap_or_default(),
-                    where_to_set(k, field, "read-only-port", "0")
-                ),
-            );
-        }
+        report_if(
+            k,
+            out,
+            ("readOnlyPort", "read-only-port", "0"),
+            |s| s.as_i64().is_some_and(|p| p != 0),
+            "so pod specs and node metrics are served without authentication",
+        );
     }),
 };
 
@@ -176,19 +186,13 @@ pub static STREAMING_TIMEOUT: NodeRule = NodeRule {
         source: file!(),
     },
     test: NodeTest::Kubelet(|_, k, out| {
-        let field = "streamingConnectionIdleTimeout";
-        let setting = k.config.get(field);
-        if setting.and_then(palisade_node::Setting::as_str).is_some_and(zero_duration) {
-            out.fail(
-                field,
-                setting,
-                format!(
-                    "{field} is {}, so idle exec and port-forward sessions are never closed; {}",
-                    setting.map(provenance).unwrap_or_default(),
-                    where_to_set(k, field, "streaming-connection-idle-timeout", "5m")
-                ),
-            );
-        }
+        report_if(
+            k,
+            out,
+            ("streamingConnectionIdleTimeout", "streaming-connection-idle-timeout", "5m"),
+            |s| s.as_str().is_some_and(zero_duration),
+            "so idle exec and port-forward sessions are never closed",
+        );
     }),
 };
 
@@ -276,10 +280,10 @@ pub static TLS_FILES: NodeRule = NodeRule {
         let set = |f: &str| {
             k.config
                 .get(f)
-                .and_then(palisade_node::Setting::as_str)
+                .and_then(Setting::as_str)
                 .is_some_and(|v| !v.is_empty())
         };
-        let bootstrap = k.config.get("serverTLSBootstrap").and_then(palisade_node::Setting::as_bool) == Some(true);
+        let bootstrap = k.config.get("serverTLSBootstrap").and_then(Setting::as_bool) == Some(true);
         let files = set("tlsCertFile") && set("tlsPrivateKeyFile");
         if !(bootstrap || files) {
             out.fail(
@@ -340,7 +344,7 @@ pub static ROTATE_SERVER_CERTIFICATES: NodeRule = NodeRule {
         let (gate, default) = ROTATE_SERVER_CERT_GATE;
         let field = format!("featureGates.{gate}");
         let setting = k.config.get(&field);
-        if setting.and_then(palisade_node::Setting::as_bool).unwrap_or(default) {
+        if setting.and_then(Setting::as_bool).unwrap_or(default) {
             return;
         }
         out.fail(
@@ -427,19 +431,13 @@ pub static POD_PIDS_LIMIT: NodeRule = NodeRule {
         source: file!(),
     },
     test: NodeTest::Kubelet(|_, k, out| {
-        let field = "podPidsLimit";
-        let setting = k.config.get(field);
-        if setting.and_then(palisade_node::Setting::as_i64).is_some_and(|n| n <= 0) {
-            out.fail(
-                field,
-                setting,
-                format!(
-                    "{field} is {}, so one pod can exhaust the node's process ids; {}",
-                    setting.map(provenance).unwrap_or_default(),
-                    where_to_set(k, field, "pod-max-pids", "4096")
-                ),
-            );
-        }
+        report_if(
+            k,
+            out,
+            ("podPidsLimit", "pod-max-pids", "4096"),
+            |s| s.as_i64().is_some_and(|n| n <= 0),
+            "so one pod can exhaust the node's process ids",
+        );
     }),
 };
 

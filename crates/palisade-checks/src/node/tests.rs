@@ -40,18 +40,15 @@ impl Tree {
     /// A file with mode and owner (recorded in the owners file: tests are not root).
     pub fn file(&mut self, path: &str, mode: u32, uid: u32, gid: u32, text: &str) -> &mut Self {
         self.write_raw(path, text);
-        self.owners
-            .push_str(&format!("{path} {mode:o} {uid} {gid}\n"));
-        fs::write(
-            self.root().join(palisade_node::snapshot::OWNERS_FILE),
-            &self.owners,
-        )
-        .unwrap();
-        self
+        self.own(path, mode, uid, gid)
     }
 
     pub fn dir(&mut self, path: &str, mode: u32, uid: u32, gid: u32) -> &mut Self {
         fs::create_dir_all(self.root().join(path.trim_start_matches('/'))).unwrap();
+        self.own(path, mode, uid, gid)
+    }
+
+    fn own(&mut self, path: &str, mode: u32, uid: u32, gid: u32) -> &mut Self {
         self.owners
             .push_str(&format!("{path} {mode:o} {uid} {gid}\n"));
         fs::write(
@@ -87,6 +84,17 @@ fn found(result: &ScanResult) -> Vec<String> {
         .iter()
         .map(|f| format!("{} {}:{}", f.check.id, f.location.file, f.location.line))
         .collect()
+}
+
+/// The message of check `id`'s (first) finding.
+fn message(result: &ScanResult, id: &str) -> String {
+    result
+        .findings
+        .iter()
+        .find(|f| f.check.id == id)
+        .unwrap_or_else(|| panic!("no {id} finding: {:?}", found(result)))
+        .message
+        .to_string()
 }
 
 fn has(result: &ScanResult, id: &str) -> bool {
@@ -346,18 +354,8 @@ fn wrong_modes_and_owners() {
         "{}",
         owner.message
     );
-    let mode = result
-        .findings
-        .iter()
-        .find(|f| f.check.id == "node-kubelet-kubeconfig-permissions")
-        .unwrap();
-    assert!(
-        mode.message
-            .to_string()
-            .contains("mode 0644 allows 0044 beyond 0600"),
-        "{}",
-        mode.message
-    );
+    let mode = message(&result, "node-kubelet-kubeconfig-permissions");
+    assert!(mode.contains("mode 0644 allows 0044 beyond 0600"), "{mode}");
 }
 
 fn control_plane() -> Tree {
@@ -442,17 +440,10 @@ fn control_plane_files() {
         reason,
         "kube-controller-manager manifest: kube-controller-manager does not run on this node"
     );
-    let etcd = result
-        .findings
-        .iter()
-        .find(|f| f.check.id == "node-etcd-data-dir-owner")
-        .unwrap();
+    let etcd = message(&result, "node-etcd-data-dir-owner");
     assert!(
-        etcd.message
-            .to_string()
-            .contains("owned by 0 (root):0 (root), not etcd:etcd"),
-        "{}",
-        etcd.message
+        etcd.contains("owned by 0 (root):0 (root), not etcd:etcd"),
+        "{etcd}"
     );
 }
 
