@@ -85,12 +85,13 @@ pub struct NodeArgs {
     #[arg(long, value_name = "SEVERITY", value_parser = parse_fail_on)]
     pub fail_on: Option<FailOn>,
 
-    /// Run only these node checks (ids, comma-separated or repeated).
-    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    /// Run only these checks (ids, or the categories `node` and `control-plane`; the
+    /// control-plane flag checks judge the components found on the node).
+    #[arg(long, value_delimiter = ',', value_name = "ID|CATEGORY")]
     pub select: Vec<String>,
 
-    /// Skip these node checks.
-    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    /// Skip these checks or categories.
+    #[arg(long, value_delimiter = ',', value_name = "ID|CATEGORY")]
     pub ignore: Vec<String>,
 
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]

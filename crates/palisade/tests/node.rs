@@ -216,7 +216,7 @@ fn bad_input_is_said_not_panicked() {
         ),
         (
             vec!["node", "--root", WORKER, "--select", "bogus"],
-            "unknown node check \"bogus\"",
+            "unknown node or control-plane check \"bogus\"",
         ),
         (vec!["node", "--collect"], "--output"),
     ] {
@@ -285,4 +285,77 @@ fn the_shipped_job_runs_as_written() {
     let (code, v) = json_report(&args);
     assert_eq!(code, 0, "--fail-on none: the job succeeds with findings");
     assert!(!findings(&v).is_empty());
+}
+
+/// A control-plane node: the API server from a static pod manifest, the scheduler as a
+/// plain process. Both get the control-plane flag checks, at the manifest's lines and
+/// at the command line's arguments.
+#[test]
+fn control_plane_components_are_judged_where_they_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path();
+    let write = |path: &str, text: &str| {
+        let p = tree.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write(
+        "proc/40/cmdline",
+        "/usr/bin/kubelet\n--config=/var/lib/kubelet/config.yaml\n",
+    );
+    write(
+        "var/lib/kubelet/config.yaml",
+        "staticPodPath: /etc/kubernetes/manifests\nreadOnlyPort: 0\n",
+    );
+    write(
+        "etc/kubernetes/manifests/kube-apiserver.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-apiserver\n  namespace: kube-system\nspec:\n  containers:\n  - name: kube-apiserver\n    image: registry.k8s.io/kube-apiserver:v1.31.0\n    command:\n    - kube-apiserver\n    - --anonymous-auth=true\n",
+    );
+    write(
+        "proc/77/cmdline",
+        "/usr/local/bin/kube-scheduler\n--kubeconfig=/etc/kubernetes/scheduler.conf\n--profiling=true\n",
+    );
+    let root_arg = tree.to_str().unwrap();
+    let (_, v) = json_report(&[
+        "node",
+        "--root",
+        root_arg,
+        "-f",
+        "json",
+        "--fail-on",
+        "none",
+        "--select",
+        "control-plane",
+    ]);
+    let locate = |id: &str| -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == id)
+            .map(|f| {
+                format!(
+                    "{}:{}:{}",
+                    f["location"]["file"].as_str().unwrap(),
+                    f["location"]["line"],
+                    f["location"]["column"]
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        locate("apiserver-anonymous-auth"),
+        ["/etc/kubernetes/manifests/kube-apiserver.yaml:12:7"],
+        "{v:#}"
+    );
+    // --profiling=true is the scheduler's argument 2.
+    assert_eq!(
+        locate("scheduler-profiling-enabled"),
+        ["/proc/77/cmdline:1:2"],
+        "{v:#}"
+    );
+    // No node checks were selected.
+    assert!(!findings(&v)
+        .iter()
+        .any(|f| f.starts_with("kubelet-") || f.starts_with("node-")));
 }
