@@ -590,6 +590,63 @@ pub fn effective(pid: u32, args: &[String], files: &mut dyn Files) -> EffectiveC
     config
 }
 
+/// One fuzz input through [`effective`]: `data` is both the `--config` file and a
+/// drop-in, and its first line's words are extra flags. Panics when an invariant breaks
+/// (a position outside the text); shared by the fuzz target and the seed replay test.
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    let text = String::from_utf8_lossy(data).into_owned();
+    let lines = u32::try_from(text.bytes().filter(|b| matches!(b, b'\n' | b'\r')).count())
+        .unwrap_or(u32::MAX)
+        .saturating_add(1);
+    let mut args: Vec<String> = ["kubelet", "--config=/c.yaml", "--config-dir=/d"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    args.extend(
+        text.lines()
+            .next()
+            .unwrap_or("")
+            .split(' ')
+            .take(64)
+            .map(str::to_owned),
+    );
+    let fact = |text: Option<String>, kind, entries| crate::snapshot::FileFact {
+        kind,
+        mode: 0o600,
+        uid: 0,
+        gid: 0,
+        text,
+        entries,
+    };
+    let mut snap = crate::snapshot::Snapshot::default();
+    snap.files.insert(
+        "/c.yaml".into(),
+        fact(
+            Some(text.clone()),
+            crate::snapshot::FileKind::File,
+            Vec::new(),
+        ),
+    );
+    snap.files.insert(
+        "/d".into(),
+        fact(None, crate::snapshot::FileKind::Dir, vec!["1.conf".into()]),
+    );
+    snap.files.insert(
+        "/d/1.conf".into(),
+        fact(Some(text), crate::snapshot::FileKind::File, Vec::new()),
+    );
+    let config = effective(1, &args, &mut &snap);
+    for (field, setting) in &config.values {
+        if let Source::File { line, .. } | Source::DropIn { line, .. } = setting.source {
+            assert!(
+                (1..=lines).contains(&line),
+                "{field}: line {line} of {lines}"
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
