@@ -18,4 +18,4 @@ pub mod view;
 
 pub use kubelet::{EffectiveConfig, Setting, Source};
 pub use snapshot::{FileFact, FileKind, Process, Snapshot};
-pub use view::{collect, replay, Component, Kubelet, NodeView, Role, RoleFile};
+pub use view::{collect, replay, Component, Kubelet, NodeView, Proxy, Role, RoleFile};

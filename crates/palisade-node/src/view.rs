@@ -10,8 +10,9 @@ use palisade_source::{parse_document, split_documents, Limits};
 use serde::{Deserialize, Serialize};
 
 use crate::flags::{self, Flag};
-use crate::kubelet::{self, EffectiveConfig};
+use crate::kubelet::{self, EffectiveConfig, Setting, Source};
 use crate::snapshot::{normalize, FileFact, FileKind, Files, Process, Snapshot};
+use serde_json::Value;
 
 /// What a file is to the node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -90,6 +91,17 @@ impl Component {
     }
 }
 
+/// kube-proxy on the node: what CIS 4.3 judges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Proxy {
+    pub pid: u32,
+    /// `/proc/PID/cmdline`.
+    pub cmdline: String,
+    /// Where its metrics are served (`--metrics-bind-address`, or `metricsBindAddress`
+    /// of its `--config` file, which then wins), with the source.
+    pub metrics_bind_address: Setting,
+}
+
 /// The kubelet of the node, or why there is none to judge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Kubelet {
@@ -106,6 +118,9 @@ pub struct NodeView {
     /// Why there is no kubelet to judge.
     pub no_kubelet: Option<String>,
     pub components: Vec<Component>,
+    pub proxy: Option<Proxy>,
+    /// Why there is no kube-proxy to judge.
+    pub no_proxy: Option<String>,
     pub files: Vec<RoleFile>,
     /// Roles with no file, and why.
     pub absent: BTreeMap<Role, String>,
@@ -368,24 +383,67 @@ fn kubelet_files(files: &mut dyn Files, view: &mut NodeView, pid: u32, config: &
     }
 }
 
+/// kube-proxy's default metrics address (`KubeProxyConfiguration` and flag alike).
+pub const PROXY_METRICS_DEFAULT: &str = "127.0.0.1:10249";
+
 fn proxy_files(files: &mut dyn Files, view: &mut NodeView, processes: &[Process]) {
     let Some(proxy) = processes.iter().find(|p| p.program() == "kube-proxy") else {
-        view.absent.insert(
-            Role::ProxyKubeconfig,
-            "no kube-proxy process on this node (it may be replaced, e.g. by Cilium, or not yet running)".into(),
-        );
+        let why = "no kube-proxy process on this node (it may be replaced, e.g. by Cilium, or not yet running)";
+        view.absent.insert(Role::ProxyKubeconfig, why.into());
+        view.no_proxy = Some(why.into());
         return;
     };
     let flags = flags::parse(&proxy.args, &[]);
-    let mut named = flags::last(&flags, "kubeconfig").map(|f| (f.value.clone(), "--kubeconfig"));
-    if let Some(config) = flags::last(&flags, "config") {
-        let in_root = format!("/proc/{}/root{}", proxy.pid, normalize(&config.value));
-        let text = files.read(&in_root).or_else(|| files.read(&config.value));
-        if let Some(path) = text.as_deref().and_then(proxy_config_kubeconfig) {
-            named.get_or_insert((path, "clientConnection.kubeconfig of --config"));
+    let cmdline = proxy.cmdline_path();
+    let flag_setting = |name: &str| {
+        flags::last(&flags, name).map(|f| Setting {
+            value: Value::String(f.value.clone()),
+            source: Source::Flag {
+                path: cmdline.clone(),
+                index: f.index,
+                written: f.written.clone(),
+            },
+        })
+    };
+    // With --config, kube-proxy takes its settings from the file (and its defaults) and
+    // ignores the flags that have a field there.
+    let (kubeconfig, metrics) = match flags::last(&flags, "config") {
+        Some(config) => {
+            // A containerized kube-proxy's paths are inside its container.
+            let in_root = format!("/proc/{}/root{}", proxy.pid, normalize(&config.value));
+            let (path, text) = match files.read(&in_root) {
+                Some(text) => (in_root, Some(text)),
+                None => (normalize(&config.value), files.read(&config.value)),
+            };
+            let field = |name: &str| {
+                text.as_deref()
+                    .and_then(|t| proxy_config_field(t, &path, name))
+            };
+            (
+                field("clientConnection.kubeconfig"),
+                field("metricsBindAddress"),
+            )
         }
-    }
-    let Some((path, how)) = named else {
+        None => (
+            flag_setting("kubeconfig"),
+            flag_setting("metrics-bind-address"),
+        ),
+    };
+    let metrics = metrics
+        .filter(|s| s.value.as_str().is_some_and(|v| !v.is_empty()))
+        .unwrap_or(Setting {
+            value: Value::String(PROXY_METRICS_DEFAULT.into()),
+            source: Source::Default { legacy: false },
+        });
+    view.proxy = Some(Proxy {
+        pid: proxy.pid,
+        cmdline,
+        metrics_bind_address: metrics,
+    });
+    let Some(path) = kubeconfig
+        .and_then(|s| s.value.as_str().map(str::to_owned))
+        .filter(|p| !p.is_empty())
+    else {
         view.absent.insert(
             Role::ProxyKubeconfig,
             format!(
@@ -395,9 +453,8 @@ fn proxy_files(files: &mut dyn Files, view: &mut NodeView, processes: &[Process]
         );
         return;
     };
-    // A containerized kube-proxy's paths are inside its container.
     let in_root = format!("/proc/{}/root{}", proxy.pid, normalize(&path));
-    let found_by = format!("{how} of kube-proxy (pid {})", proxy.pid);
+    let found_by = format!("the kubeconfig of kube-proxy (pid {})", proxy.pid);
     if files.stat(&in_root).exists() {
         push(view, files, Role::ProxyKubeconfig, &in_root, found_by);
     } else {
@@ -405,13 +462,19 @@ fn proxy_files(files: &mut dyn Files, view: &mut NodeView, processes: &[Process]
     }
 }
 
-fn proxy_config_kubeconfig(text: &str) -> Option<String> {
+/// A field of a `KubeProxyConfiguration` file, with its line.
+fn proxy_config_field(text: &str, path: &str, field: &str) -> Option<Setting> {
     let chunk = split_documents(text).into_iter().next()?;
     let doc = parse_document(&text[chunk.range.clone()], &chunk, &Limits::default()).ok()?;
-    let root = doc.root()?;
-    root.get_path("clientConnection.kubeconfig")
-        .and_then(|n| n.as_str().map(str::to_owned))
-        .filter(|p| !p.is_empty())
+    let node = doc.root()?.get_path(field)?;
+    Some(Setting {
+        value: node.to_json(),
+        source: Source::File {
+            path: path.to_owned(),
+            line: node.pos().line,
+            column: node.pos().column,
+        },
+    })
 }
 
 /// The programs and flags in a static pod manifest's containers.

@@ -61,7 +61,7 @@ fn the_worker_gives_the_kubelets_true_answers() {
         .iter()
         .any(|f| f.contains("anonymous") || f.contains("always-allow")));
     assert!(!found.iter().any(|f| f.contains("/var/lib/kubelet")));
-    assert_eq!(v["summary"]["not_applicable"], 23);
+    assert_eq!(v["summary"]["not_applicable"], 24);
 }
 
 #[test]

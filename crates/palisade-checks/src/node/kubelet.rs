@@ -447,13 +447,13 @@ pub static SECCOMP_DEFAULT: NodeRule = NodeRule {
         title: "Containers run without a seccomp profile by default",
         severity: Severity::Low,
         category: Category::Node,
-        description: "The kubelet's effective `seccompDefault` (`--seccomp-default`) is false (its default), so a container that names no seccomp profile runs `Unconfined`. CIS Kubernetes Benchmark v1.10.0 recommendation 4.2.14.",
+        description: "The kubelet's effective `seccompDefault` (`--seccomp-default`) is false (its default), so a container that names no seccomp profile runs `Unconfined`. Hardening beyond the CIS Kubernetes Benchmark v1.10.0, which has no kubelet item for it (its 5.7.2 asks for seccomp in pod definitions).",
         rationale: "Unconfined containers can make every system call, the kernel attack surface container escapes use.",
         remediation: "Set `seccompDefault: true` (containers without a profile then get `RuntimeDefault`).",
         references: &[KUBELET_CONFIG_DOC, "https://kubernetes.io/docs/tutorials/security/seccomp/", CIS_DOC],
-        mappings: &[cis("4.2.14"), nsa(NSA_WORKER), mitre("T1611")],
-        peers: &[peer(PeerTool::KubeBench, "4.2.14")],
-        peer_notes: "Same item as kube-bench 4.2.14, on the effective configuration.",
+        mappings: &[nsa(NSA_WORKER), mitre("T1611")],
+        peers: &[],
+        peer_notes: "No kube-bench item: CIS v1.10 asks for seccomp in each pod (5.7.2, kubescape C-0210), which `seccompDefault` gives every pod that does not choose.",
         source: file!(),
     },
     test: NodeTest::Kubelet(|_, k, out| {
@@ -474,13 +474,13 @@ pub static PROTECT_KERNEL_DEFAULTS: NodeRule = NodeRule {
         title: "The kubelet may change kernel settings",
         severity: Severity::Low,
         category: Category::Node,
-        description: "The kubelet's effective `protectKernelDefaults` (`--protect-kernel-defaults`) is false (its default): it tunes kernel parameters itself instead of failing when they differ from what it needs. CIS Kubernetes Benchmark (v1.8 4.2.6; kept by Palisade as hardening).",
+        description: "The kubelet's effective `protectKernelDefaults` (`--protect-kernel-defaults`) is false (its default): it tunes kernel parameters itself instead of failing when they differ from what it needs. CIS Kubernetes Benchmark v1.8 recommendation 4.2.6, dropped from v1.10 (whose 4.2.6 is `makeIPTablesUtilChains`); kept as hardening.",
         rationale: "Kernel parameters are the node's; with protection on, a node whose sysctls drifted refuses to start the kubelet rather than silently changing them.",
         remediation: "Set the kernel parameters the kubelet needs (`vm.overcommit_memory=1`, `kernel.panic=10`, `kernel.panic_on_oops=1`) and `protectKernelDefaults: true`.",
         references: &[KUBELET_CONFIG_DOC, CIS_DOC],
-        mappings: &[cis("4.2.6"), nsa(NSA_WORKER)],
-        peers: &[peer(PeerTool::KubeBench, "4.2.6")],
-        peer_notes: "kube-bench's CIS 1.8 profile checks this as 4.2.6.",
+        mappings: &[nsa(NSA_WORKER)],
+        peers: &[peer(PeerTool::KubeBench, "4.2.6 (cis-1.8)")],
+        peer_notes: "kube-bench's cis-1.8 profile checks this as 4.2.6; its cis-1.10 profile no longer does.",
         source: file!(),
     },
     test: NodeTest::Kubelet(|_, k, out| {
@@ -495,9 +495,85 @@ pub static PROTECT_KERNEL_DEFAULTS: NodeRule = NodeRule {
     }),
 };
 
+/// Whether a `host:port` (or CIDR, which newer kube-proxies accept) listens on loopback
+/// only; `None` when it cannot be read.
+fn loopback_only(address: &str) -> Option<bool> {
+    let address = address.trim();
+    if let Some((ip, bits)) = address.split_once('/') {
+        let ip: std::net::IpAddr = ip.parse().ok()?;
+        let bits: u8 = bits.parse().ok()?;
+        return Some(match ip {
+            std::net::IpAddr::V4(v4) => v4.octets()[0] == 127 && bits >= 8,
+            std::net::IpAddr::V6(v6) => v6.is_loopback() && bits == 128,
+        });
+    }
+    let host = match address.rsplit_once(':') {
+        Some((host, _)) => host.trim_start_matches('[').trim_end_matches(']'),
+        None => address,
+    };
+    if host.is_empty() {
+        return Some(false);
+    }
+    if host == "localhost" {
+        return Some(true);
+    }
+    host.parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| ip.is_loopback())
+}
+
+pub static PROXY_METRICS: NodeRule = NodeRule {
+    meta: CheckMeta {
+        id: "kube-proxy-metrics-not-loopback",
+        title: "kube-proxy serves its metrics beyond localhost",
+        severity: Severity::Low,
+        category: Category::Node,
+        description: "kube-proxy's metrics address is not a loopback address: `metricsBindAddress` of its `--config` file (which then wins over the flags), else `--metrics-bind-address`; the default is `127.0.0.1:10249`. CIS Kubernetes Benchmark v1.10.0 recommendation 4.3.1.",
+        rationale: "The metrics and `/debug` endpoints answer without authentication: bound to every interface, anyone who reaches the node learns its services, endpoints and rule counts.",
+        remediation: "Set `metricsBindAddress: 127.0.0.1:10249` in kube-proxy's configuration (kubeadm: the `kube-proxy` ConfigMap in `kube-system`), or remove the non-loopback value.",
+        references: &["https://kubernetes.io/docs/reference/config-api/kube-proxy-config.v1alpha1/", CIS_DOC],
+        mappings: &[cis("4.3.1"), nsa(NSA_WORKER), mitre("T1046")],
+        peers: &[peer(PeerTool::KubeBench, "4.3.1")],
+        peer_notes: "kube-bench 4.3.1 reads the flag and the kubeconfig file; Palisade reads kube-proxy's `--config` file, which kube-proxy lets win over the flag, inside its container when it runs in one.",
+        source: file!(),
+    },
+    test: NodeTest::Proxy(|_, p, out| {
+        let setting = &p.metrics_bind_address;
+        let Some(address) = setting.as_str() else { return };
+        if loopback_only(address) == Some(false) {
+            out.fail(
+                "metricsBindAddress",
+                Some(setting),
+                format!(
+                    "kube-proxy serves metrics at {} (from {}), reachable from the network without authentication; set metricsBindAddress: 127.0.0.1:10249",
+                    setting.shown(),
+                    setting.source
+                ),
+            );
+        }
+    }),
+};
+
 #[cfg(test)]
 mod tests {
-    use super::zero_duration;
+    use super::{loopback_only, zero_duration};
+
+    #[test]
+    fn metrics_addresses() {
+        for (address, loopback) in [
+            ("127.0.0.1:10249", Some(true)),
+            ("[::1]:10249", Some(true)),
+            ("localhost:10249", Some(true)),
+            ("0.0.0.0:10249", Some(false)),
+            (":10249", Some(false)),
+            ("10.0.0.4:10249", Some(false)),
+            ("127.0.0.0/8", Some(true)),
+            ("0.0.0.0/0", Some(false)),
+            ("nonsense:1", None),
+        ] {
+            assert_eq!(loopback_only(address), loopback, "{address}");
+        }
+    }
 
     #[test]
     fn zero_durations() {

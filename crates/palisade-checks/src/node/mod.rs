@@ -15,7 +15,7 @@ use palisade_engine::{Check, Findings, ObjectContext};
 use palisade_model::{
     fingerprint, CheckMeta, Finding, Location, NotApplicable, ObjectRef, ScanResult, ScannedObject,
 };
-use palisade_node::{Kubelet, NodeView, Role, RoleFile, Setting, Source};
+use palisade_node::{Kubelet, NodeView, Proxy, Role, RoleFile, Setting, Source};
 
 pub mod files;
 pub mod kubelet;
@@ -48,6 +48,8 @@ pub enum NodeTest {
     },
     /// The kubelet's effective configuration.
     Kubelet(fn(&'static CheckMeta, &Kubelet, &mut Verdicts)),
+    /// kube-proxy's settings.
+    Proxy(fn(&'static CheckMeta, &Proxy, &mut Verdicts)),
 }
 
 impl Check for NodeRule {
@@ -106,6 +108,7 @@ pub static RULES: &[&NodeRule] = &[
     &kubelet::POD_PIDS_LIMIT,
     &kubelet::SECCOMP_DEFAULT,
     &kubelet::PROTECT_KERNEL_DEFAULTS,
+    &kubelet::PROXY_METRICS,
 ];
 
 /// What a kubelet test found.
@@ -185,10 +188,27 @@ pub fn evaluate(view: &NodeView, checks: &[&'static CheckMeta]) -> ScanResult {
                 Some(k) => {
                     let mut verdicts = Verdicts::default();
                     test(&rule.meta, k, &mut verdicts);
-                    match verdicts.not_applicable {
-                        Some(reason) => out.not_applicable(&rule.meta, reason),
-                        None => out.kubelet(&rule.meta, k, verdicts.failures),
-                    }
+                    let home = k
+                        .config
+                        .config_file
+                        .clone()
+                        .unwrap_or_else(|| k.config.cmdline.clone());
+                    let object = out.kubelet.clone();
+                    out.settings(&rule.meta, &object, &home, verdicts);
+                }
+            },
+            NodeTest::Proxy(test) => match &view.proxy {
+                None => out.not_applicable(
+                    &rule.meta,
+                    view.no_proxy
+                        .clone()
+                        .unwrap_or_else(|| "no kube-proxy".into()),
+                ),
+                Some(p) => {
+                    let mut verdicts = Verdicts::default();
+                    test(&rule.meta, p, &mut verdicts);
+                    let object = out.proxy.clone();
+                    out.settings(&rule.meta, &object, &p.cmdline.clone(), verdicts);
                 }
             },
         }
@@ -235,6 +255,7 @@ struct Assembly<'v> {
     view: &'v NodeView,
     node: Arc<ObjectRef>,
     kubelet: Arc<ObjectRef>,
+    proxy: Arc<ObjectRef>,
     file_objects: BTreeMap<String, Arc<ObjectRef>>,
     /// Checks per (object, file).
     checks: BTreeMap<(String, String), Vec<&'static str>>,
@@ -258,6 +279,12 @@ impl<'v> Assembly<'v> {
             kubelet: Arc::new(ObjectRef {
                 api_version: "kubelet.config.k8s.io/v1beta1".into(),
                 kind: "KubeletConfiguration".into(),
+                namespace: None,
+                name: view.node.clone(),
+            }),
+            proxy: Arc::new(ObjectRef {
+                api_version: "kubeproxy.config.k8s.io/v1alpha1".into(),
+                kind: "KubeProxyConfiguration".into(),
                 namespace: None,
                 name: view.node.clone(),
             }),
@@ -355,15 +382,22 @@ impl<'v> Assembly<'v> {
         }
     }
 
-    fn kubelet(&mut self, meta: &'static CheckMeta, k: &Kubelet, failures: Vec<Failure>) {
-        let home = k
-            .config
-            .config_file
-            .clone()
-            .unwrap_or_else(|| k.config.cmdline.clone());
-        let object = self.kubelet.clone();
-        self.note(&object, &home, meta.id);
-        for f in failures {
+    /// The verdicts of a check on a component's settings (`home`: where a default is
+    /// set, its configuration file or command line).
+    fn settings(
+        &mut self,
+        meta: &'static CheckMeta,
+        object: &Arc<ObjectRef>,
+        home: &str,
+        verdicts: Verdicts,
+    ) {
+        if let Some(reason) = verdicts.not_applicable {
+            self.not_applicable(meta, reason);
+            return;
+        }
+        let object = object.clone();
+        self.note(&object, home, meta.id);
+        for f in verdicts.failures {
             let location = match &f.source {
                 Some(
                     Source::File { path, line, column } | Source::DropIn { path, line, column },
@@ -387,7 +421,7 @@ impl<'v> Assembly<'v> {
                     column: u32::try_from(*index).unwrap_or(u32::MAX),
                 },
                 Some(Source::Default { .. }) | None => Location {
-                    file: Arc::from(home.as_str()),
+                    file: Arc::from(home),
                     document: 0,
                     line: 0,
                     column: 0,

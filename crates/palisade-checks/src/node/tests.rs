@@ -490,3 +490,61 @@ fn k3s_embeds_the_kubelet_and_says_so() {
         "{reason}"
     );
 }
+
+#[test]
+fn kube_proxy_in_its_container_its_config_file_wins_over_its_flags() {
+    let mut t = kubeadm_worker("/var/lib/kubelet/config.yaml", &[]);
+    t.process(
+        900,
+        &[
+            "/usr/local/bin/kube-proxy",
+            "--config=/var/lib/kube-proxy/config.conf",
+            // Ignored: the --config file decides.
+            "--metrics-bind-address=127.0.0.1:10249",
+            "--hostname-override=node-1",
+        ],
+    )
+    .file(
+        "/proc/900/root/var/lib/kube-proxy/config.conf",
+        0o644,
+        0,
+        0,
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nclientConnection:\n  kubeconfig: /var/lib/kube-proxy/kubeconfig.conf\nmetricsBindAddress: 0.0.0.0:10249\n",
+    )
+    .file(
+        "/proc/900/root/var/lib/kube-proxy/kubeconfig.conf",
+        0o644,
+        0,
+        0,
+        "kind: Config\n",
+    );
+    let result = t.scan();
+    assert_eq!(
+        found(&result),
+        [
+            "kube-proxy-metrics-not-loopback /proc/900/root/var/lib/kube-proxy/config.conf:5",
+            "node-proxy-kubeconfig-permissions /proc/900/root/var/lib/kube-proxy/kubeconfig.conf:0",
+        ]
+    );
+
+    // Without --config the flag decides, and unset it is loopback.
+    let mut t = kubeadm_worker("/var/lib/kubelet/config.yaml", &[]);
+    t.process(
+        901,
+        &["kube-proxy", "--kubeconfig=/etc/kubernetes/proxy.conf"],
+    )
+    .file("/etc/kubernetes/proxy.conf", 0o600, 0, 0, "kind: Config\n");
+    assert_eq!(found(&t.scan()), Vec::<String>::new());
+    t.process(
+        901,
+        &[
+            "kube-proxy",
+            "--kubeconfig=/etc/kubernetes/proxy.conf",
+            "--metrics-bind-address=:10249",
+        ],
+    );
+    assert_eq!(
+        found(&t.scan()),
+        ["kube-proxy-metrics-not-loopback /proc/901/cmdline:1"]
+    );
+}
