@@ -6,9 +6,10 @@
 //!    `--config`, the `KubeletConfiguration` v1beta1 defaults (anonymous off, `Webhook`,
 //!    read-only port off);
 //! 2. the `--config` file;
-//! 3. the `--config-dir` drop-ins (`*.conf`) in lexical order, each merged as a JSON
-//!    merge patch: maps merge key by key, anything else (lists too) is replaced, `null`
-//!    removes;
+//! 3. the `--config-dir` drop-ins (`*.conf`, subdirectories included, in the lexical
+//!    order of a directory walk), each merged as a JSON merge patch: maps merge key by
+//!    key, anything else (lists too) is replaced, and `null` changes nothing (the
+//!    kubelet unmarshals the merged JSON over the configuration it had);
 //! 4. the command-line flags, which the kubelet parses again over the result so a flag
 //!    always wins (feature gates merge key by key).
 //!
@@ -362,10 +363,13 @@ impl EffectiveConfig {
                 self.merge(&path, value, origin, dir);
                 continue;
             }
-            self.remove_under(&path);
+            // `null` changes nothing: in the `--config` file the field keeps its default,
+            // and a drop-in's merge patch deletes a key the kubelet then never reads
+            // (`json.Unmarshal` leaves the field it had).
             if value.is_null() {
                 continue;
             }
+            self.remove_under(&path);
             let mut json = value.to_json();
             if PATH_FIELDS.contains(&path.as_str()) {
                 if let Some(p) = json
@@ -487,6 +491,22 @@ impl EffectiveConfig {
     }
 }
 
+/// The drop-ins under `dir` in the order of Go's `filepath.WalkDir` (each directory's
+/// entries sorted, a subdirectory walked where it sorts), `*.conf` files only.
+fn drop_ins(files: &mut dyn Files, dir: &str, depth: usize, out: &mut Vec<String>) {
+    if depth > 16 {
+        return;
+    }
+    for name in files.list(dir).unwrap_or_default() {
+        let path = format!("{}/{name}", dir.trim_end_matches('/'));
+        match files.stat(&path).kind {
+            crate::snapshot::FileKind::Dir => drop_ins(files, &path, depth + 1, out),
+            crate::snapshot::FileKind::File if name.ends_with(DROP_IN_SUFFIX) => out.push(path),
+            _ => {}
+        }
+    }
+}
+
 /// The configuration a kubelet reports at `configz` (read at `path`): every value as
 /// the kubelet runs with it, whatever set it.
 #[must_use]
@@ -571,19 +591,19 @@ pub fn effective(pid: u32, args: &[String], files: &mut dyn Files) -> EffectiveC
         .filter(|d| !d.is_empty())
     {
         let dir = crate::snapshot::normalize(&dir);
-        match files.list(&dir) {
-            Some(entries) => {
-                for name in entries.iter().filter(|n| n.ends_with(DROP_IN_SUFFIX)) {
-                    let path = format!("{}/{name}", dir.trim_end_matches('/'));
-                    if let Some(text) = files.read(&path) {
-                        config.apply_file(&path, &text, true);
-                        config.drop_ins.push(path);
-                    }
+        if files.list(&dir).is_some() {
+            let mut found = Vec::new();
+            drop_ins(files, &dir, 0, &mut found);
+            for path in found {
+                if let Some(text) = files.read(&path) {
+                    config.apply_file(&path, &text, true);
+                    config.drop_ins.push(path);
                 }
             }
-            None => config.problems.push(format!(
+        } else {
+            config.problems.push(format!(
                 "{dir}: the --config-dir directory cannot be read here"
-            )),
+            ));
         }
     }
     config.apply_flags();
@@ -669,10 +689,17 @@ mod tests {
                 (*path).to_owned(),
                 file(Some((*text).to_owned()), FileKind::File, Vec::new()),
             );
-            if let Some((dir, name)) = path.rsplit_once('/') {
-                dirs.entry(dir.to_owned())
-                    .or_default()
-                    .push(name.to_owned());
+            // Every ancestor lists its child.
+            let mut child = (*path).to_owned();
+            while let Some((dir, name)) = child.rsplit_once('/') {
+                if dir.is_empty() {
+                    break;
+                }
+                let names = dirs.entry(dir.to_owned()).or_default();
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_owned());
+                }
+                child = dir.to_owned();
             }
         }
         for (dir, mut names) in dirs {
@@ -768,25 +795,52 @@ mod tests {
     }
 
     #[test]
-    fn null_in_a_drop_in_restores_nothing_and_broken_files_are_said() {
+    fn null_changes_nothing_and_broken_files_are_said() {
         let c = run(
             "kubelet --config=/c.yaml --config-dir=/d",
             &[
                 (
                     "/c.yaml",
-                    "tlsCipherSuites: [A, B]\nstaticPodPath: /etc/kubernetes/manifests\n",
+                    "tlsCipherSuites: [A, B]\nstaticPodPath: /etc/kubernetes/manifests\nreadOnlyPort: null\n",
                 ),
                 ("/d/1.conf", "tlsCipherSuites: null\n"),
                 ("/d/2.conf", "readOnlyPort: [\n"),
             ],
         );
-        assert!(c.get("tlsCipherSuites").is_none());
+        // The kubelet unmarshals the merged JSON over what it had: the file's list stays.
+        assert_eq!(
+            c.get("tlsCipherSuites").unwrap().value,
+            serde_json::json!(["A", "B"])
+        );
+        // A null in the file leaves the default.
+        assert_eq!(
+            c.get("readOnlyPort").unwrap().source,
+            Source::Default { legacy: false }
+        );
         assert_eq!(
             c.get("staticPodPath").unwrap().as_str(),
             Some("/etc/kubernetes/manifests")
         );
         assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
         assert!(c.problems[0].starts_with("/d/2.conf:"), "{:?}", c.problems);
+    }
+
+    #[test]
+    fn drop_ins_in_subdirectories_are_walked_in_order() {
+        let c = run(
+            "kubelet --config=/c.yaml --config-dir=/d",
+            &[
+                ("/c.yaml", "readOnlyPort: 0\n"),
+                ("/d/10-a.conf", "readOnlyPort: 1\n"),
+                ("/d/20-sub/x.conf", "readOnlyPort: 2\n"),
+                ("/d/30-b.conf", "podPidsLimit: 7\n"),
+            ],
+        );
+        assert_eq!(
+            c.drop_ins,
+            ["/d/10-a.conf", "/d/20-sub/x.conf", "/d/30-b.conf"]
+        );
+        assert_eq!(c.get("readOnlyPort").unwrap().as_i64(), Some(2));
     }
 
     #[test]
