@@ -548,3 +548,49 @@ fn kube_proxy_in_its_container_its_config_file_wins_over_its_flags() {
         ["kube-proxy-metrics-not-loopback /proc/901/cmdline:1"]
     );
 }
+
+#[test]
+fn an_eks_node_with_a_json_configuration() {
+    // EKS's layout: JSON configuration under /etc/kubernetes/kubelet, the kubeconfig under
+    // /var/lib/kubelet, the unit in /etc/systemd/system.
+    let mut t = Tree::new();
+    t.file(
+        "/etc/kubernetes/kubelet/kubelet-config.json",
+        0o644,
+        0,
+        0,
+        "{\n  \"kind\": \"KubeletConfiguration\",\n  \"apiVersion\": \"kubelet.config.k8s.io/v1beta1\",\n  \"authentication\": {\n    \"anonymous\": {\"enabled\": false},\n    \"x509\": {\"clientCAFile\": \"/etc/kubernetes/pki/ca.crt\"}\n  },\n  \"authorization\": {\"mode\": \"Webhook\"},\n  \"readOnlyPort\": 10255,\n  \"serverTLSBootstrap\": true,\n  \"rotateCertificates\": true\n}\n",
+    )
+    .file("/var/lib/kubelet/kubeconfig", 0o600, 0, 0, "kind: Config\n")
+    .file("/etc/kubernetes/pki/ca.crt", 0o600, 0, 0, "CERT")
+    .file("/etc/systemd/system/kubelet.service", 0o644, 0, 0, "[Service]\n")
+    .process(
+        2101,
+        &[
+            "/usr/bin/kubelet",
+            "--config",
+            "/etc/kubernetes/kubelet/kubelet-config.json",
+            "--kubeconfig",
+            "/var/lib/kubelet/kubeconfig",
+            "--container-runtime-endpoint",
+            "unix:///run/containerd/containerd.sock",
+        ],
+    );
+    let result = t.scan();
+    let found = found(&result);
+    assert!(
+        found.contains(
+            &"kubelet-read-only-port-enabled /etc/kubernetes/kubelet/kubelet-config.json:9"
+                .to_owned()
+        ),
+        "{found:?}"
+    );
+    assert!(found.contains(
+        &"node-kubelet-config-permissions /etc/kubernetes/kubelet/kubelet-config.json:0".to_owned()
+    ));
+    assert!(found.contains(
+        &"node-kubelet-service-permissions /etc/systemd/system/kubelet.service:0".to_owned()
+    ));
+    assert!(!has(&result, "kubelet-anonymous-auth-enabled"));
+    assert!(!has(&result, "node-kubelet-kubeconfig-permissions"));
+}
