@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use palisade_model::{Finding, ScanResult};
+use palisade_model::{Category, CheckMeta, Finding, ScanResult};
 use quick_xml::escape::escape;
 
 use crate::ReportContext;
@@ -51,8 +51,13 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
         }
         let name = object.identity.to_string();
         let mut cases: Vec<(&str, Vec<&Finding>)> = Vec::new();
-        let applies = |id: &str| object.checks.as_ref().is_none_or(|c| c.contains(&id));
-        for check in ctx.checks.iter().filter(|c| applies(c.id)) {
+        // An object answers the checks it names; one that names none, every check but
+        // the node ones (a Deployment says nothing about a kubelet).
+        let applies = |c: &CheckMeta| match &object.checks {
+            Some(ids) => ids.contains(&c.id),
+            None => c.category != Category::Node,
+        };
+        for check in ctx.checks.iter().filter(|c| applies(c)) {
             cases.push((
                 check.id,
                 findings
