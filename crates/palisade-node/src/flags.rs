@@ -13,6 +13,10 @@ pub struct Flag {
     pub index: usize,
     /// The flag as written: `--read-only-port=10255`, `--config /etc/kubelet.yaml`.
     pub written: String,
+    /// Set in a file rather than on the command line (k3s's `kubelet-arg:` in its
+    /// `config.yaml`): the file and line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<(String, u32)>,
 }
 
 /// The flags of `args` (`args[0]` is the program). A flag in `booleans`, or one followed
@@ -38,6 +42,7 @@ pub fn parse(args: &[String], booleans: &[&str]) -> Vec<Flag> {
                 value: value.to_owned(),
                 index: i,
                 written: arg.clone(),
+                file: None,
             }),
             None => {
                 let next = args.get(i + 1).filter(|n| !n.starts_with("--"));
@@ -48,6 +53,7 @@ pub fn parse(args: &[String], booleans: &[&str]) -> Vec<Flag> {
                             value: value.clone(),
                             index: i,
                             written: format!("{arg} {value}"),
+                            file: None,
                         });
                         i += 1;
                     }
@@ -56,6 +62,7 @@ pub fn parse(args: &[String], booleans: &[&str]) -> Vec<Flag> {
                         value: "true".to_owned(),
                         index: i,
                         written: arg.clone(),
+                        file: None,
                     }),
                 }
             }

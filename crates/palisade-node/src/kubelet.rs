@@ -444,10 +444,17 @@ impl EffectiveConfig {
     fn apply_flags(&mut self) {
         let flags = self.flags.clone();
         for f in &flags {
-            let source = || Source::Flag {
-                path: self.cmdline.clone(),
-                index: f.index,
-                written: f.written.clone(),
+            let source = || match &f.file {
+                Some((path, line)) => Source::File {
+                    path: path.clone(),
+                    line: *line,
+                    column: 1,
+                },
+                None => Source::Flag {
+                    path: self.cmdline.clone(),
+                    index: f.index,
+                    written: f.written.clone(),
+                },
             };
             if f.name == "feature-gates" {
                 for pair in f.value.split(',').filter(|p| !p.trim().is_empty()) {
@@ -550,7 +557,12 @@ pub fn from_configz(path: &str, config: &Value) -> EffectiveConfig {
 /// The effective configuration of the kubelet with this pid and command line, its
 /// files read through `files`.
 pub fn effective(pid: u32, args: &[String], files: &mut dyn Files) -> EffectiveConfig {
-    let flags = flags::parse(args, BOOLEAN_FLAGS);
+    effective_with(pid, flags::parse(args, BOOLEAN_FLAGS), files)
+}
+
+/// [`effective`] of flags already read (k3s's embedded kubelet has no command line of
+/// its own).
+pub fn effective_with(pid: u32, flags: Vec<Flag>, files: &mut dyn Files) -> EffectiveConfig {
     let mut config = EffectiveConfig {
         cmdline: format!("/proc/{pid}/cmdline"),
         config_file: flags::last(&flags, "config")

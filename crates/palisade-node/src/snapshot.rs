@@ -335,6 +335,10 @@ pub trait Files {
     fn stat(&mut self, path: &str) -> FileFact;
     /// A configuration file's text.
     fn read(&mut self, path: &str) -> Option<String>;
+    /// The part of a file `keep` keeps (a file that also holds secrets: only the part
+    /// kept is recorded, so a capture never holds the rest). `keep` must keep what it
+    /// kept.
+    fn read_part(&mut self, path: &str, keep: &dyn Fn(&str) -> String) -> Option<String>;
     /// A directory's sorted entries; `None` when it is no directory.
     fn list(&mut self, path: &str) -> Option<Vec<String>>;
 }
@@ -346,6 +350,29 @@ impl Files for Collector {
 
     fn read(&mut self, path: &str) -> Option<String> {
         Collector::read(self, path)
+    }
+
+    fn read_part(&mut self, path: &str, keep: &dyn Fn(&str) -> String) -> Option<String> {
+        let path = normalize(path);
+        let fact = Collector::stat(self, &path);
+        if let Some(text) = fact.text {
+            return Some(keep(&text));
+        }
+        if fact.kind != FileKind::File {
+            return None;
+        }
+        let real = self.resolve(&path);
+        let kept = match read_limited(&self.host_path(&real)) {
+            Ok(text) => keep(&text),
+            Err(why) => {
+                self.snapshot.problems.push(format!("{path}: {why}"));
+                return None;
+            }
+        };
+        if let Some(f) = self.snapshot.files.get_mut(&path) {
+            f.text = Some(kept.clone());
+        }
+        Some(kept)
     }
 
     fn list(&mut self, path: &str) -> Option<Vec<String>> {
@@ -366,6 +393,10 @@ impl Files for &Snapshot {
         self.files
             .get(&normalize(path))
             .and_then(|f| f.text.clone())
+    }
+
+    fn read_part(&mut self, path: &str, keep: &dyn Fn(&str) -> String) -> Option<String> {
+        Files::read(self, path).map(|t| keep(&t))
     }
 
     fn list(&mut self, path: &str) -> Option<Vec<String>> {

@@ -184,7 +184,102 @@ const KUBELET_UNITS: &[&str] = &[
     "/etc/systemd/system/kubelet.service",
     "/usr/lib/systemd/system/kubelet.service",
     "/lib/systemd/system/kubelet.service",
+    // k3s runs the kubelet inside the k3s service.
+    "/etc/systemd/system/k3s.service",
+    "/etc/systemd/system/k3s-agent.service",
 ];
+
+/// Where k3s (v1.32 and later) keeps its embedded kubelet's configuration: its defaults
+/// in `00-k3s-defaults.conf`, copies of `--kubelet-arg=config=` files beside them.
+pub const K3S_DROP_INS: &str = "/var/lib/rancher/k3s/agent/etc/kubelet.conf.d";
+/// k3s's own configuration file, whose `kubelet-arg:` list are kubelet flags.
+pub const K3S_CONFIG: &str = "/etc/rancher/k3s/config.yaml";
+/// The kubeconfig k3s gives its kubelet.
+pub const K3S_KUBECONFIG: &str = "/var/lib/rancher/k3s/agent/kubelet.kubeconfig";
+
+/// k3s's `config.yaml` with every line blanked but the `kubelet-arg` entry's (the file
+/// also holds the cluster's join token): line numbers stay those of the file.
+fn only_kubelet_args(text: &str) -> String {
+    let mut keeping = false;
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let top_level = !line.starts_with([' ', '\t', '-', '#']) && !line.trim().is_empty();
+        if top_level {
+            keeping = line.starts_with("kubelet-arg:") || line.starts_with("\"kubelet-arg\":");
+        }
+        if keeping {
+            out.push_str(line);
+        } else if line.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// k3s's embedded kubelet as flags: its drop-in directory and kubeconfig, then the
+/// `kubelet-arg:` values of `config.yaml` and of the command line (`--kubelet-arg K=V`),
+/// in that order. `None` without a k3s process or before v1.32 (no drop-in directory),
+/// when k3s passes its kubelet settings where nothing can read them.
+fn k3s_kubelet(files: &mut dyn Files, processes: &[Process]) -> Option<(u32, Vec<Flag>)> {
+    let k3s = processes
+        .iter()
+        .find(|p| p.program() == "k3s" && p.args.iter().any(|a| a == "server" || a == "agent"))?;
+    files.list(K3S_DROP_INS)?;
+    let made = |name: &str, value: &str| Flag {
+        name: name.to_owned(),
+        value: value.to_owned(),
+        index: 0,
+        written: format!("--{name}={value} (k3s)"),
+        file: None,
+    };
+    let mut flags = vec![
+        made("config-dir", K3S_DROP_INS),
+        made("kubeconfig", K3S_KUBECONFIG),
+    ];
+    let as_flag = |arg: &str| {
+        let (name, value) = arg.split_once('=').unwrap_or((arg, "true"));
+        let name = name.trim().trim_start_matches('-').to_owned();
+        // A config file or directory k3s copies into its drop-in directory.
+        (name != "config" && name != "config-dir" && !name.is_empty())
+            .then(|| (name, value.to_owned()))
+    };
+    if let Some(text) = files.read_part(K3S_CONFIG, &only_kubelet_args) {
+        for chunk in split_documents(&text) {
+            let Ok(doc) = parse_document(&text[chunk.range.clone()], &chunk, &Limits::default())
+            else {
+                continue;
+            };
+            let Some(list) = doc.root().and_then(|r| r.get("kubelet-arg")) else {
+                continue;
+            };
+            for item in list.items() {
+                if let Some((name, value)) = item.as_str().and_then(as_flag) {
+                    flags.push(Flag {
+                        written: format!("kubelet-arg: {name}={value}"),
+                        name,
+                        value,
+                        index: 0,
+                        file: Some((K3S_CONFIG.to_owned(), item.pos().line)),
+                    });
+                }
+            }
+        }
+    }
+    for f in flags::parse(&k3s.args, &[]) {
+        if f.name == "kubelet-arg" {
+            if let Some((name, value)) = as_flag(&f.value) {
+                flags.push(Flag {
+                    name,
+                    value,
+                    index: f.index,
+                    written: f.written,
+                    file: None,
+                });
+            }
+        }
+    }
+    Some((k3s.pid, flags))
+}
 const KUBELET_UNIT_DROP_INS: &[&str] = &[
     "/etc/systemd/system/kubelet.service.d",
     "/usr/lib/systemd/system/kubelet.service.d",
@@ -226,11 +321,19 @@ pub fn build(
             view.problems.extend(config.problems.iter().cloned());
             view.kubelet = Some(Kubelet { pid: p.pid, config });
         }
+        None if k3s_kubelet(files, snapshot_processes).is_some() => {
+            if let Some((pid, flags)) = k3s_kubelet(files, snapshot_processes) {
+                let config = kubelet::effective_with(pid, flags, files);
+                kubelet_files(files, &mut view, pid, &config);
+                view.problems.extend(config.problems.iter().cloned());
+                view.kubelet = Some(Kubelet { pid, config });
+            }
+        }
         None => {
             let k3s = snapshot_processes.iter().find(|p| p.program() == "k3s");
             let why = match k3s {
                 Some(p) => format!(
-                    "k3s (pid {}) runs the kubelet inside its own process: its settings are k3s's defaults and --kubelet-arg values, which Palisade does not read yet; `kubectl get --raw /api/v1/nodes/NODE/proxy/configz` (or `palisade scan --cluster`) shows the running configuration",
+                    "k3s (pid {}) runs the kubelet inside its own process, and before v1.32 passes it settings that appear in no file ({K3S_DROP_INS} does not exist); `palisade scan --cluster` reads the running configuration from configz",
                     p.pid
                 ),
                 None => "no kubelet process in /proc (run on the node with hostPID, or capture with `palisade node --collect` there)".to_owned(),

@@ -594,3 +594,52 @@ fn an_eks_node_with_a_json_configuration() {
     assert!(!has(&result, "kubelet-anonymous-auth-enabled"));
     assert!(!has(&result, "node-kubelet-kubeconfig-permissions"));
 }
+
+#[test]
+fn k3s_from_v1_32_its_embedded_kubelet_is_judged() {
+    let mut t = Tree::new();
+    t.process(
+        310,
+        &["/usr/local/bin/k3s", "agent", "--kubelet-arg", "read-only-port=10255"],
+    )
+    .file(
+        "/var/lib/rancher/k3s/agent/etc/kubelet.conf.d/00-k3s-defaults.conf",
+        0o600,
+        0,
+        0,
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  anonymous:\n    enabled: false\n  webhook:\n    enabled: true\n  x509:\n    clientCAFile: /var/lib/rancher/k3s/agent/client-ca.crt\nauthorization:\n  mode: Webhook\nreadOnlyPort: 0\nrotateCertificates: true\nserverTLSBootstrap: true\nseccompDefault: true\nprotectKernelDefaults: true\npodPidsLimit: 4096\n",
+    )
+    .file(
+        "/etc/rancher/k3s/config.yaml",
+        0o600,
+        0,
+        0,
+        "token: not-read-here\nkubelet-arg:\n  - \"streaming-connection-idle-timeout=0\"\n  - \"config=/etc/rancher/k3s/kubelet.conf\"\n",
+    )
+    .file("/var/lib/rancher/k3s/agent/kubelet.kubeconfig", 0o644, 0, 0, "kind: Config\n")
+    .file("/var/lib/rancher/k3s/agent/client-ca.crt", 0o600, 0, 0, "CERT")
+    .file("/etc/systemd/system/k3s-agent.service", 0o600, 0, 0, "[Service]\n");
+    let result = t.scan();
+    assert_eq!(
+        found(&result),
+        [
+            "kubelet-streaming-timeout-disabled /etc/rancher/k3s/config.yaml:3",
+            "kubelet-read-only-port-enabled /proc/310/cmdline:1",
+            "node-kubelet-kubeconfig-permissions /var/lib/rancher/k3s/agent/kubelet.kubeconfig:0",
+        ]
+    );
+    // The command line's --kubelet-arg is the k3s argument it is written in.
+    let port = result
+        .findings
+        .iter()
+        .find(|f| f.check.id == "kubelet-read-only-port-enabled")
+        .unwrap();
+    assert_eq!(port.location.column, 2);
+    // k3s's own configuration is read for kubelet-arg only: its token never reaches a report.
+    let (_, snapshot) = collect(t.root());
+    let captured = serde_json::to_string(&snapshot).unwrap();
+    assert!(!captured.contains("not-read-here"), "{captured}");
+    assert!(captured.contains("streaming-connection-idle-timeout=0"));
+    // And the capture judged elsewhere says the same.
+    assert_eq!(found(&evaluate(&replay(&snapshot), &all())), found(&result));
+}
