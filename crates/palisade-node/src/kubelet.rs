@@ -297,6 +297,47 @@ pub const BOOLEAN_FLAGS: &[&str] = &[
 /// The feature gate of kubelet serving-certificate rotation, and its default.
 pub const ROTATE_SERVER_CERT_GATE: (&str, bool) = ("RotateKubeletServerCertificate", true);
 
+/// Configuration fields that hold credentials (`staticPodURLHeader`: HTTP headers,
+/// authorization among them, the kubelet masks in its own logs): shown redacted, and
+/// blanked in captures.
+pub const SECRET_FIELDS: &[&str] = &["staticPodURLHeader"];
+
+/// What a secret field's value is shown as.
+pub const REDACTED: &str = "<redacted>";
+
+/// `text` with the lines of every [`SECRET_FIELDS`] key and the lines indented under it
+/// blanked, so a capture holds no credential and line numbers stay the file's.
+#[must_use]
+pub fn without_secret_fields(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blanking: Option<usize> = None;
+    for line in text.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start().len();
+        let content = line.trim();
+        if let Some(depth) = blanking {
+            if content.is_empty() || indent > depth {
+                out.push_str(if line.ends_with('\n') { "\n" } else { "" });
+                continue;
+            }
+            blanking = None;
+        }
+        let key = content.trim_start_matches(['"', '{', ' ']);
+        if SECRET_FIELDS.iter().any(|f| {
+            key.starts_with(f)
+                && key[f.len()..]
+                    .trim_start_matches('"')
+                    .trim_start()
+                    .starts_with(':')
+        }) {
+            blanking = Some(indent);
+            out.push_str(if line.ends_with('\n') { "\n" } else { "" });
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 /// The suffix of the drop-in files the kubelet reads from `--config-dir`.
 pub const DROP_IN_SUFFIX: &str = ".conf";
 
@@ -357,6 +398,18 @@ impl EffectiveConfig {
             } else {
                 format!("{prefix}.{key}")
             };
+            if SECRET_FIELDS.contains(&path.as_str()) {
+                // Never read into the view: the value is a credential.
+                self.remove_under(&path);
+                self.values.insert(
+                    path,
+                    Setting {
+                        value: Value::String(REDACTED.to_owned()),
+                        source: origin(value),
+                    },
+                );
+                continue;
+            }
             if value.kind() == NodeKind::Mapping {
                 // A map replaces a value that was no map.
                 self.values.remove(&path);
@@ -519,6 +572,18 @@ fn drop_ins(files: &mut dyn Files, dir: &str, depth: usize, out: &mut Vec<String
 #[must_use]
 pub fn from_configz(path: &str, config: &Value) -> EffectiveConfig {
     fn walk(prefix: &str, value: &Value, path: &str, out: &mut BTreeMap<String, Setting>) {
+        if SECRET_FIELDS.contains(&prefix) {
+            out.insert(
+                prefix.to_owned(),
+                Setting {
+                    value: Value::String(REDACTED.to_owned()),
+                    source: Source::Configz {
+                        path: path.to_owned(),
+                    },
+                },
+            );
+            return;
+        }
         match value {
             Value::Object(map) => {
                 for (key, v) in map {
@@ -590,7 +655,7 @@ pub fn effective_with(pid: u32, flags: Vec<Flag>, files: &mut dyn Files) -> Effe
     }
     if let Some(path) = config.config_file.clone() {
         let path = crate::snapshot::normalize(&path);
-        match files.read(&path) {
+        match files.read_part(&path, &without_secret_fields) {
             Some(text) => config.apply_file(&path, &text, false),
             None => config.problems.push(format!(
                 "{path}: the --config file cannot be read here; the values below are defaults and flags only"
@@ -607,7 +672,7 @@ pub fn effective_with(pid: u32, flags: Vec<Flag>, files: &mut dyn Files) -> Effe
             let mut found = Vec::new();
             drop_ins(files, &dir, 0, &mut found);
             for path in found {
-                if let Some(text) = files.read(&path) {
+                if let Some(text) = files.read_part(&path, &without_secret_fields) {
                     config.apply_file(&path, &text, true);
                     config.drop_ins.push(path);
                 }
@@ -835,6 +900,27 @@ mod tests {
         );
         assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
         assert!(c.problems[0].starts_with("/d/2.conf:"), "{:?}", c.problems);
+    }
+
+    #[test]
+    fn credentials_in_the_configuration_are_never_kept() {
+        let text = "staticPodURL: https://pods.example.com/\nstaticPodURLHeader:\n  Authorization:\n  - Bearer hunter2\nreadOnlyPort: 0\n";
+        let blanked = without_secret_fields(text);
+        assert!(!blanked.contains("hunter2"), "{blanked}");
+        assert_eq!(blanked.lines().count(), text.lines().count());
+        assert!(blanked.ends_with("readOnlyPort: 0\n"));
+        let c = run("kubelet --config=/c.yaml", &[("/c.yaml", text)]);
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert_eq!(c.get("readOnlyPort").unwrap().as_i64(), Some(0));
+        let z = from_configz(
+            "cluster://c/api/v1/nodes/n/proxy/configz",
+            &serde_json::json!({"staticPodURLHeader": {"Authorization": ["Bearer hunter2"]}}),
+        );
+        assert_eq!(
+            z.get("staticPodURLHeader").unwrap().as_str(),
+            Some(REDACTED)
+        );
+        assert!(!format!("{z:?}").contains("hunter2"));
     }
 
     #[test]
