@@ -64,7 +64,7 @@ pub static ANONYMOUS_AUTH: NodeRule = NodeRule {
         references: &[KUBELET_AUTH_DOC, KUBELET_CONFIG_DOC, CIS_DOC],
         mappings: &[cis("4.2.1"), nsa(NSA_WORKER), mitre("T1078.001")],
         peers: &[peer(PeerTool::KubeBench, "4.2.1"), peer(PeerTool::Kubescape, "C-0069")],
-        peer_notes: "kube-bench 4.2.1 reads the flag and the first config file it finds, and passes when neither sets the value, although without `--config` the kubelet's default is true. Palisade computes the effective value: defaults for the way the kubelet was started, then its `--config` file, drop-ins and flags.",
+        peer_notes: "kube-bench 4.2.1 reads the flag, else the first config file of its own list, and fails when neither sets the value, although with `--config` the kubelet's default is false (a false failure on every kubelet that relies on it). Palisade computes the effective value: defaults for the way the kubelet was started, then its `--config` file, drop-ins and flags.",
         source: file!(),
     },
     test: NodeTest::Kubelet(|_, k, out| {
@@ -91,7 +91,7 @@ pub static AUTHORIZATION_ALWAYS_ALLOW: NodeRule = NodeRule {
         references: &[KUBELET_AUTH_DOC, KUBELET_CONFIG_DOC, CIS_DOC],
         mappings: &[cis("4.2.2"), nsa(NSA_WORKER), mitre("T1609")],
         peers: &[peer(PeerTool::KubeBench, "4.2.2"), peer(PeerTool::Kubescape, "C-0070")],
-        peer_notes: "kube-bench 4.2.2 passes when neither the flag nor its config file sets the mode; without `--config` the kubelet then runs `AlwaysAllow`, which Palisade reports with its source.",
+        peer_notes: "kube-bench 4.2.2 fails when neither the flag nor its config file sets the mode, although with `--config` the default is `Webhook`; Palisade reports `AlwaysAllow` only when the kubelet runs it (without `--config` it is the default), with its source.",
         source: file!(),
     },
     test: NodeTest::Kubelet(|_, k, out| {
@@ -182,7 +182,7 @@ pub static STREAMING_TIMEOUT: NodeRule = NodeRule {
         references: &[KUBELET_CONFIG_DOC, CIS_DOC],
         mappings: &[cis("4.2.5"), nsa(NSA_WORKER)],
         peers: &[peer(PeerTool::KubeBench, "4.2.5")],
-        peer_notes: "Same item as kube-bench 4.2.5, on the effective configuration.",
+        peer_notes: "kube-bench 4.2.5 compares the text with `0`, so `0s` passes; Palisade reads the duration.",
         source: file!(),
     },
     test: NodeTest::Kubelet(|_, k, out| {
@@ -427,7 +427,7 @@ pub static POD_PIDS_LIMIT: NodeRule = NodeRule {
         references: &[KUBELET_CONFIG_DOC, "https://kubernetes.io/docs/concepts/policy/pid-limiting/", CIS_DOC],
         mappings: &[cis("4.2.13"), nsa(NSA_WORKER), mitre("T1499")],
         peers: &[peer(PeerTool::KubeBench, "4.2.13")],
-        peer_notes: "kube-bench 4.2.13 is manual; Palisade reads the effective value.",
+        peer_notes: "kube-bench 4.2.13 only asks that a limit be written, so `-1` (no limit) passes; Palisade reads the effective value.",
         source: file!(),
     },
     test: NodeTest::Kubelet(|_, k, out| {
