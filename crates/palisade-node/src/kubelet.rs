@@ -473,6 +473,22 @@ impl EffectiveConfig {
             ));
             return;
         }
+        // The kubelet decodes the file by its type: without it, it refuses to start, so
+        // such a file cannot be what the running kubelet read.
+        let kind = root.get("kind").and_then(|n| n.as_str().map(str::to_owned));
+        let api = root
+            .get("apiVersion")
+            .and_then(|n| n.as_str().map(str::to_owned));
+        if kind.as_deref() != Some("KubeletConfiguration")
+            || !api.is_some_and(|a| a.starts_with("kubelet.config.k8s.io/"))
+        {
+            self.problems.push(format!(
+                "{path}:{}:{}: no `apiVersion: kubelet.config.k8s.io/v1beta1` and `kind: KubeletConfiguration`; the kubelet refuses such a file, so the running kubelet did not read it and it is not applied",
+                root.pos().line,
+                root.pos().column
+            ));
+            return;
+        }
         let file = path.to_owned();
         let origin = move |n: Node<'_>| {
             let (line, column) = (n.pos().line, n.pos().column);
@@ -786,9 +802,25 @@ mod tests {
         snap
     }
 
+    /// What every configuration file starts with.
+    const HEADER: &str = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n";
+
+    /// `files`, each configuration file given its type (two lines) unless it has one.
     fn run(args: &str, files: &[(&str, &str)]) -> EffectiveConfig {
         let args: Vec<String> = args.split(' ').map(str::to_owned).collect();
-        let snap = snapshot(files);
+        let typed: Vec<(&str, String)> = files
+            .iter()
+            .map(|(p, t)| {
+                let text = if t.contains("kind:") || t.starts_with("{") {
+                    (*t).to_owned()
+                } else {
+                    format!("{HEADER}{t}")
+                };
+                (*p, text)
+            })
+            .collect();
+        let typed: Vec<(&str, &str)> = typed.iter().map(|(p, t)| (*p, t.as_str())).collect();
+        let snap = snapshot(&typed);
         effective(42, &args, &mut &snap)
     }
 
@@ -826,7 +858,7 @@ mod tests {
         let c = run(
             "kubelet --config /etc/k/config.yaml --config-dir=/etc/k/conf.d --feature-gates=RotateKubeletServerCertificate=false --read-only-port=10255",
             &[
-                ("/etc/k/config.yaml", "kind: KubeletConfiguration\nauthentication:\n  anonymous:\n    enabled: false\n  x509:\n    clientCAFile: pki/ca.crt\nreadOnlyPort: 0\nfeatureGates:\n  Foo: true\n"),
+                ("/etc/k/config.yaml", "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  anonymous:\n    enabled: false\n  x509:\n    clientCAFile: pki/ca.crt\nreadOnlyPort: 0\nfeatureGates:\n  Foo: true\n"),
                 ("/etc/k/conf.d/20-late.conf", "authentication:\n  anonymous:\n    enabled: false\n"),
                 ("/etc/k/conf.d/10-early.conf", "authentication:\n  anonymous:\n    enabled: true\nprotectKernelDefaults: true\n"),
                 ("/etc/k/conf.d/30-ignored.yaml", "protectKernelDefaults: false\n"),
@@ -842,7 +874,7 @@ mod tests {
             anon.source,
             Source::DropIn {
                 path: "/etc/k/conf.d/20-late.conf".into(),
-                line: 3,
+                line: 5,
                 column: 14
             }
         );
@@ -921,6 +953,25 @@ mod tests {
             Some(REDACTED)
         );
         assert!(!format!("{z:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_file_without_its_type_is_not_what_the_kubelet_read() {
+        let args: Vec<String> = "kubelet --config=/c.yaml --config-dir=/d"
+            .split(' ')
+            .map(str::to_owned)
+            .collect();
+        let snap = snapshot(&[
+            ("/c.yaml", "kind: KubeletConfiguration\napiVersion: kubelet.config.k8s.io/v1beta1\nreadOnlyPort: 0\n"),
+            ("/d/1.conf", "readOnlyPort: 10255\n"),
+        ]);
+        let c = effective(1, &args, &mut &snap);
+        assert_eq!(c.get("readOnlyPort").unwrap().as_i64(), Some(0));
+        assert!(
+            c.problems[0].starts_with("/d/1.conf:1:1: no `apiVersion"),
+            "{:?}",
+            c.problems
+        );
     }
 
     #[test]

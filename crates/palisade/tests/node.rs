@@ -232,7 +232,10 @@ fn bad_input_is_said_not_panicked() {
             "proc/9/cmdline",
             "kubelet\n--config=/etc/k/config.yaml\n--config-dir=/etc/k/d\n",
         ),
-        ("etc/k/config.yaml", "readOnlyPort: 0\n"),
+        (
+            "etc/k/config.yaml",
+            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nreadOnlyPort: 0\n",
+        ),
         ("etc/k/d/10-bad.conf", "readOnlyPort: [\n"),
     ] {
         let p = tree.join(path);
@@ -305,7 +308,7 @@ fn control_plane_components_are_judged_where_they_run() {
     );
     write(
         "var/lib/kubelet/config.yaml",
-        "staticPodPath: /etc/kubernetes/manifests\nreadOnlyPort: 0\n",
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nstaticPodPath: /etc/kubernetes/manifests\nreadOnlyPort: 0\n",
     );
     write(
         "etc/kubernetes/manifests/kube-apiserver.yaml",

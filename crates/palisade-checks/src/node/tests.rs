@@ -254,7 +254,7 @@ fn a_flag_overrides_file_and_drop_in() {
         0o600,
         0,
         0,
-        "readOnlyPort: 0\n",
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nreadOnlyPort: 0\n",
     );
     let result = t.scan();
     assert_eq!(
