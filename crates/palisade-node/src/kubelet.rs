@@ -538,6 +538,22 @@ impl EffectiveConfig {
                 }
                 continue;
             }
+            if f.name == "seccomp-default" {
+                // A flag of the kubelet's own (not the configuration's): the kubelet uses
+                // the flag OR the configuration's `seccompDefault`, so only `true` changes
+                // anything.
+                if flags::parse_bool(&f.value) == Some(true) {
+                    let source = source();
+                    self.values.insert(
+                        "seccompDefault".to_owned(),
+                        Setting {
+                            value: Value::Bool(true),
+                            source,
+                        },
+                    );
+                }
+                continue;
+            }
             let Some(spec) = FIELDS.iter().find(|s| s.flag == f.name) else {
                 continue;
             };
@@ -972,6 +988,20 @@ mod tests {
             "{:?}",
             c.problems
         );
+    }
+
+    #[test]
+    fn the_seccomp_default_flag_can_only_turn_it_on() {
+        let on = "kubelet --config=/c.yaml --seccomp-default=false";
+        let c = run(on, &[("/c.yaml", "seccompDefault: true\n")]);
+        assert_eq!(c.get("seccompDefault").unwrap().as_bool(), Some(true));
+        let c = run(
+            "kubelet --config=/c.yaml --seccomp-default",
+            &[("/c.yaml", "seccompDefault: false\n")],
+        );
+        let s = c.get("seccompDefault").unwrap();
+        assert_eq!(s.as_bool(), Some(true));
+        assert!(matches!(s.source, Source::Flag { .. }));
     }
 
     #[test]

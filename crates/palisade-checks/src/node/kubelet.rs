@@ -463,7 +463,11 @@ pub static SECCOMP_DEFAULT: NodeRule = NodeRule {
             "seccompDefault",
             "seccomp-default",
             true,
-            "so containers that name no seccomp profile run Unconfined",
+            if k.config.configz {
+                "so containers that name no seccomp profile run Unconfined (unless the kubelet runs with --seccomp-default, which configz does not show)"
+            } else {
+                "so containers that name no seccomp profile run Unconfined"
+            },
         );
     }),
 };
