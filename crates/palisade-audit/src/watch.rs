@@ -332,6 +332,15 @@ pub fn watch(
         .optional()
         .map_err(state_err)?;
     let (mut out, mut out_len) = Sink::open(&options.output, recorded)?;
+    if recorded.is_none() {
+        // Record the starting length before anything is written, so that output of a
+        // run killed before its first checkpoint is cut back by the next one.
+        db.execute(
+            "INSERT INTO output (path, length) VALUES (?1, ?2)",
+            params![out_key, out_len],
+        )
+        .map_err(state_err)?;
+    }
 
     let mut in_order = InOrder::new(rules, options.dedup_window);
     restore(&db, &mut in_order, options.dedup_window).map_err(state_err)?;

@@ -120,7 +120,17 @@ fn kill_9_loses_nothing_and_repeats_nothing() {
     let mut sorted = names.clone();
     sorted.sort();
     sorted.dedup();
-    assert_eq!(sorted.len(), names.len(), "a detection was written twice");
+    let mut twice: Vec<&String> = names
+        .iter()
+        .filter(|n| names.iter().filter(|m| m == n).count() > 1)
+        .collect();
+    twice.sort();
+    twice.dedup();
+    assert_eq!(
+        sorted.len(),
+        names.len(),
+        "a detection was written twice: {twice:?}"
+    );
     let mut want = expected.clone();
     want.sort();
     let missing: Vec<&String> = want.iter().filter(|w| !sorted.contains(w)).collect();
