@@ -740,31 +740,7 @@ pub fn fuzz_one(data: &[u8]) {
             .take(64)
             .map(str::to_owned),
     );
-    let fact = |text: Option<String>, kind, entries| crate::snapshot::FileFact {
-        kind,
-        mode: 0o600,
-        uid: 0,
-        gid: 0,
-        text,
-        entries,
-    };
-    let mut snap = crate::snapshot::Snapshot::default();
-    snap.files.insert(
-        "/c.yaml".into(),
-        fact(
-            Some(text.clone()),
-            crate::snapshot::FileKind::File,
-            Vec::new(),
-        ),
-    );
-    snap.files.insert(
-        "/d".into(),
-        fact(None, crate::snapshot::FileKind::Dir, vec!["1.conf".into()]),
-    );
-    snap.files.insert(
-        "/d/1.conf".into(),
-        fact(Some(text), crate::snapshot::FileKind::File, Vec::new()),
-    );
+    let snap = crate::snapshot::Snapshot::with_texts(&[("/c.yaml", &text), ("/d/1.conf", &text)]);
     let config = effective(1, &args, &mut &snap);
     for (field, setting) in &config.values {
         if let Source::File { line, .. } | Source::DropIn { line, .. } = setting.source {
@@ -779,44 +755,7 @@ pub fn fuzz_one(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::{FileFact, FileKind, Snapshot};
-
-    /// A snapshot holding `files` (and their directories).
-    pub(crate) fn snapshot(files: &[(&str, &str)]) -> Snapshot {
-        let mut snap = Snapshot::default();
-        let file = |text: Option<String>, kind, entries| FileFact {
-            kind,
-            mode: 0o600,
-            uid: 0,
-            gid: 0,
-            text,
-            entries,
-        };
-        let mut dirs: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-        for (path, text) in files {
-            snap.files.insert(
-                (*path).to_owned(),
-                file(Some((*text).to_owned()), FileKind::File, Vec::new()),
-            );
-            // Every ancestor lists its child.
-            let mut child = (*path).to_owned();
-            while let Some((dir, name)) = child.rsplit_once('/') {
-                if dir.is_empty() {
-                    break;
-                }
-                let names = dirs.entry(dir.to_owned()).or_default();
-                if !names.iter().any(|n| n == name) {
-                    names.push(name.to_owned());
-                }
-                child = dir.to_owned();
-            }
-        }
-        for (dir, mut names) in dirs {
-            names.sort();
-            snap.files.insert(dir, file(None, FileKind::Dir, names));
-        }
-        snap
-    }
+    use crate::snapshot::Snapshot;
 
     /// What every configuration file starts with.
     const HEADER: &str = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n";
@@ -836,7 +775,7 @@ mod tests {
             })
             .collect();
         let typed: Vec<(&str, &str)> = typed.iter().map(|(p, t)| (*p, t.as_str())).collect();
-        let snap = snapshot(&typed);
+        let snap = Snapshot::with_texts(&typed);
         effective(42, &args, &mut &snap)
     }
 
@@ -977,7 +916,7 @@ mod tests {
             .split(' ')
             .map(str::to_owned)
             .collect();
-        let snap = snapshot(&[
+        let snap = Snapshot::with_texts(&[
             ("/c.yaml", "kind: KubeletConfiguration\napiVersion: kubelet.config.k8s.io/v1beta1\nreadOnlyPort: 0\n"),
             ("/d/1.conf", "readOnlyPort: 10255\n"),
         ]);

@@ -90,6 +90,47 @@ pub struct FileFact {
     pub entries: Vec<String>,
 }
 
+impl Snapshot {
+    /// A snapshot holding `files` (path, text), each owned by root with mode 0600, and
+    /// the directories listing them: for tests and fuzzing.
+    #[doc(hidden)]
+    pub fn with_texts(files: &[(&str, &str)]) -> Snapshot {
+        let mut snap = Snapshot::default();
+        let fact = |text: Option<String>, kind, entries| FileFact {
+            kind,
+            mode: 0o600,
+            uid: 0,
+            gid: 0,
+            text,
+            entries,
+        };
+        let mut dirs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (path, text) in files {
+            snap.files.insert(
+                (*path).to_owned(),
+                fact(Some((*text).to_owned()), FileKind::File, Vec::new()),
+            );
+            // Every ancestor lists its child.
+            let mut child = (*path).to_owned();
+            while let Some((dir, name)) = child.rsplit_once('/') {
+                if dir.is_empty() {
+                    break;
+                }
+                let names = dirs.entry(dir.to_owned()).or_default();
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_owned());
+                }
+                child = dir.to_owned();
+            }
+        }
+        for (dir, mut names) in dirs {
+            names.sort();
+            snap.files.insert(dir, fact(None, FileKind::Dir, names));
+        }
+        snap
+    }
+}
+
 impl FileFact {
     const MISSING: FileFact = FileFact {
         kind: FileKind::Missing,
