@@ -247,6 +247,7 @@ fn run(dir: &Path) -> anyhow::Result<()> {
         version: "bench",
         checks: checks.iter().map(|c| c.meta()).collect(),
         color: false,
+        compliance: Vec::new(),
     };
     let mut sink = std::io::BufWriter::new(std::io::sink());
     palisade_report::write_report(palisade_report::Format::Json, &result, &ctx, &mut sink)?;

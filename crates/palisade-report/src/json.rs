@@ -536,5 +536,9 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
         })
         .collect();
     serde_json::to_writer(&mut *out, &not_applicable)?;
+    if !ctx.compliance.is_empty() {
+        out.write_all(b",\"compliance\":")?;
+        serde_json::to_writer(&mut *out, &ctx.compliance)?;
+    }
     out.write_all(b"}\n")
 }

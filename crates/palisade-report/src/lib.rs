@@ -4,7 +4,7 @@
 //! ```
 //! use palisade_report::{write_report, Format, ReportContext};
 //! let result = palisade_model::ScanResult::default();
-//! let ctx = ReportContext { version: "0.1.0", checks: vec![], color: false };
+//! let ctx = ReportContext { version: "0.1.0", checks: vec![], color: false, compliance: vec![] };
 //! let mut out = Vec::new();
 //! write_report(Format::Json, &result, &ctx, &mut out).unwrap();
 //! assert!(String::from_utf8(out).unwrap().contains("\"findings\":[]"));
@@ -36,6 +36,8 @@ pub struct ReportContext<'a> {
     pub checks: Vec<&'static CheckMeta>,
     /// Use ANSI colours (table only).
     pub color: bool,
+    /// Framework scores to report beside the findings (`scan --framework`).
+    pub compliance: Vec<palisade_compliance::FrameworkReport>,
 }
 
 /// Writes `result` in `format`.

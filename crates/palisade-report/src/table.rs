@@ -176,6 +176,9 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
             }
         }
     }
+    for report in &ctx.compliance {
+        compliance(report, &p, out)?;
+    }
     let s = result.summary();
     let counts: Vec<String> = Severity::ALL
         .iter()
@@ -210,6 +213,80 @@ pub fn write(result: &ScanResult, ctx: &ReportContext<'_>, out: &mut dyn Write) 
     };
     for line in wrap(&summary, 0) {
         writeln!(out, "{}", p.paint(&line, "1"))?;
+    }
+    Ok(())
+}
+
+/// A framework's score, its sections' counts, and the controls that failed.
+fn compliance(
+    report: &palisade_compliance::FrameworkReport,
+    p: &Painter,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let n = report.counts;
+    let score = report.score.map_or_else(
+        || "no control decided".to_owned(),
+        |s| format!("{s:.0}% of {} decided controls", n.passed + n.failed),
+    );
+    writeln!(out)?;
+    let head = format!(
+        "{} {}: {score} ({} passed, {} failed); {} not applicable, {} not evaluated",
+        report.name, report.version, n.passed, n.failed, n.not_applicable, n.not_evaluated
+    );
+    for (i, line) in wrap(&head, 2).into_iter().enumerate() {
+        let indent = if i == 0 { "" } else { "  " };
+        writeln!(out, "{indent}{}", p.paint(&line, "1"))?;
+    }
+    writeln!(
+        out,
+        "  {:<44} {:>5} {:>6} {:>6} {:>4} {:>8}",
+        "SECTION", "SCORE", "PASSED", "FAILED", "N/A", "NOT EVAL"
+    )?;
+    for s in &report.sections {
+        let mut name = format!("{} {}", s.id, s.title);
+        if name.chars().count() > 44 {
+            name = name.chars().take(43).collect::<String>() + "…";
+        }
+        let score = s
+            .score
+            .map_or_else(|| "-".to_owned(), |v| format!("{v:.0}%"));
+        let c = s.counts;
+        writeln!(
+            out,
+            "  {name:<44} {score:>5} {:>6} {:>6} {:>4} {:>8}",
+            c.passed, c.failed, c.not_applicable, c.not_evaluated
+        )?;
+    }
+    let failed: Vec<_> = report
+        .controls
+        .iter()
+        .filter(|c| c.status == palisade_compliance::Status::Failed)
+        .collect();
+    if !failed.is_empty() {
+        writeln!(out, "  {}", p.paint("Failed controls", "1"))?;
+        for c in failed {
+            let text = format!(
+                "{} {}: {} finding{} on {} object{} ({})",
+                c.id,
+                c.title,
+                c.findings,
+                if c.findings == 1 { "" } else { "s" },
+                c.failing_objects,
+                if c.failing_objects == 1 { "" } else { "s" },
+                c.failing_checks.join(", ")
+            );
+            for (i, line) in wrap(&text, 6).into_iter().enumerate() {
+                let indent = if i == 0 { "    " } else { "      " };
+                writeln!(out, "{indent}{line}")?;
+            }
+        }
+    }
+    if report.counts.not_evaluated > 0 {
+        writeln!(
+            out,
+            "  {} controls not evaluated, each with why: --format json or html",
+            report.counts.not_evaluated
+        )?;
     }
     Ok(())
 }

@@ -173,6 +173,7 @@ fn render(format: Format, result: &ScanResult, color: bool) -> String {
         version: "9.9.9",
         checks: vec![&HOSTNS, &PRIV],
         color,
+        compliance: Vec::new(),
     };
     let mut out = Vec::new();
     write_report(format, result, &ctx, &mut out).unwrap();

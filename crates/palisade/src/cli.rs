@@ -51,6 +51,81 @@ pub enum Command {
     /// flags) and its Kubernetes files' permissions and owners (CIS 1.1, 4.1, 4.2). Run on
     /// the node (with hostPID and the host's root mounted read-only), or on a captured tree.
     Node(NodeArgs),
+    /// Show what appeared and what was fixed, and when, from the evaluations `scan
+    /// --database` recorded: per evaluation, per check and namespace, and across a fleet.
+    History(HistoryArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// The history database: a SQLite file, or a `postgres://` URL.
+    #[arg(long, value_name = "URL")]
+    pub database: String,
+
+    /// Only this cluster's evaluations (the name `scan --cluster-name` gave).
+    #[arg(long, value_name = "NAME")]
+    pub cluster_name: Option<String>,
+
+    /// Only this check's changes.
+    #[arg(long, value_name = "ID")]
+    pub check: Option<String>,
+
+    /// Only this namespace's changes (`""` for cluster-scoped objects).
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// Only changes since then: a duration back from now (`90m`, `24h`, `7d`) or a date
+    /// (`2026-12-01`, UTC).
+    #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+    pub since: Option<i64>,
+
+    /// Compare the clusters: each one's latest evaluation and its open findings by check.
+    #[arg(long, conflicts_with_all = ["check", "namespace", "since"])]
+    pub fleet: bool,
+
+    /// Evaluations to list, and changes to print before saying how many more there are.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+
+    #[arg(long, short = 'f', value_enum, default_value_t = HistoryFormat::Text)]
+    pub format: HistoryFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HistoryFormat {
+    Text,
+    Json,
+}
+
+/// Unix seconds for `--since`.
+fn parse_since(s: &str) -> Result<i64, String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let unit = |c: char| match c {
+        'm' => Some(60),
+        'h' => Some(3600),
+        'd' => Some(86_400),
+        _ => None,
+    };
+    if let Some(last) = s.chars().last().filter(|c| unit(*c).is_some()) {
+        if let Ok(n) = s[..s.len() - 1].parse::<i64>() {
+            return Ok(now - n * unit(last).unwrap_or(1));
+        }
+    }
+    let parts: Vec<&str> = s.split('-').collect();
+    if let [y, m, d] = parts[..] {
+        if let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i32>(), m.parse::<u8>(), d.parse::<u8>()) {
+            if let Ok(month) = time::Month::try_from(m) {
+                if let Ok(date) = time::Date::from_calendar_date(y, month, d) {
+                    return Ok(date.midnight().assume_utc().unix_timestamp());
+                }
+            }
+        }
+    }
+    Err(format!(
+        "{s:?} is neither a duration (90m, 24h, 7d) nor a date (2026-12-01)"
+    ))
 }
 
 #[derive(Debug, clap::Args)]
@@ -637,6 +712,19 @@ fn parse_fail_on(s: &str) -> Result<FailOn, String> {
         .ok_or_else(|| format!("{s:?} is not a severity (critical, high, medium, low, info, none)"))
 }
 
+/// The frameworks one `--framework` value names (`all` names every one).
+#[derive(Debug, Clone)]
+pub struct Frameworks(pub Vec<palisade_model::Framework>);
+
+fn parse_framework(s: &str) -> Result<Frameworks, String> {
+    if s == "all" {
+        return Ok(Frameworks(palisade_compliance::FRAMEWORKS.to_vec()));
+    }
+    palisade_compliance::framework(s)
+        .map(|f| Frameworks(vec![f]))
+        .ok_or_else(|| format!("{s:?} is not a framework (cis, nsa, mitre, pss, all)"))
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ScanArgs {
     /// Files or directories to scan (`-` reads stdin). Directories are searched
@@ -670,6 +758,22 @@ pub struct ScanArgs {
 
     #[command(flatten)]
     pub policy: PolicyArgs,
+
+    /// Judge against frameworks (`cis`, `nsa`, `mitre`, `pss`, or `all`): run only the
+    /// checks mapped to them and report each framework's score with every control passed,
+    /// failed, not applicable or not evaluated (and why).
+    #[arg(long, value_delimiter = ',', value_name = "FRAMEWORK", value_parser = parse_framework)]
+    pub framework: Vec<Frameworks>,
+
+    /// Record this evaluation in a history database (a SQLite file, or a `postgres://`
+    /// URL shared by a fleet): what appeared and what was fixed since the last one.
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+
+    /// The name history keeps this evaluation under: the cluster's, or the manifests'.
+    /// [default: the kube context with --cluster, else the paths scanned]
+    #[arg(long, value_name = "NAME", requires = "database")]
+    pub cluster_name: Option<String>,
 
     /// Accept the findings recorded in this baseline file: only new findings are
     /// reported as findings and can fail the run.

@@ -4,6 +4,7 @@ mod admission;
 mod audit;
 mod checks;
 mod cluster;
+mod history;
 mod netpol;
 mod node;
 mod rbac;
@@ -128,5 +129,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::Admission { command } => admission::run(command),
         Command::Audit { command } => audit::run(command),
         Command::Node(args) => node::run(&args),
+        Command::History(args) => history::run(&args),
     }
 }

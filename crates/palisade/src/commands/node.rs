@@ -74,6 +74,7 @@ pub fn run(args: &NodeArgs) -> anyhow::Result<ExitStatus> {
         args.output.as_deref(),
         args.color,
         ran,
+        Vec::new(),
     )?;
     for e in &result.errors {
         eprintln!("palisade: error: {e}");

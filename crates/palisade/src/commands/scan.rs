@@ -9,7 +9,7 @@ use palisade_checks::{node, SECRET_VALUE_CHECKS};
 use palisade_cluster::{read, ConfigzError, ReadOptions};
 use palisade_config::{read_baseline, write_baseline};
 use palisade_engine::{apply_baseline, scan, Check, ScanOptions, StreamingScan};
-use palisade_model::{Category, CheckMeta, NotEvaluated, ScanResult, Severity};
+use palisade_model::{Category, CheckMeta, Framework, NotEvaluated, ScanResult, Severity};
 use palisade_report::{write_report, Format, ReportContext};
 
 use super::cluster;
@@ -104,7 +104,27 @@ fn kubelets(
 }
 
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
-    let (config, checks, opts) = super::policy(&args.policy)?;
+    let (config, mut checks, opts) = super::policy(&args.policy)?;
+    let frameworks: Vec<Framework> = {
+        let mut all: Vec<Framework> = args
+            .framework
+            .iter()
+            .flat_map(|f| f.0.iter().copied())
+            .collect();
+        all.dedup();
+        palisade_compliance::FRAMEWORKS
+            .into_iter()
+            .filter(|f| all.contains(f))
+            .collect()
+    };
+    if !frameworks.is_empty() {
+        // A framework is a selection: its checks, within what --select chose.
+        checks.retain(|c| {
+            frameworks
+                .iter()
+                .any(|f| palisade_compliance::maps_to(c.meta(), *f))
+        });
+    }
     let baseline = match &args.baseline {
         Some(p) => Some(read_baseline(p).map_err(|e| anyhow::anyhow!("{e}"))?),
         None => None,
@@ -131,21 +151,31 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         apply_baseline(&mut result, b);
     }
 
+    // Node checks judge nodes (`palisade node`); a cluster scan runs the kubelet ones on
+    // each kubelet's configz.
+    let ran: Vec<&'static CheckMeta> = checks
+        .iter()
+        .map(|c| c.meta())
+        .filter(|m| {
+            m.category != Category::Node
+                || (args.cluster.cluster && node::judges_kubelet_config(m.id))
+        })
+        .collect();
+    let every: Vec<&'static CheckMeta> = palisade_checks::registry()
+        .iter()
+        .map(|c| c.meta())
+        .collect();
+    let compliance = frameworks
+        .iter()
+        .map(|f| palisade_compliance::evaluate(*f, &result, &every, &ran))
+        .collect();
     emit(
         &result,
         args.format,
         args.output.as_deref(),
         args.color,
-        // Node checks judge nodes (`palisade node`); a cluster scan runs the kubelet ones
-        // on each kubelet's configz.
-        checks
-            .iter()
-            .map(|c| c.meta())
-            .filter(|m| {
-                m.category != Category::Node
-                    || (args.cluster.cluster && node::judges_kubelet_config(m.id))
-            })
-            .collect(),
+        ran,
+        compliance,
     )?;
     if args.format != OutputFormat::Table || args.output.is_some() {
         // Errors and notices are in the report; say so on stderr too, where CI logs look.
@@ -161,6 +191,9 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
                 n.resource, n.reason
             );
         }
+    }
+    if let Some(url) = &args.database {
+        record_history(args, url, &result)?;
     }
     if let Some(path) = &args.write_baseline {
         write_baseline(path, &result.findings).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -200,6 +233,7 @@ pub(super) fn emit(
     output: Option<&Path>,
     color: ColorChoice,
     checks: Vec<&'static CheckMeta>,
+    compliance: Vec<palisade_compliance::FrameworkReport>,
 ) -> anyhow::Result<()> {
     let format = match format {
         OutputFormat::Table => Format::Table,
@@ -218,6 +252,7 @@ pub(super) fn emit(
         version: env!("CARGO_PKG_VERSION"),
         checks,
         color,
+        compliance,
     };
     match output {
         Some(path) => {
@@ -234,6 +269,44 @@ pub(super) fn emit(
             write_report(format, result, &ctx, &mut w).and_then(|()| w.flush())?;
         }
     }
+    Ok(())
+}
+
+/// Records the evaluation in the history database `url`, unless inputs failed to load:
+/// their objects' findings would look fixed.
+fn record_history(args: &ScanArgs, url: &str, result: &ScanResult) -> anyhow::Result<()> {
+    if !result.errors.is_empty() {
+        eprintln!(
+            "palisade: warning: not recorded in the history: {} input error{} would make \
+             their objects' findings look fixed",
+            result.errors.len(),
+            if result.errors.len() == 1 { "" } else { "s" }
+        );
+        return Ok(());
+    }
+    let name = match (&args.cluster_name, args.cluster.cluster) {
+        (Some(name), _) => name.clone(),
+        (None, true) => args
+            .cluster
+            .context
+            .clone()
+            .unwrap_or_else(|| "cluster".to_owned()),
+        (None, false) => args
+            .paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let mut history = palisade_history::History::open(url)?;
+    let e = history.record(&name, now, &palisade_history::Row::of(result))?;
+    eprintln!(
+        "palisade: history {name:?} evaluation {}: {} appeared, {} fixed, {} open",
+        e.id, e.appeared, e.fixed, e.findings
+    );
     Ok(())
 }
 

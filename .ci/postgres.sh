@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Starts a throwaway PostgreSQL server on 127.0.0.1 for the history tests and prints the
+# URL to give them in PALISADE_TEST_POSTGRES. Installs Debian's postgresql when absent.
+# Usage: URL=$(bash .ci/postgres.sh DIR)
+set -euo pipefail
+dir=${1:?usage: postgres.sh DIR}
+# A free port, so a server already running here (or another CI run) is left alone.
+port=${PALISADE_PG_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+
+find_bin() {
+    command -v "$1" 2>/dev/null && return
+    ls /usr/lib/postgresql/*/bin/"$1" 2>/dev/null | sort -V | tail -1
+}
+if [ -z "$(find_bin initdb)" ]; then
+    echo "installing postgresql" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) >&2
+fi
+initdb=$(find_bin initdb)
+pg_ctl=$(find_bin pg_ctl)
+
+# The server refuses to run as root: run it as the postgres user when we are root.
+as_owner() {
+    if [ "$(id -u)" = 0 ]; then
+        id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+mkdir -p "$dir"
+[ "$(id -u)" = 0 ] && chown postgres "$dir"
+as_owner "$initdb" -D "$dir/data" -U palisade --auth=trust >/dev/null
+as_owner "$pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+    -o "-h 127.0.0.1 -p $port -k $dir" start >/dev/null
+printf '#!/bin/sh\n%s\n' "$( [ "$(id -u)" = 0 ] && echo "runuser -u postgres -- ")$pg_ctl -D $dir/data -m fast stop" >"$dir/stop.sh"
+echo "postgres://palisade@127.0.0.1:$port/postgres"
