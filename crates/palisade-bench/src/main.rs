@@ -248,6 +248,7 @@ fn run(dir: &Path) -> anyhow::Result<()> {
         checks: checks.iter().map(|c| c.meta()).collect(),
         color: false,
         compliance: Vec::new(),
+        extras: Default::default(),
     };
     let mut sink = std::io::BufWriter::new(std::io::sink());
     palisade_report::write_report(palisade_report::Format::Json, &result, &ctx, &mut sink)?;

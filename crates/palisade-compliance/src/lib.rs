@@ -48,8 +48,8 @@ pub fn version(framework: Framework) -> &'static str {
     match framework {
         Framework::Cis => "v1.10.0",
         Framework::Nsa => "v1.2 (August 2022)",
-        Framework::Mitre => "ATT&CK Containers matrix",
-        Framework::Pss => "Kubernetes Pod Security Standards",
+        Framework::Mitre => "Containers matrix",
+        Framework::Pss => "baseline and restricted",
     }
 }
 

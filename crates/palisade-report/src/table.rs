@@ -243,7 +243,7 @@ fn compliance(
         "SECTION", "SCORE", "PASSED", "FAILED", "N/A", "NOT EVAL"
     )?;
     for s in &report.sections {
-        let mut name = format!("{} {}", s.id, s.title);
+        let mut name = crate::html::section_name(s.id, s.title);
         if name.chars().count() > 44 {
             name = name.chars().take(43).collect::<String>() + "…";
         }

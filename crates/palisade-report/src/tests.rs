@@ -174,6 +174,7 @@ fn render(format: Format, result: &ScanResult, color: bool) -> String {
         checks: vec![&HOSTNS, &PRIV],
         color,
         compliance: Vec::new(),
+        extras: Default::default(),
     };
     let mut out = Vec::new();
     write_report(format, result, &ctx, &mut out).unwrap();

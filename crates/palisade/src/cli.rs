@@ -687,6 +687,11 @@ pub enum OutputFormat {
     Sarif,
     /// JUnit XML, for CI test reports.
     Junit,
+    /// One self-contained HTML page: summary, charts, findings by namespace and check
+    /// with their lines and fixes, RBAC escalation paths and network reachability drawn.
+    Html,
+    /// Markdown for a pull-request comment.
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -233,3 +233,28 @@ fn side(
     }
     Ok(())
 }
+
+/// Most edges the reachability drawing shows; the rest are counted.
+const MAX_DRAWN_CONNECTIONS: usize = 400;
+
+/// Every allowed connection of `paths` (or the cluster) as a graph for the HTML report;
+/// address ranges (the internet among them) are marked.
+pub(super) fn reachability_graph(
+    paths: &[PathBuf],
+    cluster: &ClusterArgs,
+) -> anyhow::Result<palisade_report::Graph> {
+    let (m, _errors) = model(paths, cluster)?;
+    let mut g = palisade_report::Graph::new(
+        "Network reachability",
+        "Which workloads may connect to which under the NetworkPolicies \
+                      (`palisade netpol connections` lists every one).",
+    );
+    let list = m.connections();
+    for c in list.iter().take(MAX_DRAWN_CONNECTIONS) {
+        let src = g.node(&m.node_name(c.src), matches!(c.src, Node::Range(..)));
+        let dst = g.node(&m.node_name(c.dst), matches!(c.dst, Node::Range(..)));
+        g.edge(src, dst, &c.conns.to_string());
+    }
+    g.truncated = list.len().saturating_sub(MAX_DRAWN_CONNECTIONS);
+    Ok(g)
+}

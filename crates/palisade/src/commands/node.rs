@@ -75,6 +75,7 @@ pub fn run(args: &NodeArgs) -> anyhow::Result<ExitStatus> {
         args.color,
         ran,
         Vec::new(),
+        palisade_report::Extras::default(),
     )?;
     for e in &result.errors {
         eprintln!("palisade: error: {e}");

@@ -461,3 +461,27 @@ fn write_dot(out: &mut impl Write, chains: &[Chain]) -> io::Result<()> {
     }
     writeln!(out, "}}")
 }
+
+/// The escalation chains of `paths` (or the cluster) as a graph for the HTML report:
+/// subjects and what they reach, cluster-admin marked as the danger it is. System
+/// subjects are left out, as `rbac escalations` does by default.
+pub(super) fn escalation_graph(
+    paths: &[PathBuf],
+    cluster: &ClusterArgs,
+) -> anyhow::Result<palisade_report::Graph> {
+    let (m, _errors) = model(paths, cluster)?;
+    let mut g = palisade_report::Graph::new(
+        "RBAC escalation paths",
+        "Each chain of permissions that leads a subject to cluster-admin power \
+                      (`palisade rbac escalations` lists them with the grants).",
+    );
+    for c in escalations(&m).iter().filter(|c| !c.subject.is_system()) {
+        for s in &c.steps {
+            let to = target_name(&s.to);
+            let from = g.node(&s.from.display(), false);
+            let to = g.node(&to, to.contains("cluster-admin"));
+            g.edge(from, to, &s.how.to_string());
+        }
+    }
+    Ok(g)
+}

@@ -169,6 +169,16 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         .iter()
         .map(|f| palisade_compliance::evaluate(*f, &result, &every, &ran))
         .collect();
+    // Recorded before the report, so the HTML trend includes this evaluation.
+    let trend = match &args.database {
+        Some(url) => record_history(args, url, &result)?,
+        None => Vec::new(),
+    };
+    let extras = if args.format == OutputFormat::Html {
+        html_extras(args, &result, trend)
+    } else {
+        palisade_report::Extras::default()
+    };
     emit(
         &result,
         args.format,
@@ -176,6 +186,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         args.color,
         ran,
         compliance,
+        extras,
     )?;
     if args.format != OutputFormat::Table || args.output.is_some() {
         // Errors and notices are in the report; say so on stderr too, where CI logs look.
@@ -191,9 +202,6 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
                 n.resource, n.reason
             );
         }
-    }
-    if let Some(url) = &args.database {
-        record_history(args, url, &result)?;
     }
     if let Some(path) = &args.write_baseline {
         write_baseline(path, &result.findings).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -234,12 +242,15 @@ pub(super) fn emit(
     color: ColorChoice,
     checks: Vec<&'static CheckMeta>,
     compliance: Vec<palisade_compliance::FrameworkReport>,
+    extras: palisade_report::Extras,
 ) -> anyhow::Result<()> {
     let format = match format {
         OutputFormat::Table => Format::Table,
         OutputFormat::Json => Format::Json,
         OutputFormat::Sarif => Format::Sarif,
         OutputFormat::Junit => Format::Junit,
+        OutputFormat::Html => Format::Html,
+        OutputFormat::Markdown => Format::Markdown,
     };
     let color = match color {
         ColorChoice::Always => true,
@@ -253,6 +264,7 @@ pub(super) fn emit(
         checks,
         color,
         compliance,
+        extras,
     };
     match output {
         Some(path) => {
@@ -272,9 +284,14 @@ pub(super) fn emit(
     Ok(())
 }
 
-/// Records the evaluation in the history database `url`, unless inputs failed to load:
-/// their objects' findings would look fixed.
-fn record_history(args: &ScanArgs, url: &str, result: &ScanResult) -> anyhow::Result<()> {
+/// Records the evaluation in the history database `url`, unless inputs failed to load
+/// (their objects' findings would look fixed); returns the trend of open findings over
+/// the last evaluations of the same name.
+fn record_history(
+    args: &ScanArgs,
+    url: &str,
+    result: &ScanResult,
+) -> anyhow::Result<Vec<(String, [i64; 5])>> {
     if !result.errors.is_empty() {
         eprintln!(
             "palisade: warning: not recorded in the history: {} input error{} would make \
@@ -282,7 +299,7 @@ fn record_history(args: &ScanArgs, url: &str, result: &ScanResult) -> anyhow::Re
             result.errors.len(),
             if result.errors.len() == 1 { "" } else { "s" }
         );
-        return Ok(());
+        return Ok(Vec::new());
     }
     let name = match (&args.cluster_name, args.cluster.cluster) {
         (Some(name), _) => name.clone(),
@@ -307,7 +324,65 @@ fn record_history(args: &ScanArgs, url: &str, result: &ScanResult) -> anyhow::Re
         "palisade: history {name:?} evaluation {}: {} appeared, {} fixed, {} open",
         e.id, e.appeared, e.fixed, e.findings
     );
-    Ok(())
+    Ok(history
+        .evaluations(Some(&name), 100)?
+        .into_iter()
+        .map(|e| (palisade_history::format_unix(e.at), e.by_severity))
+        .collect())
+}
+
+/// Longest line shown in the HTML report.
+const MAX_LINE_CHARS: usize = 240;
+
+/// What the HTML page shows besides the findings: their lines (none that may hold a
+/// secret), the escalation and reachability graphs, and the trend.
+fn html_extras(
+    args: &ScanArgs,
+    result: &ScanResult,
+    trend: Vec<(String, [i64; 5])>,
+) -> palisade_report::Extras {
+    let mut lines = std::collections::HashMap::new();
+    let mut files: std::collections::HashMap<&str, Option<Vec<String>>> =
+        std::collections::HashMap::new();
+    for f in &result.findings {
+        let secret = f.check.category == Category::Secrets
+            || SECRET_VALUE_CHECKS.contains(&f.check.id)
+            || f.object.kind == "Secret";
+        if f.location.line == 0 || secret {
+            continue;
+        }
+        let text = files.entry(&f.location.file).or_insert_with(|| {
+            std::fs::read_to_string(&*f.location.file)
+                .ok()
+                .map(|t| t.lines().map(str::to_owned).collect())
+        });
+        let Some(line) = text
+            .as_ref()
+            .and_then(|t| t.get(f.location.line as usize - 1))
+        else {
+            continue;
+        };
+        let mut line = line.clone();
+        if line.chars().count() > MAX_LINE_CHARS {
+            line = line.chars().take(MAX_LINE_CHARS).collect::<String>() + "…";
+        }
+        lines.insert((f.location.file.to_string(), f.location.line), line);
+    }
+    let mut graphs = Vec::new();
+    for graph in [
+        super::rbac::escalation_graph(&args.paths, &args.cluster),
+        super::netpol::reachability_graph(&args.paths, &args.cluster),
+    ] {
+        match graph {
+            Ok(g) => graphs.push(g),
+            Err(e) => eprintln!("palisade: warning: a graph of the HTML report is left out: {e:#}"),
+        }
+    }
+    palisade_report::Extras {
+        trend,
+        graphs,
+        lines,
+    }
 }
 
 /// Whether the findings fail the run at `fail_on`.
