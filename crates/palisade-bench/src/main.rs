@@ -46,6 +46,7 @@ fn main() -> anyhow::Result<()> {
         ["generate", dir] => generate(Path::new(dir), 100_000),
         ["generate", dir, n] => generate(Path::new(dir), n.parse()?),
         ["run", dir] => run(Path::new(dir)),
+        ["reports", dir] => reports(Path::new(dir)),
         ["rbac-generate", dir] => rbac::generate(Path::new(dir)),
         ["rbac", dir] => rbac::run(Path::new(dir)),
         ["netpol-generate", dir] => netpol::generate(Path::new(dir)),
@@ -64,7 +65,7 @@ fn main() -> anyhow::Result<()> {
             audit_serve::run(events.parse()?, connections.parse()?, batch.parse()?)
         }
         _ => bail!(
-            "usage: palisade-bench generate DIR [OBJECTS] | run DIR | rbac-generate DIR | rbac DIR | netpol-generate DIR | netpol DIR | admission-review [N] | admission-load SECONDS CONNECTIONS [MAX_IN_FLIGHT] | audit-generate FILE N [request] | audit FILE RULES | audit-serve EVENTS CONNECTIONS [BATCH]"
+            "usage: palisade-bench generate DIR [OBJECTS] | run DIR | reports DIR | rbac-generate DIR | rbac DIR | netpol-generate DIR | netpol DIR | admission-review [N] | admission-load SECONDS CONNECTIONS [MAX_IN_FLIGHT] | audit-generate FILE N [request] | audit FILE RULES | audit-serve EVENTS CONNECTIONS [BATCH]"
         ),
     }
 }
@@ -199,6 +200,42 @@ fn files(dir: &Path) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// The PolicyReports of a scan of `dir`: how many objects, how large in all and at most,
+/// per workload object (a pod, or a controller whose pods it stands for).
+fn reports(dir: &Path) -> anyhow::Result<()> {
+    let (inputs, _) = palisade_inventory::discover(&[dir.to_path_buf()]);
+    let opts = palisade_engine::ScanOptions {
+        analyses: palisade_checks::analyses(),
+        ..palisade_engine::ScanOptions::default()
+    };
+    let result = palisade_engine::scan(&inputs, &palisade_checks::registry(), &opts);
+    let workloads = result.objects.iter().filter(|o| o.workload).count();
+    let t = Instant::now();
+    let list = palisade_operator::reports(
+        &result,
+        palisade_operator::ReportApi::Wgpolicy,
+        palisade_operator::DEFAULT_MAX_BYTES,
+    );
+    let built = t.elapsed();
+    let total: usize = list.iter().map(|r| r.bytes).sum();
+    let largest = list.iter().map(|r| r.bytes).max().unwrap_or(0);
+    #[allow(clippy::cast_precision_loss)]
+    let per_workload = total as f64 / workloads.max(1) as f64;
+    println!(
+        "{} objects ({workloads} workloads), {} findings: {} reports, {:.1} MB in all, largest {:.0} KiB, \
+         {:.0} bytes per workload ({:.1} MB per 10,000), built in {:.3} s",
+        result.objects.len(),
+        result.findings.len(),
+        list.len(),
+        total as f64 / 1e6,
+        largest as f64 / 1024.0,
+        per_workload,
+        per_workload * 10_000.0 / 1e6,
+        built.as_secs_f64()
+    );
+    Ok(())
 }
 
 fn run(dir: &Path) -> anyhow::Result<()> {

@@ -18,7 +18,7 @@
 
 pub mod configz;
 mod connect;
-mod discover;
+pub mod discover;
 mod namespaces;
 
 use std::collections::HashSet;
@@ -517,6 +517,26 @@ fn blank_last_applied(object: &mut Value) {
             *v = Value::String(String::new());
         }
     }
+}
+
+/// The name a live object goes by in reports, in place of a file:
+/// `cluster://CONTEXT/APIVERSION/KIND[/NAMESPACE]/NAME`.
+#[must_use]
+pub fn object_name(context: &str, item: &Value) -> String {
+    let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
+    let meta = &item["metadata"];
+    let mut name = format!(
+        "cluster://{context}/{}/{}",
+        text(&item["apiVersion"]),
+        text(&item["kind"])
+    );
+    if let Some(ns) = meta["namespace"].as_str() {
+        name.push('/');
+        name.push_str(ns);
+    }
+    name.push('/');
+    name.push_str(&text(&meta["name"]));
+    name
 }
 
 /// The object with every Secret value replaced by `""` (keys kept), and a Secret's

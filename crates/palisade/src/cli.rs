@@ -54,6 +54,58 @@ pub enum Command {
     /// Show what appeared and what was fixed, and when, from the evaluations `scan
     /// --database` recorded: per evaluation, per check and namespace, and across a fleet.
     History(HistoryArgs),
+    /// Run in the cluster: watch every resource, judge what changes, and keep
+    /// PolicyReports (one set per namespace, and the cluster's) current; `/metrics` for
+    /// Prometheus; each evaluation recorded with `--database`.
+    Operator(OperatorArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct OperatorArgs {
+    /// The kubeconfig file (default: the pod's service account inside a cluster, else
+    /// $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use instead of the current one.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Give up on a request to the API server after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub request_timeout: u64,
+    /// The report types: `wgpolicy` (wgpolicyk8s.io/v1alpha2 PolicyReport and
+    /// ClusterPolicyReport) or `openreports` (openreports.io/v1alpha1 Report and
+    /// ClusterReport).
+    #[arg(long, value_enum, default_value_t = ReportApiArg::Wgpolicy)]
+    pub report_api: ReportApiArg,
+    /// Largest report object in bytes; a namespace with more results gets several.
+    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024)]
+    pub max_report_bytes: usize,
+    /// Seconds of quiet after a change before judging (changes keep coming: at most ten
+    /// times this).
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+    pub debounce: f64,
+    /// Serve Prometheus metrics on this address (`0.0.0.0:8080`), plain HTTP.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Only these resources (plural names, `pods`, `roles.rbac.authorization.k8s.io`).
+    #[arg(long, value_delimiter = ',', value_name = "RESOURCE")]
+    pub only: Vec<String>,
+    /// Record each evaluation in this history database (SQLite file or `postgres://`).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    /// The cluster's name in the history database. [default: the kube context]
+    #[arg(long, value_name = "NAME", requires = "database")]
+    pub cluster_name: Option<String>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[arg(long, value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportApiArg {
+    Wgpolicy,
+    Openreports,
 }
 
 #[derive(Debug, clap::Args)]

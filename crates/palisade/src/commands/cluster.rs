@@ -11,7 +11,6 @@ use palisade_inventory::{map_documents, ObjectAt, ObjectError, Visited};
 use palisade_model::LoadError;
 use palisade_source::{Document, Limits};
 use rayon::prelude::*;
-use serde_json::Value;
 
 use crate::cli::{ClusterArgs, SnapshotArgs};
 use crate::ExitStatus;
@@ -44,25 +43,6 @@ pub fn read_options(namespace: Option<String>) -> ReadOptions {
     }
 }
 
-/// The name a live object goes by in reports, in place of a file:
-/// `cluster://CONTEXT/APIVERSION/KIND[/NAMESPACE]/NAME`.
-fn object_name(context: &str, item: &Value) -> String {
-    let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
-    let meta = &item["metadata"];
-    let mut name = format!(
-        "cluster://{context}/{}/{}",
-        text(&item["apiVersion"]),
-        text(&item["kind"])
-    );
-    if let Some(ns) = meta["namespace"].as_str() {
-        name.push('/');
-        name.push_str(ns);
-    }
-    name.push('/');
-    name.push_str(&text(&meta["name"]));
-    name
-}
-
 /// A page's objects as documents, each named by its identity; an object too deep or
 /// too large to build is a load error naming it.
 pub fn documents(
@@ -74,7 +54,7 @@ pub fn documents(
         .items
         .into_par_iter()
         .map(|item| {
-            let name: Arc<str> = Arc::from(object_name(context, &item));
+            let name: Arc<str> = Arc::from(palisade_cluster::object_name(context, &item));
             Document::from_json(&item, 0, limits)
                 .map(|doc| (name.clone(), doc))
                 .map_err(|e| LoadError {

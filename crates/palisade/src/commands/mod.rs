@@ -7,6 +7,7 @@ mod cluster;
 mod history;
 mod netpol;
 mod node;
+mod operator;
 mod rbac;
 mod scan;
 
@@ -130,5 +131,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::Audit { command } => audit::run(command),
         Command::Node(args) => node::run(&args),
         Command::History(args) => history::run(&args),
+        Command::Operator(args) => operator::run(&args),
     }
 }
