@@ -127,3 +127,81 @@ fn openreports_types_carry_the_same_results() {
     assert_eq!(open[1].object["results"], wg[1].object["results"]);
     assert_eq!(ReportApi::OpenReports.plural(true), "reports");
 }
+
+/// YAML to JSON, for the CRD files.
+fn json_of(y: &yaml_rust2::Yaml) -> Value {
+    use yaml_rust2::Yaml;
+    match y {
+        Yaml::Hash(h) => Value::Object(
+            h.iter()
+                .map(|(k, v)| (k.as_str().unwrap_or_default().to_owned(), json_of(v)))
+                .collect(),
+        ),
+        Yaml::Array(a) => Value::Array(a.iter().map(json_of).collect()),
+        Yaml::String(s) => Value::String(s.clone()),
+        Yaml::Integer(i) => serde_json::json!(i),
+        Yaml::Boolean(b) => Value::Bool(*b),
+        Yaml::Real(r) => serde_json::json!(r.parse::<f64>().unwrap_or(0.0)),
+        _ => Value::Null,
+    }
+}
+
+/// The schema of a CRD in `deploy/operator/crds/`, as JSON Schema (the OpenAPI subset
+/// CRDs use is JSON Schema; the `x-kubernetes-*` keys are ignored).
+fn crd_schema(file: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/operator/crds")
+        .join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let docs = yaml_rust2::YamlLoader::load_from_str(&text).unwrap();
+    let crd = json_of(&docs[0]);
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone()
+}
+
+#[test]
+fn every_report_fits_the_crds_deploy_installs() {
+    let result = scanned(2, 3);
+    for (api, namespaced, file) in [
+        (
+            ReportApi::Wgpolicy,
+            true,
+            "wgpolicyk8s.io_policyreports.yaml",
+        ),
+        (
+            ReportApi::Wgpolicy,
+            false,
+            "wgpolicyk8s.io_clusterpolicyreports.yaml",
+        ),
+        (ReportApi::OpenReports, true, "openreports.io_reports.yaml"),
+        (
+            ReportApi::OpenReports,
+            false,
+            "openreports.io_clusterreports.yaml",
+        ),
+    ] {
+        let mut schema = crd_schema(file);
+        // What a structural schema prunes, JSON Schema must refuse, so a field the CRD
+        // does not know is caught here rather than silently dropped by the server.
+        schema["additionalProperties"] = Value::Bool(false);
+        schema["properties"]["results"]["items"]["additionalProperties"] = Value::Bool(false);
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let list = reports(&result, api, DEFAULT_MAX_BYTES);
+        let mine: Vec<&Report> = list
+            .iter()
+            .filter(|r| r.namespace.is_some() == namespaced)
+            .collect();
+        assert!(!mine.is_empty());
+        for r in mine {
+            let errors: Vec<String> = validator
+                .iter_errors(&r.object)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{file}: {errors:?}");
+            assert_eq!(r.object["kind"], api.kind(namespaced));
+        }
+        // And the schema can fail: a result outside the enum is refused.
+        let mut bad = list[0].object.clone();
+        bad["results"][0]["result"] = Value::String("bad".into());
+        assert!(!validator.is_valid(&bad));
+    }
+}
