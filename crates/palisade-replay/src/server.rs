@@ -1,19 +1,30 @@
 //! The HTTPS server: TLS, authentication, routing, pagination.
+//!
+//! Every request is authenticated, logged and authorized here, then routed: a watch to
+//! [`crate::watch`], a write to [`crate::write`], anything else is read here (a recorded
+//! answer, a page of a live list, one object).
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use base64::Engine;
-use http_body_util::Full;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
+use hyper::http::request::Parts;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{json, Value};
 
-use crate::{ListData, Pki, Recorded, Recordings};
+use crate::live::{self, EventKind, Live};
+use crate::{Pki, Recorded, Recordings};
+
+/// Every response's body: whole for most answers, a stream of events for watches.
+pub(crate) type Body = BoxBody<Bytes, Infallible>;
 
 /// One request as the server saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +35,7 @@ pub struct RequestInfo {
     pub method: String,
     pub path: String,
     pub query: String,
-    /// It asked for `PartialObjectMetadataList`.
+    /// It asked for metadata only (`PartialObjectMetadata`, or its list).
     pub metadata_only: bool,
 }
 
@@ -66,13 +77,23 @@ pub enum Auth {
     Exec(String, Vec<String>),
 }
 
-struct State {
+pub(crate) struct State {
+    /// The recorded answers; their lists moved to `live`.
     recordings: Recordings,
-    options: Options,
+    pub options: Options,
     log: Mutex<Vec<RequestInfo>>,
     expired: Mutex<Vec<String>>,
     /// A generated pod's JSON, with placeholders ([`pod_template`]).
     template_pod: String,
+    live: Mutex<Live>,
+}
+
+impl State {
+    /// The live lists. A panic elsewhere while holding them leaves them consistent
+    /// (every change is made whole under the lock), so a poisoned lock is still used.
+    pub fn live(&self) -> MutexGuard<'_, Live> {
+        self.live.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// A running replay server on 127.0.0.1; it stops when dropped.
@@ -96,7 +117,7 @@ impl ReplayServer {
     /// # Panics
     /// If no loopback port can be bound or the TLS setup fails: a broken test machine.
     #[must_use]
-    pub fn start(recordings: Recordings, options: Options) -> Self {
+    pub fn start(mut recordings: Recordings, options: Options) -> Self {
         let pki = Pki::generate(ADMIN, MASTERS);
         // Generated pods copy the recorded pod of median size (4.6 KB of JSON with its
         // managedFields), a typical pod rather than the largest.
@@ -113,12 +134,14 @@ impl ReplayServer {
                 by_size.get(by_size.len() / 2).map(|(_, p)| pod_template(p))
             })
             .unwrap_or_default();
+        let live = Live::new(std::mem::take(&mut recordings.lists));
         let state = Arc::new(State {
             recordings,
             options,
             log: Mutex::new(Vec::new()),
             expired: Mutex::new(Vec::new()),
             template_pod,
+            live: Mutex::new(live),
         });
         let tls = tls_config(&pki);
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -126,15 +149,20 @@ impl ReplayServer {
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind 127.0.0.1");
+        // Bound without the runtime, so a test may start a server from async code.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
         let addr = listener.local_addr().expect("local address");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let stop = Arc::new(AtomicBool::new(false));
         let served = state.clone();
         let thread = std::thread::spawn(move || {
-            runtime.block_on(accept_loop(listener, tls, served, rx));
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                accept_loop(listener, tls, served, rx).await;
+            });
         });
         Self {
             addr,
@@ -159,6 +187,70 @@ impl ReplayServer {
     #[must_use]
     pub fn requests(&self) -> Vec<RequestInfo> {
         self.state.log.lock().expect("log").clone()
+    }
+
+    /// Changes the list at `list_path` (cluster-wide: `/api/v1/pods`) as the cluster
+    /// would: the object (matched by `metadata.namespace` and `metadata.name`) is added
+    /// or replaced (either kind does either) or removed, stamped with the next
+    /// resourceVersion, which is returned; open watches of the list get the event, and
+    /// watches started later from an older resourceVersion replay it. A path without a
+    /// list yet gets one, of the object's `kind`. Generated pods and nodes
+    /// ([`Options::extra_pods`], [`Options::nodes`]) stay as they are.
+    ///
+    /// # Panics
+    /// If `list_path` is not a cluster-wide list path or `object` has no
+    /// `metadata.name`: a mistake in the test.
+    pub fn apply_event(&self, list_path: &str, kind: EventKind, object: Value) -> String {
+        let target = parse_target(list_path)
+            .filter(|t| t.namespace.is_none() && t.name.is_none())
+            .unwrap_or_else(|| panic!("{list_path:?} is not a cluster-wide list path"));
+        assert!(
+            object["metadata"]["name"].is_string(),
+            "an event's object needs metadata.name: {object}"
+        );
+        self.state
+            .live()
+            .commit(&target.wide, kind, object)
+            .to_string()
+    }
+
+    /// The resourceVersion of the last change: what a LIST reports now.
+    #[must_use]
+    pub fn resource_version(&self) -> String {
+        self.state.live().rv.to_string()
+    }
+
+    /// Compacts as etcd does: every resourceVersion until now becomes too old, and a
+    /// watch from one is answered `410 Expired` (an `ERROR` event), after which a
+    /// client lists again. Open watches go on.
+    pub fn compact(&self) {
+        self.state.live().compact();
+    }
+
+    /// Ends every open watch now, cleanly, as an API server does when its watch times
+    /// out or it restarts: clients watch again from the last resourceVersion they saw.
+    pub fn close_watches(&self) {
+        self.state.live().close_watches();
+    }
+
+    /// How many watches are open (a watch whose client left counts until it would
+    /// get an event, a bookmark or its timeout, as the server finds out only then).
+    #[must_use]
+    pub fn open_watches(&self) -> usize {
+        self.state.live().open_watches()
+    }
+
+    /// The objects of the list at `list_path` (cluster-wide) as they are now: what
+    /// clients wrote to a report resource, or a recorded list with its changes;
+    /// generated pods and nodes left out. Empty for an unknown path.
+    #[must_use]
+    pub fn stored(&self, list_path: &str) -> Vec<Value> {
+        self.state
+            .live()
+            .lists
+            .get(list_path)
+            .map(|l| l.items.to_vec())
+            .unwrap_or_default()
     }
 
     /// A kubeconfig (context `replay`) for this server, trusting its CA.
@@ -255,7 +347,7 @@ async fn accept_loop(
                 .is_some_and(|c| !c.is_empty());
             let service = hyper::service::service_fn(move |req| {
                 let state = state.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(&state, has_cert, &req)) }
+                async move { Ok::<_, Infallible>(serve(state, has_cert, req).await) }
             });
             let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service)
@@ -264,33 +356,53 @@ async fn accept_loop(
     }
 }
 
-fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
+/// A whole body.
+pub(crate) fn full(bytes: Vec<u8>) -> Body {
+    Full::new(Bytes::from(bytes)).boxed()
+}
+
+pub(crate) fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response<Body> {
     Response::builder()
         .status(status)
         .header("Content-Type", content_type)
-        .body(Full::new(Bytes::from(body)))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+        .body(full(body))
+        .unwrap_or_else(|_| Response::new(full(Vec::new())))
 }
 
-fn replay(r: &Recorded) -> Response<Full<Bytes>> {
+/// A JSON answer (an object, a `Status`), newline-terminated as the API server's.
+pub(crate) fn respond_json(status: u16, body: &Value) -> Response<Body> {
+    let mut bytes = serde_json::to_vec(body).unwrap_or_default();
+    bytes.push(b'\n');
+    respond(status, "application/json", bytes)
+}
+
+/// A `Status` of failure with this code.
+pub(crate) fn respond_status(code: u16, reason: &str, message: &str) -> Response<Body> {
+    respond(code, "application/json", status_body(code, reason, message))
+}
+
+/// What the API server answers for a path it does not serve.
+pub(crate) fn page_not_found() -> Response<Body> {
+    respond(
+        404,
+        "text/plain; charset=utf-8",
+        b"404 page not found\n".to_vec(),
+    )
+}
+
+fn replay(r: &Recorded) -> Response<Body> {
     respond(r.status, &r.content_type, r.body.clone())
 }
 
 fn status_body(code: u16, reason: &str, message: &str) -> Vec<u8> {
-    let body = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-        "message": message, "reason": reason, "code": code});
-    let mut bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let mut bytes = serde_json::to_vec(&live::status(code, reason, message)).unwrap_or_default();
     bytes.push(b'\n');
     bytes
 }
 
 /// Who a request is, from its certificate or bearer token.
-fn authenticate(
-    state: &State,
-    has_cert: bool,
-    req: &Request<Incoming>,
-) -> Option<(String, Vec<String>)> {
-    if let Some(auth) = req.headers().get("Authorization") {
+fn authenticate(state: &State, has_cert: bool, req: &Parts) -> Option<(String, Vec<String>)> {
+    if let Some(auth) = req.headers.get("Authorization") {
         let token = auth.to_str().ok()?.strip_prefix("Bearer ")?;
         return state
             .options
@@ -308,26 +420,56 @@ fn authenticate(
     ))
 }
 
-/// What a list path names: (cluster-wide list path, namespace, resource, group).
-fn parse_list_path(path: &str) -> Option<(String, Option<String>, String, String)> {
+/// What a resource path names: a list (cluster-wide or in a namespace) or one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    /// The cluster-wide list path (`/apis/apps/v1/deployments`).
+    pub wide: String,
+    pub namespace: Option<String>,
+    pub resource: String,
+    pub group: String,
+    /// The object's name; `None` for a list.
+    pub name: Option<String>,
+}
+
+impl Target {
+    /// `deployments.apps`, as the API server names a resource in its messages.
+    pub fn qualified(&self) -> String {
+        if self.group.is_empty() {
+            self.resource.clone()
+        } else {
+            format!("{}.{}", self.resource, self.group)
+        }
+    }
+}
+
+fn parse_target(path: &str) -> Option<Target> {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let (prefix, group, rest): (Vec<&str>, &str, &[&str]) = match parts.as_slice() {
         ["api", v, rest @ ..] => (vec!["api", v], "", rest),
         ["apis", g, v, rest @ ..] => (vec!["apis", g, v], g, rest),
         _ => return None,
     };
-    let (namespace, resource) = match rest {
-        [resource] => (None, *resource),
-        ["namespaces", ns, resource] => (Some((*ns).to_owned()), *resource),
+    let (namespace, resource, name) = match rest {
+        [resource] => (None, *resource, None),
+        [resource, name] => (None, *resource, Some(*name)),
+        ["namespaces", ns, resource] => (Some(*ns), *resource, None),
+        ["namespaces", ns, resource, name] => (Some(*ns), *resource, Some(*name)),
         _ => return None,
     };
-    let mut wide = format!("/{}", prefix.join("/"));
-    wide.push('/');
-    wide.push_str(resource);
-    Some((wide, namespace, resource.to_owned(), group.to_owned()))
+    if resource.is_empty() || name.is_some_and(str::is_empty) {
+        return None;
+    }
+    Some(Target {
+        wide: format!("/{}/{resource}", prefix.join("/")),
+        namespace: namespace.map(str::to_owned),
+        resource: resource.to_owned(),
+        group: group.to_owned(),
+        name: name.map(str::to_owned),
+    })
 }
 
-fn query_param(query: &str, key: &str) -> Option<String> {
+pub(crate) fn query_param(query: &str, key: &str) -> Option<String> {
     query.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=')?;
         (k == key).then(|| percent_decode(v))
@@ -366,28 +508,61 @@ fn percent_decode(v: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn handle(state: &State, has_cert: bool, req: &Request<Incoming>) -> Response<Full<Bytes>> {
-    let path = req.uri().path().to_owned();
-    let query = req.uri().query().unwrap_or("").to_owned();
-    let metadata_only = req
-        .headers()
+/// A request once authenticated, logged and authorized.
+pub(crate) struct Call {
+    pub info: RequestInfo,
+    /// The resource it names, if it names one.
+    pub target: Option<Target>,
+    /// A GET of a list with `watch=true` (or `1`).
+    pub watch: bool,
+}
+
+async fn serve(state: Arc<State>, has_cert: bool, req: Request<Incoming>) -> Response<Body> {
+    let (parts, body) = req.into_parts();
+    let call = match admit(&state, has_cert, &parts) {
+        Ok(call) => call,
+        Err(refused) => return *refused,
+    };
+    match call.info.method.as_str() {
+        "GET" => match &call.target {
+            Some(target) if call.watch => crate::watch::serve(&state, target, &call),
+            _ => read(&state, &call),
+        },
+        "POST" | "PUT" | "PATCH" | "DELETE" => {
+            crate::write::serve(&state, &call, &parts.headers, body).await
+        }
+        method => respond_status(
+            405,
+            "MethodNotAllowed",
+            &format!("the server does not allow this method on the requested resource ({method})"),
+        ),
+    }
+}
+
+/// An answer that ends a request early (boxed: it is large next to what it replaces).
+pub(crate) type Refusal = Box<Response<Body>>;
+
+/// Authenticates, logs and authorizes a request; the refusal if it is refused.
+fn admit(state: &State, has_cert: bool, parts: &Parts) -> Result<Call, Refusal> {
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or("").to_owned();
+    // `as=PartialObjectMetadataList` for a list, `as=PartialObjectMetadata` for a
+    // watch or one object.
+    let metadata_only = parts
+        .headers
         .get("Accept")
         .and_then(|a| a.to_str().ok())
-        .is_some_and(|a| a.contains("as=PartialObjectMetadataList"));
-    let Some((user, groups)) = authenticate(state, has_cert, req) else {
-        return match &state.recordings.unauthorized {
+        .is_some_and(|a| a.contains("as=PartialObjectMetadata"));
+    let Some((user, groups)) = authenticate(state, has_cert, parts) else {
+        return Err(Box::new(match &state.recordings.unauthorized {
             Some(r) => replay(r),
-            None => respond(
-                401,
-                "application/json",
-                status_body(401, "Unauthorized", "Unauthorized"),
-            ),
-        };
+            None => respond_status(401, "Unauthorized", "Unauthorized"),
+        }));
     };
     let info = RequestInfo {
         user,
         groups,
-        method: req.method().to_string(),
+        method: parts.method.to_string(),
         path: path.clone(),
         query: query.clone(),
         metadata_only,
@@ -395,7 +570,10 @@ fn handle(state: &State, has_cert: bool, req: &Request<Incoming>) -> Response<Fu
     if let Ok(mut log) = state.log.lock() {
         log.push(info.clone());
     }
-    let list = parse_list_path(&path);
+    let target = parse_target(&path);
+    let watch = info.method == "GET"
+        && target.as_ref().is_some_and(|t| t.name.is_none())
+        && matches!(query_param(&query, "watch").as_deref(), Some("true" | "1"));
     let forbidden = state.options.forbid.contains(&path)
         || state
             .options
@@ -403,22 +581,35 @@ fn handle(state: &State, has_cert: bool, req: &Request<Incoming>) -> Response<Fu
             .as_ref()
             .is_some_and(|allow| !allow(&info));
     if forbidden {
-        return forbid(state, &info, list.as_ref());
+        return Err(Box::new(forbid(state, &info, target.as_ref(), watch)));
     }
     if let Some((_, code)) = state.options.fail.iter().find(|(p, _)| *p == path) {
-        return respond(
+        return Err(Box::new(respond_status(
             *code,
-            "application/json",
-            status_body(*code, "InternalError", "an error on the server (\"replayed failure\") has prevented the request from succeeding"),
-        );
+            "InternalError",
+            "an error on the server (\"replayed failure\") has prevented the request from succeeding",
+        )));
     }
+    Ok(Call {
+        info,
+        target,
+        watch,
+    })
+}
+
+/// A GET that is not a watch: a recorded answer, a page of a list, one object.
+fn read(state: &State, call: &Call) -> Response<Body> {
+    let RequestInfo {
+        path,
+        query,
+        metadata_only,
+        ..
+    } = &call.info;
+    let list = call.target.as_ref().filter(|t| t.name.is_none());
     // An expired token is answered before a recorded page could match it.
-    if let Some((wide, _, _, _)) = &list {
-        if query_param(&query, "continue").is_some() && state.options.expire_once.contains(wide) {
-            let mut expired = state
-                .expired
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(Target { wide, .. }) = list {
+        if query_param(query, "continue").is_some() && state.options.expire_once.contains(wide) {
+            let mut expired = state.expired.lock().unwrap_or_else(PoisonError::into_inner);
             if !expired.contains(wide) {
                 expired.push(wide.clone());
                 if let Some(r) = &state.recordings.expired {
@@ -430,9 +621,18 @@ fn handle(state: &State, has_cert: bool, req: &Request<Incoming>) -> Response<Fu
     if let Some(r) = state
         .recordings
         .exact
-        .get(&(path.clone(), query.clone(), metadata_only))
+        .get(&(path.clone(), query.clone(), *metadata_only))
     {
-        return replay(r);
+        // A recorded list or object is true only while nothing changed; a recorded
+        // error (a bad token, a bad selector) stays true.
+        let live = state.live();
+        let changeable = call
+            .target
+            .as_ref()
+            .is_some_and(|t| live.lists.contains_key(&t.wide));
+        if r.status != 200 || !changeable || live.pristine() {
+            return replay(r);
+        }
     }
     if let Some(name) = path
         .strip_prefix("/api/v1/nodes/")
@@ -444,52 +644,110 @@ fn handle(state: &State, has_cert: bool, req: &Request<Incoming>) -> Response<Fu
                 "application/json",
                 serde_json::to_vec(&json!({"kubeletconfig": config})).unwrap_or_default(),
             ),
-            Some((_, None)) => respond(
+            Some((_, None)) => respond_status(
                 503,
-                "application/json",
-                status_body(503, "ServiceUnavailable", &format!("error trying to reach service: dial tcp 10.0.0.9:10250: connect: connection refused (node {name})")),
+                "ServiceUnavailable",
+                &format!("error trying to reach service: dial tcp 10.0.0.9:10250: connect: connection refused (node {name})"),
             ),
-            None => respond(
-                404,
-                "application/json",
-                status_body(404, "NotFound", &format!("nodes \"{name}\" not found")),
-            ),
+            None => respond_status(404, "NotFound", &format!("nodes \"{name}\" not found")),
         };
     }
-    let Some((wide, namespace, _, _)) = list else {
-        return respond(
-            404,
-            "text/plain; charset=utf-8",
-            b"404 page not found\n".to_vec(),
-        );
+    let Some(target) = &call.target else {
+        return page_not_found();
     };
-    let Some(data) = state.recordings.lists.get(&wide) else {
-        return respond(
-            404,
-            "text/plain; charset=utf-8",
-            b"404 page not found\n".to_vec(),
-        );
+    let snapshot = {
+        let live = state.live();
+        live.lists.get(&target.wide).map(|l| Snapshot {
+            kind: l.kind.clone(),
+            api_version: l.api_version.clone(),
+            items: l.items.clone(),
+            resource_version: live.rv.to_string(),
+        })
     };
-    list_page(
-        state,
-        &wide,
-        data,
-        namespace.as_deref(),
-        &query,
-        metadata_only,
-    )
+    let Some(snapshot) = snapshot else {
+        return page_not_found();
+    };
+    match &target.name {
+        Some(name) => get_object(state, target, name, &snapshot, *metadata_only),
+        None => list_page(
+            state,
+            &target.wide,
+            &snapshot,
+            target.namespace.as_deref(),
+            query,
+            *metadata_only,
+        ),
+    }
+}
+
+/// One object of a list, as a GET of its path answers it.
+fn get_object(
+    state: &State,
+    target: &Target,
+    name: &str,
+    list: &Snapshot,
+    metadata_only: bool,
+) -> Response<Body> {
+    let namespace = target.namespace.as_deref();
+    let found = (0..list_len(state, &target.wide, &list.items))
+        .filter_map(|i| item(state, &target.wide, &list.items, i))
+        .find(|it| {
+            name_of(it).as_deref() == Some(name) && namespace_of(it).as_deref() == namespace
+        });
+    match found {
+        Some(it) => respond_json(
+            200,
+            &as_served(
+                item_value(state, &it),
+                list.item_kind(),
+                &list.api_version,
+                metadata_only,
+            ),
+        ),
+        None => not_found(target, name),
+    }
+}
+
+/// `404 NotFound` for an object, as the API server words it.
+pub(crate) fn not_found(target: &Target, name: &str) -> Response<Body> {
+    let mut body = live::status(
+        404,
+        "NotFound",
+        &format!("{} \"{name}\" not found", target.qualified()),
+    );
+    body["details"] = json!({"name": name, "group": target.group, "kind": target.resource});
+    respond_json(404, &body)
+}
+
+/// The verb an authorizer sees for a request.
+fn verb(method: &str, target: Option<&Target>, watch: bool) -> String {
+    let named = target.is_some_and(|t| t.name.is_some());
+    match method {
+        "GET" if watch => "watch",
+        "GET" if named => "get",
+        "GET" => "list",
+        "POST" => "create",
+        "PUT" => "update",
+        "PATCH" => "patch",
+        "DELETE" if named => "delete",
+        "DELETE" => "deletecollection",
+        other => return other.to_lowercase(),
+    }
+    .to_owned()
 }
 
 fn forbid(
     state: &State,
     info: &RequestInfo,
-    list: Option<&(String, Option<String>, String, String)>,
-) -> Response<Full<Bytes>> {
-    let (resource, group, scope) = match list {
-        Some((_, ns, resource, group)) => (
-            resource.clone(),
-            group.clone(),
-            ns.as_ref().map_or_else(
+    target: Option<&Target>,
+    watch: bool,
+) -> Response<Body> {
+    let verb = verb(&info.method, target, watch);
+    let (resource, group, scope) = match target {
+        Some(t) => (
+            t.resource.clone(),
+            t.group.clone(),
+            t.namespace.as_ref().map_or_else(
                 || "at the cluster scope".to_owned(),
                 |n| format!("in the namespace \"{n}\""),
             ),
@@ -500,8 +758,12 @@ fn forbid(
             "at the cluster scope".to_owned(),
         ),
     };
+    let subject = match target.and_then(|t| t.name.as_ref()) {
+        Some(name) => format!("{resource} \"{name}\""),
+        None => resource.clone(),
+    };
     let message = format!(
-        "{resource} is forbidden: User \"{}\" cannot list resource \"{resource}\" in API group \"{group}\" {scope}",
+        "{subject} is forbidden: User \"{}\" cannot {verb} resource \"{resource}\" in API group \"{group}\" {scope}",
         info.user
     );
     let mut body = state
@@ -511,34 +773,61 @@ fn forbid(
         .unwrap_or_else(|| json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "Forbidden", "code": 403}));
     body["message"] = Value::String(message);
     body["details"] = json!({"kind": resource});
-    let mut bytes = serde_json::to_vec(&body).unwrap_or_default();
-    bytes.push(b'\n');
-    respond(403, "application/json", bytes)
+    respond_json(403, &body)
 }
 
-/// An item of a served list: recorded, or the `n`th generated pod.
-enum Item<'a> {
-    Recorded(&'a Value),
+/// A list as one request reads it: its items are shared, not copied, and it is read
+/// without holding the lock.
+pub(crate) struct Snapshot {
+    pub kind: String,
+    pub api_version: String,
+    pub items: Arc<Vec<Value>>,
+    pub resource_version: String,
+}
+
+impl Snapshot {
+    fn item_kind(&self) -> &str {
+        self.kind.strip_suffix("List").unwrap_or(&self.kind)
+    }
+}
+
+/// An item of a served list: stored (recorded, or changed since), or the `n`th
+/// generated pod, or a generated node.
+pub(crate) enum Item<'a> {
+    Stored(&'a Value),
     Generated(usize),
     Node(&'a str),
 }
 
-fn item<'a>(state: &'a State, wide: &str, data: &'a ListData, i: usize) -> Option<Item<'a>> {
-    if let Some(v) = data.items.get(i) {
-        return Some(Item::Recorded(v));
+pub(crate) fn item<'a>(
+    state: &'a State,
+    wide: &str,
+    items: &'a [Value],
+    i: usize,
+) -> Option<Item<'a>> {
+    if let Some(v) = items.get(i) {
+        return Some(Item::Stored(v));
     }
-    let n = i - data.items.len();
+    let n = i - items.len();
     if wide == NODES {
         return state.options.nodes.get(n).map(|(name, _)| Item::Node(name));
     }
     (wide == PODS && n < state.options.extra_pods).then_some(Item::Generated(n))
 }
 
-fn namespace_of(item: &Item<'_>) -> Option<String> {
+pub(crate) fn namespace_of(item: &Item<'_>) -> Option<String> {
     match item {
-        Item::Recorded(v) => v["metadata"]["namespace"].as_str().map(str::to_owned),
+        Item::Stored(v) => live::namespace_of(v).map(str::to_owned),
         Item::Generated(n) => Some(format!("bench-{}", n % 100)),
         Item::Node(_) => None,
+    }
+}
+
+fn name_of(item: &Item<'_>) -> Option<String> {
+    match item {
+        Item::Stored(v) => live::name_of(v).map(str::to_owned),
+        Item::Generated(n) => Some(format!("bench-{n}")),
+        Item::Node(name) => Some((*name).to_owned()),
     }
 }
 
@@ -560,30 +849,64 @@ fn pod_template(pod: &Value) -> String {
     serde_json::to_string(&pod).unwrap_or_default()
 }
 
-fn encode_item(state: &State, item: &Item<'_>, metadata_only: bool) -> Vec<u8> {
-    let value = match item {
-        Item::Recorded(v) => (*v).clone(),
+/// The `n`th generated pod's JSON.
+fn generated_pod(state: &State, n: usize) -> String {
+    let escaped = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    state
+        .template_pod
+        .replace(&escaped(NAME), &format!("\"bench-{n}\""))
+        .replace(&escaped(NAMESPACE), &format!("\"bench-{}\"", n % 100))
+        .replace(
+            &escaped(UID),
+            &format!("\"00000000-0000-4000-8000-{n:012}\""),
+        )
+}
+
+/// An item as a JSON value (what a list holds: built-in kinds without `kind`).
+pub(crate) fn item_value(state: &State, item: &Item<'_>) -> Value {
+    match item {
+        Item::Stored(v) => (*v).clone(),
         Item::Node(name) => json!({
             "kind": "Node", "apiVersion": "v1",
             "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
             "status": {"nodeInfo": {"kubeletVersion": "v1.25.0"}},
         }),
         Item::Generated(n) => {
-            let escaped = |s: &str| serde_json::to_string(s).unwrap_or_default();
-            let text = state
-                .template_pod
-                .replace(&escaped(NAME), &format!("\"bench-{n}\""))
-                .replace(&escaped(NAMESPACE), &format!("\"bench-{}\"", n % 100))
-                .replace(
-                    &escaped(UID),
-                    &format!("\"00000000-0000-4000-8000-{n:012}\""),
-                );
-            if !metadata_only {
-                return text.into_bytes();
-            }
-            serde_json::from_str(&text).unwrap_or(Value::Null)
+            serde_json::from_str(&generated_pod(state, *n)).unwrap_or(Value::Null)
         }
-    };
+    }
+}
+
+/// An object as the API server sends one on its own (a GET, a watch event): with its
+/// `kind` and `apiVersion`, which list items of built-in kinds leave off; or only its
+/// metadata, as `PartialObjectMetadata`.
+pub(crate) fn as_served(
+    mut value: Value,
+    kind: &str,
+    api_version: &str,
+    metadata_only: bool,
+) -> Value {
+    if metadata_only {
+        let metadata = value.get_mut("metadata").map(Value::take);
+        return json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+            "metadata": metadata.unwrap_or_else(|| json!({}))});
+    }
+    if let Some(object) = value.as_object_mut() {
+        object
+            .entry("kind")
+            .or_insert_with(|| Value::String(kind.to_owned()));
+        object
+            .entry("apiVersion")
+            .or_insert_with(|| Value::String(api_version.to_owned()));
+    }
+    value
+}
+
+fn encode_item(state: &State, item: &Item<'_>, metadata_only: bool) -> Vec<u8> {
+    if let (Item::Generated(n), false) = (item, metadata_only) {
+        return generated_pod(state, *n).into_bytes();
+    }
+    let value = item_value(state, item);
     let value = if metadata_only {
         json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": value["metadata"]})
     } else {
@@ -592,8 +915,8 @@ fn encode_item(state: &State, item: &Item<'_>, metadata_only: bool) -> Vec<u8> {
     serde_json::to_vec(&value).unwrap_or_default()
 }
 
-fn list_len(state: &State, wide: &str, data: &ListData) -> usize {
-    data.items.len()
+pub(crate) fn list_len(state: &State, wide: &str, items: &[Value]) -> usize {
+    items.len()
         + match wide {
             PODS => state.options.extra_pods,
             NODES => state.options.nodes.len(),
@@ -604,11 +927,11 @@ fn list_len(state: &State, wide: &str, data: &ListData) -> usize {
 fn list_page(
     state: &State,
     wide: &str,
-    data: &ListData,
+    data: &Snapshot,
     namespace: Option<&str>,
     query: &str,
     metadata_only: bool,
-) -> Response<Full<Bytes>> {
+) -> Response<Body> {
     let limit = query_param(query, "limit")
         .and_then(|l| l.parse::<usize>().ok())
         .filter(|l| *l > 0);
@@ -617,36 +940,33 @@ fn list_page(
         Some(token) => match decode_token(&token, wide) {
             Some(offset) => offset,
             None => {
-                return respond(
+                return respond_status(
                     400,
-                    "application/json",
-                    status_body(400, "BadRequest", "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"),
+                    "BadRequest",
+                    "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
                 )
             }
         },
     };
-    let total = list_len(state, wide, data);
+    let items = &data.items;
+    let total = list_len(state, wide, items);
     if start > total {
-        return respond(
+        return respond_status(
             400,
-            "application/json",
-            status_body(
-                400,
-                "BadRequest",
-                "continue key is not valid: it points past the list",
-            ),
+            "BadRequest",
+            "continue key is not valid: it points past the list",
         );
     }
     let wanted =
         |item: &Item<'_>| namespace.is_none() || namespace_of(item).as_deref() == namespace;
-    let mut items: Vec<Vec<u8>> = Vec::new();
+    let mut encoded: Vec<Vec<u8>> = Vec::new();
     let mut i = start;
     while i < total {
-        if limit.is_some_and(|l| items.len() >= l) {
+        if limit.is_some_and(|l| encoded.len() >= l) {
             break;
         }
-        if let Some(it) = item(state, wide, data, i).filter(|it| wanted(it)) {
-            items.push(encode_item(state, &it, metadata_only));
+        if let Some(it) = item(state, wide, items, i).filter(|it| wanted(it)) {
+            encoded.push(encode_item(state, &it, metadata_only));
         }
         i += 1;
     }
@@ -655,7 +975,7 @@ fn list_page(
         total - i
     } else {
         (i..total)
-            .filter(|&j| item(state, wide, data, j).is_some_and(|it| wanted(&it)))
+            .filter(|&j| item(state, wide, items, j).is_some_and(|it| wanted(&it)))
             .count()
     };
     if remaining > 0 {
@@ -674,7 +994,7 @@ fn list_page(
     let mut bytes = serde_json::to_vec(&head).unwrap_or_default();
     bytes.pop(); // the closing brace: items follow
     bytes.extend_from_slice(b",\"items\":[");
-    for (k, it) in items.iter().enumerate() {
+    for (k, it) in encoded.iter().enumerate() {
         if k > 0 {
             bytes.push(b',');
         }
