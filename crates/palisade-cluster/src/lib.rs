@@ -159,7 +159,7 @@ pub struct ClusterRead {
 
 /// `future`, given up after `limit`: kube-rs bounds each socket read, not a whole
 /// response, so a server that trickles bytes would otherwise hold the scan forever.
-pub(crate) async fn within<T>(
+pub async fn within<T>(
     limit: std::time::Duration,
     future: impl std::future::Future<Output = Result<T, kube::Error>>,
 ) -> Result<T, kube::Error> {
@@ -268,16 +268,7 @@ async fn fetch(
         .await
         .map_err(|e| unreachable(&e))?;
     read.version = Some(version.git_version.clone());
-    let info = json!({
-        "apiVersion": CLUSTER_INFO_API_VERSION,
-        "kind": CLUSTER_INFO_KIND,
-        "metadata": {"name": context},
-        "server": server,
-        "serverVersion": {
-            "major": version.major, "minor": version.minor, "gitVersion": version.git_version,
-            "platform": version.platform,
-        },
-    });
+    let info = cluster_info(&context, &server, &version);
     let info_resource = Arc::new(Resource {
         group: "palisade.dev".to_owned(),
         version: "v1alpha1".to_owned(),
@@ -517,6 +508,26 @@ fn blank_last_applied(object: &mut Value) {
             *v = Value::String(String::new());
         }
     }
+}
+
+/// The object that describes the cluster itself ([`CLUSTER_INFO_KIND`]), from what
+/// `/version` answered.
+#[must_use]
+pub fn cluster_info(
+    context: &str,
+    server: &str,
+    version: &k8s_openapi::apimachinery::pkg::version::Info,
+) -> Value {
+    json!({
+        "apiVersion": CLUSTER_INFO_API_VERSION,
+        "kind": CLUSTER_INFO_KIND,
+        "metadata": {"name": context},
+        "server": server,
+        "serverVersion": {
+            "major": version.major, "minor": version.minor, "gitVersion": version.git_version,
+            "platform": version.platform,
+        },
+    })
 }
 
 /// The name a live object goes by in reports, in place of a file:

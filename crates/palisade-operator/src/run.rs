@@ -332,6 +332,15 @@ pub async fn run(
     tracing::info!(resources = resources.len(), context = %connected.context, "watching");
 
     let mut inventory = Inventory::new(&connected.context, &options.checks, options.scan.clone());
+    // The cluster's version, as `scan --cluster` judges it.
+    match palisade_cluster::within(limit, client.apiserver_version()).await {
+        Ok(version) => inventory.upsert(palisade_cluster::cluster_info(
+            &connected.context,
+            &connected.server,
+            &version,
+        )),
+        Err(e) => tracing::warn!(error = %describe(&e), "cannot read /version"),
+    }
     let mut written = existing(&client, options.api).await;
     // Every resource must have listed once before the first reports: a partial view
     // would write reports that the rest of the list then changes.
