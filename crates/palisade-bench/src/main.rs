@@ -29,6 +29,7 @@ mod admission;
 mod audit;
 mod audit_serve;
 mod netpol;
+mod operator;
 mod rbac;
 
 // The allocator of the `palisade` binary, so that figures are the command's own.
@@ -47,6 +48,10 @@ fn main() -> anyhow::Result<()> {
         ["generate", dir, n] => generate(Path::new(dir), n.parse()?),
         ["run", dir] => run(Path::new(dir)),
         ["reports", dir] => reports(Path::new(dir)),
+        ["operator", pods, rate, seconds] => operator::run(pods.parse()?, rate.parse()?, seconds.parse()?, "2"),
+        ["operator", pods, rate, seconds, debounce] => {
+            operator::run(pods.parse()?, rate.parse()?, seconds.parse()?, debounce)
+        }
         ["rbac-generate", dir] => rbac::generate(Path::new(dir)),
         ["rbac", dir] => rbac::run(Path::new(dir)),
         ["netpol-generate", dir] => netpol::generate(Path::new(dir)),
@@ -65,7 +70,7 @@ fn main() -> anyhow::Result<()> {
             audit_serve::run(events.parse()?, connections.parse()?, batch.parse()?)
         }
         _ => bail!(
-            "usage: palisade-bench generate DIR [OBJECTS] | run DIR | reports DIR | rbac-generate DIR | rbac DIR | netpol-generate DIR | netpol DIR | admission-review [N] | admission-load SECONDS CONNECTIONS [MAX_IN_FLIGHT] | audit-generate FILE N [request] | audit FILE RULES | audit-serve EVENTS CONNECTIONS [BATCH]"
+            "usage: palisade-bench generate DIR [OBJECTS] | run DIR | reports DIR | operator PODS RATE SECONDS [DEBOUNCE] | rbac-generate DIR | rbac DIR | netpol-generate DIR | netpol DIR | admission-review [N] | admission-load SECONDS CONNECTIONS [MAX_IN_FLIGHT] | audit-generate FILE N [request] | audit FILE RULES | audit-serve EVENTS CONNECTIONS [BATCH]"
         ),
     }
 }

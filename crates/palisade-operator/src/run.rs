@@ -24,13 +24,16 @@ use crate::{reports, Report, ReportApi};
 /// The field manager of every write, and the label on every report.
 pub const MANAGER: &str = "palisade";
 const DIGEST_ANNOTATION: &str = "palisade.dev/digest";
+/// Report writes in flight at once.
+const WRITES_IN_FLIGHT: usize = 8;
 
 /// How the operator runs.
 pub struct OperatorOptions {
     pub connection: Connection,
     pub api: ReportApi,
     pub max_bytes: usize,
-    /// Quiet time after the last change before judging (bounded to ten times this).
+    /// How long changes are gathered before they are judged together: a change is
+    /// judged at most this long after it is seen.
     pub debounce: Duration,
     pub checks: Vec<&'static dyn Check>,
     pub scan: ScanOptions,
@@ -92,7 +95,6 @@ fn api_resource(r: &Resource) -> ApiResource {
 async fn watch(client: Client, resource: Arc<Resource>, tx: mpsc::Sender<Change>) {
     let ar = api_resource(&resource);
     let secret = resource.group.is_empty() && resource.name == "secrets";
-    let config = watcher::Config::default();
     let api_version = resource.api_version();
     let kind = resource.kind.clone();
     let typed = move |mut v: Value| {
@@ -104,43 +106,44 @@ async fn watch(client: Client, resource: Arc<Resource>, tx: mpsc::Sender<Change>
     if secret {
         // Metadata only: the operator never holds a Secret's value.
         let api: Api<kube::core::PartialObjectMeta<DynamicObject>> = Api::all_with(client, &ar);
-        let mut stream = watcher::watcher(api, config).default_backoff().boxed();
-        while let Some(event) = stream.next().await {
-            let sent = match event {
-                Ok(e) => {
-                    let e = map_event(e, |m| {
-                        typed(serde_json::json!({
-                            "metadata": serde_json::to_value(&m.metadata).unwrap_or_default()
-                        }))
-                    });
-                    send(&tx, &resource, e).await
-                }
-                Err(e) => tx
-                    .send(Change::Failed(resource.clone(), e.to_string()))
-                    .await
-                    .is_ok(),
-            };
-            if !sent {
-                return;
-            }
-        }
+        forward(api, &resource, &tx, |m| {
+            typed(serde_json::json!({
+                "metadata": serde_json::to_value(&m.metadata).unwrap_or_default()
+            }))
+        })
+        .await;
     } else {
         let api: Api<DynamicObject> = Api::all_with(client, &ar);
-        let mut stream = watcher::watcher(api, config).default_backoff().boxed();
-        while let Some(event) = stream.next().await {
-            let sent = match event {
-                Ok(e) => {
-                    let e = map_event(e, |o| typed(serde_json::to_value(&o).unwrap_or_default()));
-                    send(&tx, &resource, e).await
-                }
-                Err(e) => tx
-                    .send(Change::Failed(resource.clone(), e.to_string()))
-                    .await
-                    .is_ok(),
-            };
-            if !sent {
-                return;
-            }
+        forward(api, &resource, &tx, |o| {
+            typed(serde_json::to_value(&o).unwrap_or_default())
+        })
+        .await;
+    }
+}
+
+/// Sends `api`'s watch events, each object made a JSON value by `json`, until the
+/// receiver is gone.
+async fn forward<K>(
+    api: Api<K>,
+    resource: &Arc<Resource>,
+    tx: &mpsc::Sender<Change>,
+    json: impl Fn(K) -> Value,
+) where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+{
+    let mut stream = watcher::watcher(api, watcher::Config::default())
+        .default_backoff()
+        .boxed();
+    while let Some(event) = stream.next().await {
+        let sent = match event {
+            Ok(e) => send(tx, resource, map_event(e, &json)).await,
+            Err(e) => tx
+                .send(Change::Failed(resource.clone(), e.to_string()))
+                .await
+                .is_ok(),
+        };
+        if !sent {
+            return;
         }
     }
 }
@@ -231,23 +234,39 @@ async fn write_reports(
     let params = PatchParams::apply(MANAGER).force();
     let mut wrote = 0;
     let mut produced: HashSet<(Option<String>, String)> = HashSet::new();
+    let mut changed = Vec::new();
     for r in reports {
         let key = (r.namespace.clone(), r.name.clone());
         produced.insert(key.clone());
         let digest = digest_text(r);
-        if written.get(&key) == Some(&digest) {
-            continue;
+        if written.get(&key) != Some(&digest) {
+            changed.push((key, digest, r));
         }
-        let mut object = r.object.clone();
-        object["metadata"]["annotations"] = serde_json::json!({ DIGEST_ANNOTATION: digest });
-        let target = report_api(client, api, r.namespace.as_deref());
-        match target.patch(&r.name, &params, &Patch::Apply(&object)).await {
+    }
+    // A few writes in flight: the API server's latency, not the count, sets the pace.
+    let results: Vec<_> = futures::stream::iter(changed)
+        .map(|(key, digest, r)| {
+            let params = &params;
+            async move {
+                let mut object = r.object.clone();
+                object["metadata"]["annotations"] =
+                    serde_json::json!({ DIGEST_ANNOTATION: digest });
+                let target = report_api(client, api, r.namespace.as_deref());
+                let outcome = target.patch(&r.name, params, &Patch::Apply(&object)).await;
+                (key, digest, outcome)
+            }
+        })
+        .buffer_unordered(WRITES_IN_FLIGHT)
+        .collect()
+        .await;
+    for (key, digest, outcome) in results {
+        match outcome {
             Ok(_) => {
                 written.insert(key, digest);
                 wrote += 1;
             }
             Err(e) => {
-                tracing::warn!(report = %r.name, error = %describe(&e), "cannot write a report")
+                tracing::warn!(report = %key.1, error = %describe(&e), "cannot write a report");
             }
         }
     }
@@ -347,15 +366,12 @@ pub async fn run(
     let mut unsynced: HashSet<String> = resources.iter().map(|r| r.display_name()).collect();
     let mut relisting: HashMap<String, HashSet<Key>> = HashMap::new();
     let mut first_change: Option<Instant> = None;
-    let mut last_change = Instant::now();
     tokio::pin!(stop);
     loop {
+        // A change is judged at most `debounce` after it was seen: the changes of that
+        // window are judged together.
         let wait = match first_change {
-            Some(first) if unsynced.is_empty() => {
-                let quiet = last_change + options.debounce;
-                let longest = first + options.debounce * 10;
-                quiet.min(longest)
-            }
+            Some(first) if unsynced.is_empty() => first + options.debounce,
             _ => Instant::now() + Duration::from_secs(3600),
         };
         tokio::select! {
@@ -396,7 +412,6 @@ pub async fn run(
                 metrics.set_objects(inventory.len());
                 if inventory.has_changes() {
                     first_change.get_or_insert(now);
-                    last_change = now;
                 }
             }
             () = tokio::time::sleep_until(wait.into()) => {
@@ -415,9 +430,15 @@ pub async fn run(
                     .expect("the evaluation does not panic")
                 };
                 inventory = inv;
+                let judged = started.elapsed();
                 let result = inventory.result();
                 let list = reports(&result, options.api, options.max_bytes);
+                let built = started.elapsed();
                 let (wrote, deleted) = write_reports(&client, options.api, &list, &mut written).await;
+                tracing::debug!(
+                    judged = judged.as_secs_f64(), built = built.as_secs_f64(),
+                    written = started.elapsed().as_secs_f64(), "evaluation steps"
+                );
                 if let (Some(h), Some((_, name))) = (history.as_mut(), &options.history) {
                     let now = std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)

@@ -80,8 +80,8 @@ pub struct OperatorArgs {
     /// Largest report object in bytes; a namespace with more results gets several.
     #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024)]
     pub max_report_bytes: usize,
-    /// Seconds of quiet after a change before judging (changes keep coming: at most ten
-    /// times this).
+    /// Seconds to gather changes before judging them together: a change is judged at
+    /// most this long after it is seen.
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
     pub debounce: f64,
     /// Serve Prometheus metrics on this address (`0.0.0.0:8080`), plain HTTP.

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::cli::{
     AdmissionCertsArgs, AdmissionCommand, AdmissionExportVapArgs, AdmissionReviewArgs,
-    AdmissionServeArgs, LogFormat, PolicyArgs, VapFormat,
+    AdmissionServeArgs, PolicyArgs, VapFormat,
 };
 use crate::ExitStatus;
 
@@ -39,15 +39,7 @@ fn judge(policy: &PolicyArgs) -> anyhow::Result<Judge> {
 }
 
 fn serve(args: &AdmissionServeArgs) -> anyhow::Result<ExitStatus> {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PALISADE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match args.log_format {
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Text => builder.init(),
-    }
+    super::init_logging(args.log_format);
     let judge = Arc::new(judge(&args.policy)?);
     let config = ServerConfig {
         max_body: args.max_body,

@@ -134,3 +134,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::Operator(args) => operator::run(&args),
     }
 }
+
+/// Logs of the long-running servers on stderr: `PALISADE_LOG` filters (default `info`).
+fn init_logging(format: crate::cli::LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PALISADE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        crate::cli::LogFormat::Json => builder.json().flatten_event(true).init(),
+        crate::cli::LogFormat::Text => builder.init(),
+    }
+}

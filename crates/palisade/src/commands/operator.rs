@@ -5,19 +5,11 @@ use std::time::Duration;
 use anyhow::Context;
 use palisade_operator::{run as run_operator, OperatorOptions, ReportApi};
 
-use crate::cli::{LogFormat, OperatorArgs, ReportApiArg};
+use crate::cli::{OperatorArgs, ReportApiArg};
 use crate::ExitStatus;
 
 pub fn run(args: &OperatorArgs) -> anyhow::Result<ExitStatus> {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PALISADE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match args.log_format {
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Text => builder.init(),
-    }
+    super::init_logging(args.log_format);
     let (_config, checks, scan) = super::policy(&args.policy)?;
     let connection = palisade_cluster::Connection {
         kubeconfig: args.kubeconfig.clone(),
