@@ -221,6 +221,11 @@ pub struct NodeArgs {
     #[arg(long, value_delimiter = ',', value_name = "ID|CATEGORY")]
     pub ignore: Vec<String>,
 
+    /// Score frameworks on this node (`cis` for sections 1.1 and 4; `all`): every
+    /// control passed, failed, not applicable or not evaluated, and why.
+    #[arg(long, value_delimiter = ',', value_name = "FRAMEWORK", value_parser = parse_framework)]
+    pub framework: Vec<Frameworks>,
+
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 }

@@ -362,3 +362,33 @@ fn control_plane_components_are_judged_where_they_run() {
         .iter()
         .any(|f| f.starts_with("kubelet-") || f.starts_with("node-")));
 }
+
+#[test]
+fn the_node_scores_cis_sections_1_1_and_4() {
+    let (_, v) = json_report(&["node", "--root", WORKER, "--framework", "cis", "-f", "json"]);
+    let cis = &v["compliance"][0];
+    let control = |id: &str| {
+        cis["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    // A worker has no API server manifest: 1.1.1 does not apply, and says why.
+    assert_eq!(control("1.1.1")["status"], "not-applicable");
+    assert!(control("1.1.1")["reason"]
+        .as_str()
+        .unwrap()
+        .contains("node-"));
+    // The kubelet's true answers decide section 4.2.
+    assert_eq!(control("4.2.1")["status"], "passed");
+    assert_eq!(control("4.1.1")["status"], "failed");
+    assert_eq!(
+        control("4.1.1")["failing_checks"],
+        serde_json::json!(["node-kubelet-service-permissions"])
+    );
+    // Nothing of section 5 is judged on a node.
+    assert_eq!(control("5.2.2")["status"], "not-evaluated");
+}
