@@ -327,7 +327,9 @@ fn a_full_spool_is_shed_by_policy_and_counted() {
     assert!(m.contains("policy drop"), "{m}");
     child.kill().unwrap();
     child.wait().unwrap();
-    let out = std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap();
+    // Killed before its matcher opened the output (a loaded machine), the server wrote
+    // no file: nothing was delivered either way.
+    let out = std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap_or_default();
     assert!(out.is_empty(), "{out}");
 }
 
