@@ -31,7 +31,18 @@ as_owner() {
 mkdir -p "$dir"
 [ "$(id -u)" = 0 ] && chown postgres "$dir"
 as_owner "$initdb" -D "$dir/data" -U palisade --auth=trust >/dev/null
+# TLS too: a CA of the test's own ($dir/ca.pem) signs the server's certificate for
+# localhost and 127.0.0.1, so clients can check both chain and name.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=palisade test CA" \
+    -keyout "$dir/ca.key" -out "$dir/ca.pem" >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+    -keyout "$dir/data/server.key" -out "$dir/server.csr" >/dev/null 2>&1
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$dir/san.ext"
+openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 2 -extfile "$dir/san.ext" -out "$dir/data/server.crt" >/dev/null 2>&1
+chmod 600 "$dir/data/server.key"
+[ "$(id -u)" = 0 ] && chown postgres "$dir/data/server.key" "$dir/data/server.crt"
 as_owner "$pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-    -o "-h 127.0.0.1 -p $port -k $dir" start >/dev/null
+    -o "-h 127.0.0.1 -p $port -k $dir -c ssl=on" start >/dev/null
 printf '#!/bin/sh\n%s\n' "$( [ "$(id -u)" = 0 ] && echo "runuser -u postgres -- ")$pg_ctl -D $dir/data -m fast stop" >"$dir/stop.sh"
 echo "postgres://palisade@127.0.0.1:$port/postgres"

@@ -74,33 +74,7 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 impl Db {
     pub fn open(url: &str) -> Result<Db, HistoryError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let mut config: postgres::Config = url
-                .parse()
-                .map_err(|e| HistoryError::Postgres(redact(url), e))?;
-            config.connect_timeout(TIMEOUT);
-            // Credentials cross the network only encrypted: plain connections are for
-            // a server on this machine (loopback or a Unix socket).
-            let local = config.get_hosts().iter().all(|h| match h {
-                postgres::config::Host::Tcp(name) => {
-                    matches!(name.as_str(), "localhost" | "127.0.0.1" | "::1")
-                }
-                postgres::config::Host::Unix(_) => true,
-            });
-            if !local {
-                return Err(HistoryError::Invalid(
-                    redact(url),
-                    "only a PostgreSQL server on this machine (localhost or a Unix socket) \
-                     is supported: the connection is not encrypted"
-                        .into(),
-                ));
-            }
-            let client = config
-                .connect(postgres::NoTls)
-                .map_err(|e| HistoryError::Postgres(redact(url), e))?;
-            return Ok(Db::Postgres {
-                name: redact(url),
-                client: Box::new(client),
-            });
+            return Db::open_postgres(url);
         }
         let path = url.strip_prefix("sqlite:").unwrap_or(url);
         let conn =
@@ -111,6 +85,68 @@ impl Db {
         Ok(Db::Sqlite {
             name: path.to_owned(),
             conn,
+        })
+    }
+
+    /// PostgreSQL: TLS (rustls, the server's certificate checked against
+    /// `sslrootcert=CA.pem` and its name) whenever `sslmode` asks for it or the server is
+    /// not on this machine; plain only to loopback or a Unix socket.
+    fn open_postgres(url: &str) -> Result<Db, HistoryError> {
+        let name = redact(url);
+        let invalid = |why: &str| HistoryError::Invalid(name.clone(), why.to_owned());
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut root_file = None;
+        let mut tls_asked = false;
+        let mut kept = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match key {
+                "sslrootcert" => root_file = Some(percent_decoded(value)),
+                // The client knows disable, prefer and require; it always checks the
+                // certificate's chain and name, as libpq's verify-full does.
+                "sslmode" => {
+                    tls_asked = matches!(value, "require" | "verify-ca" | "verify-full");
+                    if !tls_asked && value != "disable" && value != "prefer" {
+                        return Err(invalid(&format!("sslmode={value} is not known")));
+                    }
+                }
+                _ => kept.push(pair),
+            }
+        }
+        let clean = if kept.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
+        let mut config: postgres::Config = clean
+            .parse()
+            .map_err(|e| HistoryError::Postgres(name.clone(), e))?;
+        config.connect_timeout(TIMEOUT);
+        let local = config.get_hosts().iter().all(|h| match h {
+            postgres::config::Host::Tcp(host) => {
+                matches!(host.as_str(), "localhost" | "127.0.0.1" | "::1")
+            }
+            postgres::config::Host::Unix(_) => true,
+        });
+        let client = if tls_asked || root_file.is_some() || !local {
+            // Credentials cross the network only encrypted.
+            let Some(file) = root_file else {
+                return Err(invalid(
+                    "a server on another machine is reached over TLS only: add \
+                     sslmode=require&sslrootcert=CA.pem (the CA that signed the server's \
+                     certificate)",
+                ));
+            };
+            let tls = tls_connector(&file).map_err(|e| invalid(&e))?;
+            config.ssl_mode(postgres::config::SslMode::Require);
+            config.connect(tls)
+        } else {
+            config.connect(postgres::NoTls)
+        }
+        .map_err(|e| HistoryError::Postgres(name.clone(), e))?;
+        Ok(Db::Postgres {
+            name,
+            client: Box::new(client),
         })
     }
 
@@ -269,6 +305,52 @@ impl Db {
     }
 }
 
+/// rustls trusting the CA certificates in the PEM file `path`, and nothing else.
+fn tls_connector(path: &str) -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    let certs =
+        CertificateDer::pem_file_iter(path).map_err(|e| format!("sslrootcert {path}: {e}"))?;
+    for cert in certs {
+        let cert = cert.map_err(|e| format!("sslrootcert {path}: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("sslrootcert {path}: {e}"))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("sslrootcert {path}: no certificate in it"));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// A URL query value with `%XX` escapes decoded (a path may hold spaces).
+fn percent_decoded(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| char::from(b).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// `$1` parameters as SQLite's numbered `?1`, so binding by position is exact.
 fn sqlite_sql(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
@@ -345,7 +427,28 @@ mod tests {
             panic!("a remote plain connection was accepted");
         };
         let text = e.to_string();
-        assert!(text.contains("not encrypted"), "{text}");
+        assert!(text.contains("over TLS only"), "{text}");
         assert!(!text.contains("pw@"), "{text}");
+        // Asking for TLS without saying whom to trust is refused too.
+        let Err(e) = Db::open("postgres://u@localhost/db?sslmode=require") else {
+            panic!("TLS without a CA was accepted");
+        };
+        assert!(e.to_string().contains("sslrootcert"), "{e}");
+        let Err(e) = Db::open("postgres://u@localhost/db?sslmode=verify-sideways") else {
+            panic!("an unknown sslmode was accepted");
+        };
+        assert!(e.to_string().contains("not known"), "{e}");
+    }
+
+    #[test]
+    fn escaped_paths_are_decoded() {
+        assert_eq!(percent_decoded("/tmp/my%20ca.pem"), "/tmp/my ca.pem");
+        assert_eq!(percent_decoded("100%"), "100%");
+        assert_eq!(percent_decoded("%zz"), "%zz");
+        assert_eq!(
+            percent_decoded("%é1"),
+            "%é1",
+            "no slicing inside a character"
+        );
     }
 }

@@ -170,3 +170,69 @@ fn postgres_records_the_same_history() {
         .as_nanos();
     exercise(&url, &format!("prod-{nanos}"), &format!("staging-{nanos}"));
 }
+
+/// A TLS connection to the same server, checked against the CA `.ci/postgres.sh` made.
+#[test]
+fn postgres_over_tls_checks_the_server_certificate() {
+    let (Ok(url), Ok(ca)) = (
+        std::env::var("PALISADE_TEST_POSTGRES"),
+        std::env::var("PALISADE_TEST_POSTGRES_CA"),
+    ) else {
+        eprintln!("skipped: PALISADE_TEST_POSTGRES(_CA) are not set (.ci/run sets them)");
+        return;
+    };
+    let tls = format!("{url}?sslmode=require&sslrootcert={ca}");
+    let mut h = History::open(&tls).unwrap();
+    let rows =
+        h.db.query(
+            "SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        rows[0][0].text(),
+        "true",
+        "the server sees an encrypted connection"
+    );
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    h.record(
+        &format!("tls-{nanos}"),
+        1,
+        &[row("a", "privileged", "web", Severity::High)],
+    )
+    .unwrap();
+    // A CA that did not sign the server's certificate: refused.
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.pem");
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=other",
+        ])
+        .arg("-keyout")
+        .arg(dir.path().join("other.key"))
+        .arg("-out")
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let wrong = format!("{url}?sslmode=require&sslrootcert={}", other.display());
+    let Err(e) = History::open(&wrong) else {
+        panic!("a server certificate from another CA was accepted");
+    };
+    let text = format!("{e:?}");
+    assert!(
+        text.to_lowercase().contains("certificate") || text.contains("tls"),
+        "{text}"
+    );
+}
