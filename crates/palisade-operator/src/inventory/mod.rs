@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use palisade_engine::{Check, ScanOptions, StreamingScan};
 use palisade_model::{Finding, LoadError, ScanResult};
-use palisade_source::{Document, Limits};
+use palisade_source::{parse_document, split_documents, Document, Limits};
 use serde_json::Value;
 
 /// An object's identity.
@@ -105,10 +105,24 @@ fn analysis_digest(object: &Value) -> u64 {
 }
 
 struct Stored {
-    object: Arc<Value>,
+    /// The object as compact JSON: a third of its tree's size, parsed again (by the
+    /// source's JSON reader) only when it is judged.
+    text: Arc<str>,
+    /// Its name in reports, in place of a file.
+    name: Arc<str>,
     analysis_digest: u64,
     findings: Vec<Finding>,
     errors: Vec<LoadError>,
+}
+
+/// A live object has no lines: its findings point at their field path, as
+/// `scan --cluster`'s do, whatever the reader numbered.
+fn without_lines(mut findings: Vec<Finding>) -> Vec<Finding> {
+    for f in &mut findings {
+        f.location.line = 0;
+        f.location.column = 0;
+    }
+    findings
 }
 
 /// What the last evaluation did, for metrics and tests.
@@ -187,12 +201,9 @@ impl Inventory {
             meta.remove("managedFields");
         }
         let key = Key::of(&object);
-        if let Some(old) = self.objects.get(&key) {
-            if old.object["metadata"]["resourceVersion"] == object["metadata"]["resourceVersion"]
-                && *old.object == object
-            {
-                return;
-            }
+        let text: Arc<str> = Arc::from(object.to_string());
+        if self.objects.get(&key).is_some_and(|old| old.text == text) {
+            return;
         }
         let digest = analysis_digest(&object);
         let old_digest = self.objects.get(&key).map(|s| s.analysis_digest);
@@ -207,7 +218,8 @@ impl Inventory {
         self.objects.insert(
             key.clone(),
             Stored {
-                object: Arc::new(object),
+                name: Arc::from(palisade_cluster::object_name(&self.context, &object)),
+                text,
                 analysis_digest: digest,
                 findings,
                 errors: Vec::new(),
@@ -270,11 +282,15 @@ impl Inventory {
             let Some(stored) = self.objects.get(&key) else {
                 continue;
             };
-            let name: Arc<str> =
-                Arc::from(palisade_cluster::object_name(&self.context, &stored.object));
-            match Document::from_json(&stored.object, 0, &self.limits) {
-                Ok(doc) => docs.push((name, doc)),
-                Err(e) => errors.push(LoadError {
+            let name = stored.name.clone();
+            let text = &*stored.text;
+            let parsed = split_documents(text)
+                .first()
+                .map(|chunk| parse_document(&text[chunk.range.clone()], chunk, &self.limits));
+            match parsed {
+                Some(Ok(doc)) => docs.push((name, doc)),
+                None => {}
+                Some(Err(e)) => errors.push(LoadError {
                     file: name,
                     document: None,
                     line: 0,
@@ -320,7 +336,7 @@ impl Inventory {
         scan.add(docs);
         let result = scan.finish();
         let mut by_key: HashMap<Key, Vec<Finding>> = HashMap::new();
-        for f in result.findings {
+        for f in without_lines(result.findings) {
             by_key.entry(Key::of_finding(&f)).or_default().push(f);
         }
         for key in targets {
@@ -330,11 +346,7 @@ impl Inventory {
             }
         }
         for e in errors.into_iter().chain(result.errors) {
-            if let Some(stored) = self
-                .objects
-                .values_mut()
-                .find(|s| *palisade_cluster::object_name(&self.context, &s.object) == *e.file)
-            {
+            if let Some(stored) = self.objects.values_mut().find(|s| s.name == e.file) {
                 stored.errors.push(e);
             }
         }
@@ -348,7 +360,7 @@ impl Inventory {
         let mut scan = StreamingScan::new(&self.across, &self.opts);
         scan.add(namespace_docs);
         scan.add(docs);
-        scan.finish().findings
+        without_lines(scan.finish().findings)
     }
 
     /// Every finding now: each object's, then the analyses'.
