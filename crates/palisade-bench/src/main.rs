@@ -28,6 +28,7 @@ use rayon::prelude::*;
 mod admission;
 mod audit;
 mod audit_serve;
+mod image;
 mod netpol;
 mod operator;
 mod rbac;
@@ -48,6 +49,7 @@ fn main() -> anyhow::Result<()> {
         ["generate", dir, n] => generate(Path::new(dir), n.parse()?),
         ["run", dir] => run(Path::new(dir)),
         ["reports", dir] => reports(Path::new(dir)),
+        ["image", packages] => image::run(packages.parse()?),
         ["operator", pods, rate, seconds] => operator::run(pods.parse()?, rate.parse()?, seconds.parse()?, "2"),
         ["operator", pods, rate, seconds, debounce] => {
             operator::run(pods.parse()?, rate.parse()?, seconds.parse()?, debounce)
@@ -70,7 +72,7 @@ fn main() -> anyhow::Result<()> {
             audit_serve::run(events.parse()?, connections.parse()?, batch.parse()?)
         }
         _ => bail!(
-            "usage: palisade-bench generate DIR [OBJECTS] | run DIR | reports DIR | operator PODS RATE SECONDS [DEBOUNCE] | rbac-generate DIR | rbac DIR | netpol-generate DIR | netpol DIR | admission-review [N] | admission-load SECONDS CONNECTIONS [MAX_IN_FLIGHT] | audit-generate FILE N [request] | audit FILE RULES | audit-serve EVENTS CONNECTIONS [BATCH]"
+            "usage: palisade-bench generate DIR [OBJECTS] | run DIR | reports DIR | image PACKAGES | operator PODS RATE SECONDS [DEBOUNCE] | rbac-generate DIR | rbac DIR | netpol-generate DIR | netpol DIR | admission-review [N] | admission-load SECONDS CONNECTIONS [MAX_IN_FLIGHT] | audit-generate FILE N [request] | audit FILE RULES | audit-serve EVENTS CONNECTIONS [BATCH]"
         ),
     }
 }

@@ -58,6 +58,52 @@ pub enum Command {
     /// PolicyReports (one set per namespace, and the cluster's) current; `/metrics` for
     /// Prometheus; each evaluation recorded with `--database`.
     Operator(OperatorArgs),
+    /// Images: known vulnerabilities of their OS packages, from an offline OSV database.
+    Image {
+        #[command(subcommand)]
+        command: ImageCommand,
+    },
+    /// The offline vulnerability database.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Match an image's installed OS packages (dpkg, apk) against the OSV database;
+    /// exit 1 when a vulnerability is at least `--fail-on`.
+    Scan(ImageScanArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImageScanArgs {
+    /// An OCI image layout directory (`skopeo copy docker://IMAGE oci:DIR`).
+    pub image: PathBuf,
+    /// The database directory (`palisade db update`). [default: ~/.cache/palisade/db]
+    #[arg(long, value_name = "DIR")]
+    pub db: Option<PathBuf>,
+    /// Exit 1 at this severity or above (`unknown` ranks as medium; `none`: never).
+    /// [default: high]
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_fail_on)]
+    pub fail_on: Option<FailOn>,
+    #[arg(long, short = 'f', value_enum, default_value_t = HistoryFormat::Text)]
+    pub format: HistoryFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Import OSV records: JSON files (one record, or an array) and directories of them
+    /// (an unzipped OSV export), replacing records already there.
+    Update {
+        /// Files or directories of OSV JSON.
+        #[arg(long = "from", required = true, value_name = "PATH")]
+        from: Vec<PathBuf>,
+        /// The database directory. [default: ~/.cache/palisade/db]
+        #[arg(long, value_name = "DIR")]
+        db: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, clap::Args)]

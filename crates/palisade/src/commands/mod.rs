@@ -5,6 +5,7 @@ mod audit;
 mod checks;
 mod cluster;
 mod history;
+mod image;
 mod netpol;
 mod node;
 mod operator;
@@ -132,6 +133,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::Node(args) => node::run(&args),
         Command::History(args) => history::run(&args),
         Command::Operator(args) => operator::run(&args),
+        Command::Image { command } => image::run(command),
+        Command::Db { command } => image::db(command),
     }
 }
 

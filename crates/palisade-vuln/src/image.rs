@@ -1,0 +1,176 @@
+//! An OCI image layout on disk (`oci-layout`, `index.json`, `blobs/sha256/…`): its
+//! layers read in order, keeping only the files that name the OS and its packages, with
+//! whiteouts applied, each blob checked against its digest.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::packages::{apk_installed, dpkg_status, osv_ecosystem, Package};
+use crate::VulnError;
+
+/// The files read from the layers.
+const WANTED: [&str; 4] = [
+    "var/lib/dpkg/status",
+    "lib/apk/db/installed",
+    "etc/os-release",
+    "usr/lib/os-release",
+];
+
+/// Largest package database kept (Debian's status of a large image is a few MB).
+const MAX_FILE: u64 = 64 << 20;
+
+/// What an image holds, as vulnerability matching needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageContents {
+    /// The manifest's digest (`sha256:…`).
+    pub digest: String,
+    /// `Debian:12`, `Alpine:v3.19`; `None` when the image has no os-release.
+    pub ecosystem: Option<String>,
+    pub packages: Vec<Package>,
+}
+
+fn blob(layout: &Path, digest: &str) -> Result<Vec<u8>, VulnError> {
+    let hex = digest
+        .strip_prefix("sha256:")
+        .filter(|h| h.len() == 64 && h.bytes().all(|c| c.is_ascii_hexdigit()))
+        .ok_or_else(|| {
+            VulnError::Invalid(
+                layout.display().to_string(),
+                format!("digest {digest:?} is not sha256"),
+            )
+        })?;
+    let path = layout.join("blobs/sha256").join(hex);
+    let bytes = std::fs::read(&path).map_err(|e| VulnError::Io(path.display().to_string(), e))?;
+    let actual = format!("{:x}", Sha256::digest(&bytes));
+    if actual != hex {
+        return Err(VulnError::Invalid(
+            path.display().to_string(),
+            format!("content is sha256:{actual}, not the {digest} it is named by"),
+        ));
+    }
+    Ok(bytes)
+}
+
+fn json(layout: &Path, digest: &str) -> Result<Value, VulnError> {
+    serde_json::from_slice(&blob(layout, digest)?).map_err(|e| {
+        VulnError::Invalid(
+            format!("{}: blob {digest}", layout.display()),
+            e.to_string(),
+        )
+    })
+}
+
+/// Reads the image in the OCI layout `layout`: its (first linux/amd64, else first)
+/// manifest, then each layer.
+///
+/// # Errors
+/// The layout is not one, a blob is missing or does not match its digest, or a layer
+/// is not a tar archive.
+pub fn read_layout(layout: &Path) -> Result<ImageContents, VulnError> {
+    let name = layout.display().to_string();
+    let index_path = layout.join("index.json");
+    let index: Value = serde_json::from_slice(
+        &std::fs::read(&index_path)
+            .map_err(|e| VulnError::Io(index_path.display().to_string(), e))?,
+    )
+    .map_err(|e| VulnError::Invalid(index_path.display().to_string(), e.to_string()))?;
+    let mut digest = pick(&index)
+        .ok_or_else(|| VulnError::Invalid(name.clone(), "index.json lists no manifest".into()))?;
+    let mut manifest = json(layout, &digest)?;
+    // An index within the index (a multi-platform image): one more step.
+    if manifest.get("manifests").is_some() {
+        digest = pick(&manifest).ok_or_else(|| {
+            VulnError::Invalid(name.clone(), "an image index with no manifest".into())
+        })?;
+        manifest = json(layout, &digest)?;
+    }
+    let mut files: BTreeMap<&'static str, Vec<u8>> = BTreeMap::new();
+    for layer in manifest["layers"].as_array().into_iter().flatten() {
+        let layer_digest = layer["digest"].as_str().unwrap_or_default();
+        let bytes = blob(layout, layer_digest)?;
+        read_layer(&bytes, &mut files)
+            .map_err(|e| VulnError::Invalid(format!("{name}: layer {layer_digest}"), e))?;
+    }
+    let text = |path: &str| {
+        files
+            .get(path)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+    };
+    let ecosystem = text("etc/os-release")
+        .or_else(|| text("usr/lib/os-release"))
+        .and_then(|t| osv_ecosystem(&t));
+    let mut packages = Vec::new();
+    if let Some(t) = text("var/lib/dpkg/status") {
+        packages.extend(dpkg_status(&t));
+    }
+    if let Some(t) = text("lib/apk/db/installed") {
+        packages.extend(apk_installed(&t));
+    }
+    Ok(ImageContents {
+        digest,
+        ecosystem,
+        packages,
+    })
+}
+
+/// The manifest of an index: linux/amd64 when platforms are named, else the first.
+fn pick(index: &Value) -> Option<String> {
+    let manifests = index["manifests"].as_array()?;
+    manifests
+        .iter()
+        .find(|m| m["platform"]["os"] == "linux" && m["platform"]["architecture"] == "amd64")
+        .or_else(|| manifests.first())
+        .and_then(|m| m["digest"].as_str())
+        .map(str::to_owned)
+}
+
+/// Applies one layer (gzip-compressed or plain tar) to `files`.
+fn read_layer(bytes: &[u8], files: &mut BTreeMap<&'static str, Vec<u8>>) -> Result<(), String> {
+    let reader: Box<dyn Read + '_> = if bytes.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::GzDecoder::new(bytes))
+    } else {
+        Box::new(bytes)
+    };
+    let mut archive = tar::Archive::new(reader);
+    for entry in archive.entries().map_err(|e| e.to_string())? {
+        let mut entry = entry.map_err(|e| e.to_string())?;
+        let path = entry
+            .path()
+            .map_err(|e| e.to_string())?
+            .to_string_lossy()
+            .into_owned();
+        let path = path
+            .trim_start_matches("./")
+            .trim_start_matches('/')
+            .to_owned();
+        // A whiteout deletes the file below it; an opaque directory, all of it.
+        let (dir, file) = path.rsplit_once('/').unwrap_or(("", &path));
+        if let Some(deleted) = file.strip_prefix(".wh.") {
+            if deleted == ".wh..opq" || file == ".wh..wh..opq" {
+                files.retain(|k, _| !k.starts_with(&format!("{dir}/")));
+            } else {
+                let gone = if dir.is_empty() {
+                    deleted.to_owned()
+                } else {
+                    format!("{dir}/{deleted}")
+                };
+                files.retain(|k, _| **k != gone && !k.starts_with(&format!("{gone}/")));
+            }
+            continue;
+        }
+        let Some(wanted) = WANTED.iter().find(|w| **w == path) else {
+            continue;
+        };
+        if entry.header().entry_type().is_symlink() || entry.size() > MAX_FILE {
+            continue;
+        }
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).map_err(|e| e.to_string())?;
+        files.insert(wanted, content);
+    }
+    Ok(())
+}

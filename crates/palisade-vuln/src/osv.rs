@@ -1,0 +1,395 @@
+//! OSV records (<https://ossf.github.io/osv-schema/>) in a local SQLite database, and
+//! the matching of installed packages against their affected ranges.
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::packages::Package;
+use crate::version::{compare, Ecosystem};
+use crate::VulnError;
+
+/// Largest OSV file read: records are kilobytes; a larger file is not one.
+const MAX_RECORD_BYTES: u64 = 16 << 20;
+
+#[derive(Debug, Deserialize)]
+struct Record {
+    id: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    affected: Vec<Affected>,
+    #[serde(default)]
+    database_specific: Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct Affected {
+    package: Option<PackageRef>,
+    #[serde(default)]
+    ranges: Vec<Value>,
+    #[serde(default)]
+    versions: Vec<String>,
+    #[serde(default)]
+    ecosystem_specific: Value,
+    #[serde(default)]
+    database_specific: Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct PackageRef {
+    ecosystem: String,
+    name: String,
+}
+
+/// A vulnerability an installed package has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub summary: String,
+    /// `critical`, `high`, `medium`, `low`, or `unknown`.
+    pub severity: String,
+    pub package: String,
+    pub installed: String,
+    /// The first fixed version after the installed one, if any.
+    pub fixed: Option<String>,
+}
+
+/// The local database.
+pub struct Database {
+    path: PathBuf,
+    conn: Connection,
+}
+
+/// The severity word of a record: the database's own label, else the ecosystem's
+/// (Debian's urgency), else `unknown`.
+fn severity_of(record: &Record, affected: &Affected) -> String {
+    let label = [
+        &affected.ecosystem_specific["severity"],
+        &affected.database_specific["severity"],
+        &record.database_specific["severity"],
+        &affected.ecosystem_specific["urgency"],
+    ]
+    .into_iter()
+    .find_map(|v| v.as_str().map(str::to_ascii_lowercase));
+    match label.as_deref() {
+        Some("critical") => "critical",
+        Some("high") => "high",
+        Some("moderate" | "medium") => "medium",
+        Some("low" | "unimportant" | "negligible") => "low",
+        _ => "unknown",
+    }
+    .to_owned()
+}
+
+impl Database {
+    /// Opens (creating) the database in `dir` (`DIR/osv.sqlite`).
+    ///
+    /// # Errors
+    /// The directory or database cannot be made or opened.
+    pub fn open(dir: &Path) -> Result<Database, VulnError> {
+        std::fs::create_dir_all(dir).map_err(|e| VulnError::Io(dir.display().to_string(), e))?;
+        let path = dir.join("osv.sqlite");
+        let err = |e| VulnError::Database(path.display().to_string(), e);
+        let conn = Connection::open(&path).map_err(err)?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS vulns (id TEXT PRIMARY KEY, summary TEXT NOT NULL,
+                 aliases TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS affected (vuln TEXT NOT NULL, ecosystem TEXT NOT NULL,
+                 package TEXT NOT NULL, severity TEXT NOT NULL, ranges TEXT NOT NULL,
+                 versions TEXT NOT NULL);
+             CREATE INDEX IF NOT EXISTS affected_by_package ON affected (package, ecosystem);",
+        )
+        .map_err(err)?;
+        Ok(Database { path, conn })
+    }
+
+    /// Imports OSV records from files (a record, or an array of records) and
+    /// directories of them; a record already there is replaced. Returns how many
+    /// records were imported, and the files that were not OSV (each with why).
+    ///
+    /// # Errors
+    /// The database refused the import; nothing of it is kept.
+    pub fn import(&mut self, paths: &[PathBuf]) -> Result<(usize, Vec<String>), VulnError> {
+        let mut files = Vec::new();
+        for p in paths {
+            collect_json(p, &mut files);
+        }
+        let err = |e| VulnError::Database(self.path.display().to_string(), e);
+        let tx = self.conn.transaction().map_err(err)?;
+        let mut count = 0;
+        let mut problems = Vec::new();
+        for file in files {
+            let text = match std::fs::metadata(&file) {
+                Ok(m) if m.len() > MAX_RECORD_BYTES => {
+                    problems.push(format!(
+                        "{}: larger than {MAX_RECORD_BYTES} bytes",
+                        file.display()
+                    ));
+                    continue;
+                }
+                _ => match std::fs::read_to_string(&file) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        problems.push(format!("{}: {e}", file.display()));
+                        continue;
+                    }
+                },
+            };
+            let records: Vec<Record> = match serde_json::from_str::<Value>(&text) {
+                Ok(Value::Array(items)) => items
+                    .into_iter()
+                    .filter_map(|v| serde_json::from_value(v).ok())
+                    .collect(),
+                Ok(v) => match serde_json::from_value(v) {
+                    Ok(r) => vec![r],
+                    Err(e) => {
+                        problems.push(format!("{}: not an OSV record: {e}", file.display()));
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    problems.push(format!("{}: not JSON: {e}", file.display()));
+                    continue;
+                }
+            };
+            for r in records {
+                tx.execute("DELETE FROM affected WHERE vuln = ?1", [&r.id])
+                    .map_err(err)?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO vulns (id, summary, aliases) VALUES (?1, ?2, ?3)",
+                    params![r.id, r.summary, r.aliases.join(",")],
+                )
+                .map_err(err)?;
+                for a in &r.affected {
+                    let Some(pkg) = &a.package else { continue };
+                    tx.execute(
+                        "INSERT INTO affected (vuln, ecosystem, package, severity, ranges, versions)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![
+                            r.id,
+                            pkg.ecosystem,
+                            pkg.name,
+                            severity_of(&r, a),
+                            Value::Array(a.ranges.clone()).to_string(),
+                            serde_json::to_string(&a.versions).unwrap_or_default(),
+                        ],
+                    )
+                    .map_err(err)?;
+                }
+                count += 1;
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok((count, problems))
+    }
+
+    /// The vulnerabilities `package` has in `ecosystem` (`Debian:12`; records for the
+    /// bare `Debian` apply too).
+    ///
+    /// # Errors
+    /// The database could not be read.
+    pub fn matches(&self, ecosystem: &str, package: &Package) -> Result<Vec<Match>, VulnError> {
+        let err = |e| VulnError::Database(self.path.display().to_string(), e);
+        let base = ecosystem.split(':').next().unwrap_or(ecosystem);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT a.vuln, v.summary, v.aliases, a.severity, a.ranges, a.versions
+                 FROM affected a JOIN vulns v ON v.id = a.vuln
+                 WHERE a.package = ?1 AND (a.ecosystem = ?2 OR a.ecosystem = ?3)
+                 ORDER BY a.vuln",
+            )
+            .map_err(err)?;
+        let rows = stmt
+            .query_map(params![package.source, ecosystem, base], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            })
+            .map_err(err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, summary, aliases, severity, ranges, versions) = row.map_err(err)?;
+            let ranges: Vec<Value> = serde_json::from_str(&ranges).unwrap_or_default();
+            let versions: Vec<String> = serde_json::from_str(&versions).unwrap_or_default();
+            let installed = &package.source_version;
+            let (affected, fixed) = affected(package.ecosystem, installed, &ranges, &versions);
+            if affected {
+                out.push(Match {
+                    id,
+                    aliases: aliases
+                        .split(',')
+                        .filter(|a| !a.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                    summary,
+                    severity,
+                    package: package.name.clone(),
+                    installed: package.version.clone(),
+                    fixed,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn collect_json(path: &Path, out: &mut Vec<PathBuf>) {
+    if path.is_dir() {
+        let Ok(entries) = std::fs::read_dir(path) else {
+            return;
+        };
+        let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for e in entries {
+            collect_json(&e, out);
+        }
+    } else if path.extension().is_some_and(|e| e == "json") {
+        out.push(path.to_path_buf());
+    }
+}
+
+/// Whether `version` is affected by `ranges` (ECOSYSTEM ranges, in the ecosystem's
+/// order) or listed in `versions`, and the first fixed version after it.
+#[must_use]
+pub fn affected(
+    ecosystem: Ecosystem,
+    version: &str,
+    ranges: &[Value],
+    versions: &[String],
+) -> (bool, Option<String>) {
+    // "0" is before every version, as OSV defines it.
+    let cmp = |a: &str, b: &str| match (a, b) {
+        ("0", "0") => Ordering::Equal,
+        ("0", _) => Ordering::Less,
+        (_, "0") => Ordering::Greater,
+        _ => compare(ecosystem, a, b),
+    };
+    let mut hit = versions.iter().any(|v| cmp(v, version) == Ordering::Equal);
+    let mut fixed: Option<String> = None;
+    for range in ranges {
+        if range["type"] != "ECOSYSTEM" {
+            continue;
+        }
+        let mut events: Vec<(&str, &str)> = range["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| {
+                let obj = e.as_object()?;
+                let (kind, v) = obj.iter().next()?;
+                Some((kind.as_str(), v.as_str()?))
+            })
+            .collect();
+        events.sort_by(|a, b| cmp(a.1, b.1));
+        let mut affected = false;
+        for (kind, v) in &events {
+            match *kind {
+                "introduced" if cmp(v, version) != Ordering::Greater => affected = true,
+                "fixed" if cmp(v, version) != Ordering::Greater => affected = false,
+                "last_affected" if cmp(v, version) == Ordering::Less => affected = false,
+                _ => {}
+            }
+        }
+        if affected {
+            hit = true;
+            let next_fix = events
+                .iter()
+                .filter(|(k, v)| *k == "fixed" && cmp(v, version) == Ordering::Greater)
+                .map(|(_, v)| (*v).to_owned())
+                .next();
+            if next_fix.is_some() {
+                fixed = next_fix;
+            }
+        }
+    }
+    (hit, fixed)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn ranges_follow_the_ecosystems_order() {
+        let ranges = vec![json!({"type": "ECOSYSTEM", "events": [
+            {"introduced": "0"}, {"fixed": "3.0.11-1~deb12u2"}]})];
+        let deb = Ecosystem::Dpkg;
+        assert_eq!(
+            affected(deb, "3.0.11-1~deb12u1", &ranges, &[]),
+            (true, Some("3.0.11-1~deb12u2".into()))
+        );
+        // `~deb12u2` is older than `3.0.11-1`: a string comparison would say fixed.
+        assert_eq!(
+            affected(deb, "3.0.11-1~deb12u2", &ranges, &[]),
+            (false, None)
+        );
+        assert_eq!(affected(deb, "3.0.11-1", &ranges, &[]), (false, None));
+        // Introduced later, and last_affected.
+        let later = vec![json!({"type": "ECOSYSTEM", "events": [
+            {"introduced": "2.0"}, {"last_affected": "2.5"}]})];
+        assert!(!affected(deb, "1.9", &later, &[]).0);
+        assert!(affected(deb, "2.5", &later, &[]).0);
+        assert!(!affected(deb, "2.6", &later, &[]).0);
+        // Listed versions.
+        assert!(affected(deb, "1.0", &[], &["1.0".into()]).0);
+    }
+
+    #[test]
+    fn imported_records_match_by_source_package_and_ecosystem() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = dir.path().join("records");
+        std::fs::create_dir(&records).unwrap();
+        std::fs::write(
+            records.join("DSA-1.json"),
+            json!({"id": "DSA-1", "summary": "openssl bug", "aliases": ["CVE-2024-1"],
+                "affected": [{"package": {"ecosystem": "Debian:12", "name": "openssl"},
+                    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.12-1"}]}],
+                    "ecosystem_specific": {"urgency": "high"}}]})
+            .to_string(),
+        )
+        .unwrap();
+        std::fs::write(records.join("notes.json"), "{\"not\": \"osv\"").unwrap();
+        let mut db = Database::open(&dir.path().join("db")).unwrap();
+        let (n, problems) = db.import(&[records]).unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let pkg = |source_version: &str, eco| Package {
+            name: "libssl3".into(),
+            version: source_version.into(),
+            source: "openssl".into(),
+            source_version: source_version.into(),
+            ecosystem: eco,
+        };
+        let m = db
+            .matches("Debian:12", &pkg("3.0.11-1", Ecosystem::Dpkg))
+            .unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].severity, "high");
+        assert_eq!(m[0].aliases, ["CVE-2024-1"]);
+        assert_eq!(m[0].fixed.as_deref(), Some("3.0.12-1"));
+        assert!(db
+            .matches("Debian:12", &pkg("3.0.12-1", Ecosystem::Dpkg))
+            .unwrap()
+            .is_empty());
+        // Another release's records do not apply.
+        assert!(db
+            .matches("Debian:11", &pkg("3.0.11-1", Ecosystem::Dpkg))
+            .unwrap()
+            .is_empty());
+    }
+}
