@@ -26,6 +26,15 @@ struct Record {
     affected: Vec<Affected>,
     #[serde(default)]
     database_specific: Value,
+    #[serde(default)]
+    severity: Vec<SeverityEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SeverityEntry {
+    #[serde(rename = "type")]
+    kind: String,
+    score: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,7 +77,7 @@ pub struct Database {
 }
 
 /// The severity word of a record: the database's own label, else the ecosystem's
-/// (Debian's urgency), else `unknown`.
+/// (Debian's urgency), else the rating of its CVSS v3 vector, else `unknown`.
 fn severity_of(record: &Record, affected: &Affected) -> String {
     let label = [
         &affected.ecosystem_specific["severity"],
@@ -83,7 +92,12 @@ fn severity_of(record: &Record, affected: &Affected) -> String {
         Some("high") => "high",
         Some("moderate" | "medium") => "medium",
         Some("low" | "unimportant" | "negligible") => "low",
-        _ => "unknown",
+        _ => record
+            .severity
+            .iter()
+            .filter(|s| s.kind == "CVSS_V3")
+            .find_map(|s| crate::cvss::base_score(&s.score))
+            .map_or("unknown", crate::cvss::rating),
     }
     .to_owned()
 }
@@ -364,9 +378,18 @@ mod tests {
         )
         .unwrap();
         std::fs::write(records.join("notes.json"), "{\"not\": \"osv\"").unwrap();
+        std::fs::write(
+            records.join("GHSA-x.json"),
+            json!({"id": "CVE-2024-2", "severity": [{"type": "CVSS_V3",
+                    "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+                "affected": [{"package": {"ecosystem": "Debian", "name": "openssl"},
+                    "versions": ["3.0.11-1"]}]})
+            .to_string(),
+        )
+        .unwrap();
         let mut db = Database::open(&dir.path().join("db")).unwrap();
         let (n, problems) = db.import(&[records]).unwrap();
-        assert_eq!(n, 1);
+        assert_eq!(n, 2);
         assert_eq!(problems.len(), 1, "{problems:?}");
         let pkg = |source_version: &str, eco| Package {
             name: "libssl3".into(),
@@ -378,18 +401,24 @@ mod tests {
         let m = db
             .matches("Debian:12", &pkg("3.0.11-1", Ecosystem::Dpkg))
             .unwrap();
-        assert_eq!(m.len(), 1);
-        assert_eq!(m[0].severity, "high");
-        assert_eq!(m[0].aliases, ["CVE-2024-1"]);
-        assert_eq!(m[0].fixed.as_deref(), Some("3.0.12-1"));
+        assert_eq!(m.len(), 2);
+        // The bare ecosystem's record, by listed version, rated from its CVSS vector.
+        assert_eq!(
+            (m[0].id.as_str(), m[0].severity.as_str()),
+            ("CVE-2024-2", "critical")
+        );
+        assert_eq!(m[1].severity, "high");
+        assert_eq!(m[1].aliases, ["CVE-2024-1"]);
+        assert_eq!(m[1].fixed.as_deref(), Some("3.0.12-1"));
         assert!(db
             .matches("Debian:12", &pkg("3.0.12-1", Ecosystem::Dpkg))
             .unwrap()
             .is_empty());
-        // Another release's records do not apply.
-        assert!(db
+        // Another release gets the bare ecosystem's record, not Debian 12's.
+        let other = db
             .matches("Debian:11", &pkg("3.0.11-1", Ecosystem::Dpkg))
-            .unwrap()
-            .is_empty());
+            .unwrap();
+        assert_eq!(other.len(), 1);
+        assert_eq!(other[0].id, "CVE-2024-2");
     }
 }
