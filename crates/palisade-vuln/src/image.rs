@@ -9,13 +9,15 @@ use std::path::Path;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::packages::{apk_installed, dpkg_status, osv_ecosystem, Package};
+use crate::packages::{apk_installed, dpkg_status, osv_ecosystem, rpmdb, Package};
 use crate::VulnError;
 
 /// The files read from the layers.
-const WANTED: [&str; 4] = [
+const WANTED: [&str; 6] = [
     "var/lib/dpkg/status",
     "lib/apk/db/installed",
+    "var/lib/rpm/rpmdb.sqlite",
+    "var/lib/rpm/rpmdb.sqlite-wal",
     "etc/os-release",
     "usr/lib/os-release",
 ];
@@ -109,6 +111,12 @@ pub fn read_layout(layout: &Path) -> Result<ImageContents, VulnError> {
     }
     if let Some(t) = text("lib/apk/db/installed") {
         packages.extend(apk_installed(&t));
+    }
+    if let Some(db) = files.get("var/lib/rpm/rpmdb.sqlite") {
+        let wal = files.get("var/lib/rpm/rpmdb.sqlite-wal").map(Vec::as_slice);
+        packages.extend(
+            rpmdb(db, wal).map_err(|e| VulnError::Invalid(format!("{name}: rpmdb.sqlite"), e))?,
+        );
     }
     Ok(ImageContents {
         digest,

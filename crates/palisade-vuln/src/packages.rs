@@ -87,6 +87,9 @@ pub fn osv_ecosystem(os_release: &str) -> Option<String> {
     Some(match id.as_str() {
         "debian" => format!("Debian:{}", version.split('.').next().unwrap_or("")),
         "ubuntu" => format!("Ubuntu:{version}"),
+        // Red Hat's rebuilds publish OSV records per major release.
+        "rocky" => format!("Rocky Linux:{}", version.split('.').next().unwrap_or("")),
+        "almalinux" => format!("AlmaLinux:{}", version.split('.').next().unwrap_or("")),
         "alpine" => {
             let mut parts = version.split('.');
             let (major, minor) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
@@ -141,5 +144,110 @@ mod tests {
             Some("Alpine:v3.19")
         );
         assert_eq!(osv_ecosystem("NAME=x\n"), None);
+    }
+}
+
+/// The packages of rpm's SQLite database (`/var/lib/rpm/rpmdb.sqlite`, rpm 4.16 and
+/// later), with its write-ahead log when the image kept one. Red Hat's and its
+/// rebuilds' advisories name binary packages, so the source is the package itself.
+///
+/// # Errors
+/// The bytes are not an rpm database.
+pub fn rpmdb(db: &[u8], wal: Option<&[u8]>) -> Result<Vec<Package>, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let path = dir.path().join("rpmdb.sqlite");
+    std::fs::write(&path, db).map_err(|e| e.to_string())?;
+    if let Some(wal) = wal {
+        std::fs::write(dir.path().join("rpmdb.sqlite-wal"), wal).map_err(|e| e.to_string())?;
+    }
+    let conn = rusqlite::Connection::open(&path).map_err(|e| e.to_string())?;
+    let mut stmt = conn
+        .prepare("SELECT blob FROM Packages")
+        .map_err(|e| e.to_string())?;
+    let blobs = stmt
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for blob in blobs {
+        let blob = blob.map_err(|e| e.to_string())?;
+        let header = Header::parse(&blob).ok_or("a package header that does not parse")?;
+        let (Some(name), Some(version)) = (header.string(TAG_NAME), header.string(TAG_VERSION))
+        else {
+            continue;
+        };
+        // gpg-pubkey entries are keys, not software.
+        if name == "gpg-pubkey" {
+            continue;
+        }
+        let mut evr = String::new();
+        if let Some(epoch) = header.int(TAG_EPOCH).filter(|e| *e != 0) {
+            evr.push_str(&format!("{epoch}:"));
+        }
+        evr.push_str(&version);
+        if let Some(release) = header.string(TAG_RELEASE) {
+            evr.push('-');
+            evr.push_str(&release);
+        }
+        out.push(Package {
+            source: name.clone(),
+            name,
+            version: evr.clone(),
+            source_version: evr,
+            ecosystem: Ecosystem::Rpm,
+        });
+    }
+    Ok(out)
+}
+
+const TAG_NAME: u32 = 1000;
+const TAG_VERSION: u32 = 1001;
+const TAG_RELEASE: u32 = 1002;
+const TAG_EPOCH: u32 = 1003;
+const TYPE_INT32: u32 = 4;
+const TYPE_STRING: u32 = 6;
+
+/// An rpm header as the database stores it: entry count and data size, the entries
+/// (tag, type, offset, count), then the data.
+struct Header<'a> {
+    entries: Vec<(u32, u32, usize)>,
+    data: &'a [u8],
+}
+
+impl<'a> Header<'a> {
+    fn parse(blob: &'a [u8]) -> Option<Header<'a>> {
+        let be = |at: usize| -> Option<u32> {
+            Some(u32::from_be_bytes(blob.get(at..at + 4)?.try_into().ok()?))
+        };
+        let count = usize::try_from(be(0)?).ok()?;
+        let size = usize::try_from(be(4)?).ok()?;
+        let start = count.checked_mul(16)?.checked_add(8)?;
+        let data = blob.get(start..start.checked_add(size)?)?;
+        let mut entries = Vec::with_capacity(count);
+        for i in 0..count {
+            let at = 8 + i * 16;
+            entries.push((be(at)?, be(at + 4)?, usize::try_from(be(at + 8)?).ok()?));
+        }
+        Some(Header { entries, data })
+    }
+
+    fn entry(&self, tag: u32, kind: u32) -> Option<usize> {
+        self.entries
+            .iter()
+            .find(|(t, k, _)| *t == tag && *k == kind)
+            .map(|(_, _, offset)| *offset)
+    }
+
+    fn string(&self, tag: u32) -> Option<String> {
+        let at = self.entry(tag, TYPE_STRING)?;
+        let rest = self.data.get(at..)?;
+        let end = rest.iter().position(|b| *b == 0)?;
+        Some(String::from_utf8_lossy(&rest[..end]).into_owned())
+    }
+
+    fn int(&self, tag: u32) -> Option<u32> {
+        let at = self.entry(tag, TYPE_INT32)?;
+        Some(u32::from_be_bytes(
+            self.data.get(at..at + 4)?.try_into().ok()?,
+        ))
     }
 }

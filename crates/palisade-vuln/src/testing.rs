@@ -17,19 +17,29 @@ pub fn put(layout: &Path, bytes: &[u8]) -> String {
     format!("sha256:{hex}")
 }
 
-/// A gzip-compressed tar of `files` (path, content).
+/// A gzip-compressed tar of `files` (path, text).
+#[must_use]
+pub fn layer(files: &[(&str, &str)]) -> Vec<u8> {
+    let bytes: Vec<(&str, Vec<u8>)> = files
+        .iter()
+        .map(|(p, t)| (*p, t.as_bytes().to_vec()))
+        .collect();
+    layer_bytes(&bytes)
+}
+
+/// A gzip-compressed tar of `files` (path, bytes).
 ///
 /// # Panics
 /// Never in practice: everything is in memory.
 #[must_use]
-pub fn layer(files: &[(&str, &str)]) -> Vec<u8> {
+pub fn layer_bytes(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
     let mut tar = tar::Builder::new(Vec::new());
     for (path, content) in files {
         let mut header = tar::Header::new_gnu();
         header.set_size(content.len() as u64);
         header.set_mode(0o644);
         header.set_cksum();
-        tar.append_data(&mut header, path, content.as_bytes())
+        tar.append_data(&mut header, path, content.as_slice())
             .expect("tar entry");
     }
     let raw = tar.into_inner().expect("tar");

@@ -68,3 +68,90 @@ fn not_a_layout_is_an_error_naming_the_file() {
     let e = read_layout(dir.path()).unwrap_err().to_string();
     assert!(e.contains("index.json"), "{e}");
 }
+
+/// A real rpm database: a package built by rpmbuild, installed into a fresh database by
+/// rpm itself, read from an image's layer.
+#[test]
+fn an_rpm_database_made_by_rpm_is_read() {
+    let present = std::process::Command::new("rpmbuild")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        assert!(
+            std::env::var_os("PALISADE_TEST_ORACLES").is_none(),
+            "rpmbuild is not installed but PALISADE_TEST_ORACLES is set"
+        );
+        eprintln!("skipped: rpmbuild is not installed (apt-get install rpm)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("t.spec"),
+        "Name: palisade-test\nVersion: 1.2.3\nRelease: 4.el9\nEpoch: 1\nSummary: t\nLicense: MIT\n\
+         BuildArch: noarch\n%description\nt\n%files\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(args[0])
+            .args(&args[1..])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let top = format!("_topdir {}", d.join("top").display());
+    run(&[
+        "rpmbuild",
+        "-bb",
+        "--quiet",
+        "--define",
+        &top,
+        d.join("t.spec").to_str().unwrap(),
+    ]);
+    let rpm_file = d.join("top/RPMS/noarch/palisade-test-1.2.3-4.el9.noarch.rpm");
+    let db = d.join("db");
+    run(&["rpm", "--initdb", "--dbpath", db.to_str().unwrap()]);
+    run(&[
+        "rpm",
+        "--dbpath",
+        db.to_str().unwrap(),
+        "-i",
+        "--nodeps",
+        "--justdb",
+        "--noscripts",
+        "--ignorearch",
+        "--ignoreos",
+        rpm_file.to_str().unwrap(),
+    ]);
+    let main = std::fs::read(db.join("rpmdb.sqlite")).unwrap();
+    let wal = std::fs::read(db.join("rpmdb.sqlite-wal")).ok();
+    let packages = palisade_vuln::packages::rpmdb(&main, wal.as_deref()).unwrap();
+    let found: Vec<(&str, &str)> = packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str()))
+        .collect();
+    assert_eq!(found, [("palisade-test", "1:1.2.3-4.el9")]);
+
+    // The same database inside an image.
+    let mut files: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "etc/os-release",
+            b"ID=\"rocky\"\nVERSION_ID=\"9.3\"\n".to_vec(),
+        ),
+        ("var/lib/rpm/rpmdb.sqlite", main),
+    ];
+    if let Some(w) = wal {
+        files.push(("var/lib/rpm/rpmdb.sqlite-wal", w));
+    }
+    let layout = d.join("img");
+    palisade_vuln::testing::image(&layout, &[palisade_vuln::testing::layer_bytes(&files)]);
+    let contents = read_layout(&layout).unwrap();
+    assert_eq!(contents.ecosystem.as_deref(), Some("Rocky Linux:9"));
+    assert_eq!(contents.packages.len(), 1);
+    assert_eq!(contents.packages[0].version, "1:1.2.3-4.el9");
+}
