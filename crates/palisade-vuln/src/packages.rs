@@ -99,54 +99,6 @@ pub fn osv_ecosystem(os_release: &str) -> Option<String> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dpkg_status_keeps_installed_packages_and_their_sources() {
-        let text = "Package: libssl3\nStatus: install ok installed\nVersion: 3.0.11-1~deb12u2\nSource: openssl\n\n\
-                    Package: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n\n\
-                    Package: libc6\nStatus: install ok installed\nSource: glibc (2.36-9)\nVersion: 2.36-9+deb12u3\n";
-        let p = dpkg_status(text);
-        assert_eq!(p.len(), 2);
-        assert_eq!(
-            (p[0].source.as_str(), p[0].source_version.as_str()),
-            ("openssl", "3.0.11-1~deb12u2")
-        );
-        assert_eq!(
-            (p[1].source.as_str(), p[1].source_version.as_str()),
-            ("glibc", "2.36-9")
-        );
-        assert_eq!(p[1].version, "2.36-9+deb12u3");
-    }
-
-    #[test]
-    fn apk_installed_reads_name_version_and_origin() {
-        let text = "C:Q1abc=\nP:libcrypto3\nV:3.1.4-r1\no:openssl\n\nP:musl\nV:1.2.4-r2\n";
-        let p = apk_installed(text);
-        assert_eq!(p.len(), 2);
-        assert_eq!(
-            (p[0].source.as_str(), p[0].version.as_str()),
-            ("openssl", "3.1.4-r1")
-        );
-        assert_eq!(p[1].source, "musl");
-    }
-
-    #[test]
-    fn os_release_names_the_osv_ecosystem() {
-        assert_eq!(
-            osv_ecosystem("ID=debian\nVERSION_ID=\"12\"\n").as_deref(),
-            Some("Debian:12")
-        );
-        assert_eq!(
-            osv_ecosystem("ID=alpine\nVERSION_ID=3.19.1\n").as_deref(),
-            Some("Alpine:v3.19")
-        );
-        assert_eq!(osv_ecosystem("NAME=x\n"), None);
-    }
-}
-
 /// The packages of rpm's SQLite database (`/var/lib/rpm/rpmdb.sqlite`, rpm 4.16 and
 /// later), with its write-ahead log when the image kept one. Red Hat's and its
 /// rebuilds' advisories name binary packages, so the source is the package itself.
@@ -249,5 +201,53 @@ impl<'a> Header<'a> {
         Some(u32::from_be_bytes(
             self.data.get(at..at + 4)?.try_into().ok()?,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dpkg_status_keeps_installed_packages_and_their_sources() {
+        let text = "Package: libssl3\nStatus: install ok installed\nVersion: 3.0.11-1~deb12u2\nSource: openssl\n\n\
+                    Package: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n\n\
+                    Package: libc6\nStatus: install ok installed\nSource: glibc (2.36-9)\nVersion: 2.36-9+deb12u3\n";
+        let p = dpkg_status(text);
+        assert_eq!(p.len(), 2);
+        assert_eq!(
+            (p[0].source.as_str(), p[0].source_version.as_str()),
+            ("openssl", "3.0.11-1~deb12u2")
+        );
+        assert_eq!(
+            (p[1].source.as_str(), p[1].source_version.as_str()),
+            ("glibc", "2.36-9")
+        );
+        assert_eq!(p[1].version, "2.36-9+deb12u3");
+    }
+
+    #[test]
+    fn apk_installed_reads_name_version_and_origin() {
+        let text = "C:Q1abc=\nP:libcrypto3\nV:3.1.4-r1\no:openssl\n\nP:musl\nV:1.2.4-r2\n";
+        let p = apk_installed(text);
+        assert_eq!(p.len(), 2);
+        assert_eq!(
+            (p[0].source.as_str(), p[0].version.as_str()),
+            ("openssl", "3.1.4-r1")
+        );
+        assert_eq!(p[1].source, "musl");
+    }
+
+    #[test]
+    fn os_release_names_the_osv_ecosystem() {
+        assert_eq!(
+            osv_ecosystem("ID=debian\nVERSION_ID=\"12\"\n").as_deref(),
+            Some("Debian:12")
+        );
+        assert_eq!(
+            osv_ecosystem("ID=alpine\nVERSION_ID=3.19.1\n").as_deref(),
+            Some("Alpine:v3.19")
+        );
+        assert_eq!(osv_ecosystem("NAME=x\n"), None);
     }
 }
