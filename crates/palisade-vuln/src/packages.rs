@@ -250,4 +250,58 @@ mod tests {
         );
         assert_eq!(osv_ecosystem("NAME=x\n"), None);
     }
+
+    /// A header of NAME, VERSION and EPOCH, laid out as rpm stores it.
+    fn header() -> Vec<u8> {
+        let mut data = Vec::new();
+        let mut entries = Vec::new();
+        for (tag, kind, bytes) in [
+            (TAG_NAME, TYPE_STRING, b"bash\0".to_vec()),
+            (TAG_VERSION, TYPE_STRING, b"5.2.15\0".to_vec()),
+            (TAG_EPOCH, TYPE_INT32, 1u32.to_be_bytes().to_vec()),
+        ] {
+            entries.push((tag, kind, u32::try_from(data.len()).unwrap()));
+            data.extend(bytes);
+        }
+        let mut blob = Vec::new();
+        blob.extend(u32::try_from(entries.len()).unwrap().to_be_bytes());
+        blob.extend(u32::try_from(data.len()).unwrap().to_be_bytes());
+        for (tag, kind, offset) in entries {
+            for v in [tag, kind, offset, 1] {
+                blob.extend(v.to_be_bytes());
+            }
+        }
+        blob.extend(data);
+        blob
+    }
+
+    #[test]
+    fn a_header_is_read_and_hostile_ones_never_panic() {
+        let good = header();
+        let h = Header::parse(&good).unwrap();
+        assert_eq!(h.string(TAG_NAME).as_deref(), Some("bash"));
+        assert_eq!(h.string(TAG_VERSION).as_deref(), Some("5.2.15"));
+        assert_eq!(h.int(TAG_EPOCH), Some(1));
+        assert_eq!(h.string(TAG_RELEASE), None);
+        // Images are untrusted: every truncation and every single-byte change either
+        // parses or is refused, and reads stay inside the blob.
+        for len in 0..good.len() {
+            if let Some(h) = Header::parse(&good[..len]) {
+                let _ = (h.string(TAG_NAME), h.int(TAG_EPOCH));
+            }
+        }
+        for i in 0..good.len() {
+            for value in [0x00, 0x7f, 0x80, 0xff] {
+                let mut bad = good.clone();
+                bad[i] = value;
+                if let Some(h) = Header::parse(&bad) {
+                    let _ = (h.string(TAG_NAME), h.string(TAG_VERSION), h.int(TAG_EPOCH));
+                }
+            }
+        }
+        // A count that would need more memory than the blob holds is refused at once.
+        let mut huge = good.clone();
+        huge[..4].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(Header::parse(&huge).is_none());
+    }
 }
