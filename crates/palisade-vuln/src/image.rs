@@ -35,7 +35,11 @@ pub struct ImageContents {
     pub packages: Vec<Package>,
 }
 
-fn blob(layout: &Path, digest: &str) -> Result<Vec<u8>, VulnError> {
+/// Largest manifest or index read into memory; layers are streamed.
+const MAX_JSON_BLOB: u64 = 4 << 20;
+
+/// The blob's path and its expected hex digest.
+fn blob_path(layout: &Path, digest: &str) -> Result<(std::path::PathBuf, String), VulnError> {
     let hex = digest
         .strip_prefix("sha256:")
         .filter(|h| h.len() == 64 && h.bytes().all(|c| c.is_ascii_hexdigit()))
@@ -45,16 +49,106 @@ fn blob(layout: &Path, digest: &str) -> Result<Vec<u8>, VulnError> {
                 format!("digest {digest:?} is not sha256"),
             )
         })?;
-    let path = layout.join("blobs/sha256").join(hex);
-    let bytes = std::fs::read(&path).map_err(|e| VulnError::Io(path.display().to_string(), e))?;
-    let actual = format!("{:x}", Sha256::digest(&bytes));
-    if actual != hex {
+    Ok((
+        layout.join("blobs/sha256").join(hex),
+        hex.to_ascii_lowercase(),
+    ))
+}
+
+fn mismatch(path: &Path, actual: &str, digest: &str) -> VulnError {
+    VulnError::Invalid(
+        path.display().to_string(),
+        format!("content is sha256:{actual}, not the {digest} it is named by"),
+    )
+}
+
+/// A small blob (a manifest), read whole and checked.
+fn blob(layout: &Path, digest: &str) -> Result<Vec<u8>, VulnError> {
+    let (path, hex) = blob_path(layout, digest)?;
+    let io = |e| VulnError::Io(path.display().to_string(), e);
+    let file = std::fs::File::open(&path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_JSON_BLOB + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_JSON_BLOB {
         return Err(VulnError::Invalid(
             path.display().to_string(),
-            format!("content is sha256:{actual}, not the {digest} it is named by"),
+            format!("larger than {MAX_JSON_BLOB} bytes: not a manifest"),
         ));
     }
+    let actual = format!("{:x}", Sha256::digest(&bytes));
+    if actual != hex {
+        return Err(mismatch(&path, &actual, digest));
+    }
     Ok(bytes)
+}
+
+/// Hashes what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Streams a layer blob through the digest check and the tar reader: a layer of
+/// gigabytes needs no more memory than the files kept from it. What it yields counts
+/// only once the whole blob matched its digest.
+fn stream_layer(
+    layout: &Path,
+    digest: &str,
+    files: &mut BTreeMap<&'static str, Vec<u8>>,
+) -> Result<(), VulnError> {
+    let (path, hex) = blob_path(layout, digest)?;
+    let io = |e| VulnError::Io(path.display().to_string(), e);
+    let file = std::fs::File::open(&path).map_err(io)?;
+    let mut reader = std::io::BufReader::new(Hashing {
+        inner: file,
+        hash: Sha256::new(),
+    });
+    let layer = read_layer(&mut reader)
+        .map_err(|e| VulnError::Invalid(format!("{}: layer {digest}", layout.display()), e))?;
+    // The rest (tar padding, or anything after the archive) is hashed too.
+    std::io::copy(&mut reader, &mut std::io::sink()).map_err(io)?;
+    let actual = format!("{:x}", reader.into_inner().hash.finalize());
+    if actual != hex {
+        return Err(mismatch(&path, &actual, digest));
+    }
+    layer.apply(files);
+    Ok(())
+}
+
+/// What one layer holds of the wanted files, and what it deletes below it.
+#[derive(Default)]
+struct Layer {
+    files: BTreeMap<&'static str, Vec<u8>>,
+    /// Paths whited out (`.wh.NAME`).
+    deleted: Vec<String>,
+    /// Directories made opaque (`.wh..wh..opq`): nothing below survives.
+    opaque: Vec<String>,
+}
+
+impl Layer {
+    /// Applies this layer over the lower ones' `files`: deletions first (they apply to
+    /// lower layers only), then this layer's own files.
+    fn apply(self, files: &mut BTreeMap<&'static str, Vec<u8>>) {
+        for dir in &self.opaque {
+            let prefix = format!("{dir}/");
+            files.retain(|k, _| !k.starts_with(&prefix));
+        }
+        for gone in &self.deleted {
+            let prefix = format!("{gone}/");
+            files.retain(|k, _| *k != gone.as_str() && !k.starts_with(&prefix));
+        }
+        files.extend(self.files);
+    }
 }
 
 fn json(layout: &Path, digest: &str) -> Result<Value, VulnError> {
@@ -93,9 +187,7 @@ pub fn read_layout(layout: &Path) -> Result<ImageContents, VulnError> {
     let mut files: BTreeMap<&'static str, Vec<u8>> = BTreeMap::new();
     for layer in manifest["layers"].as_array().into_iter().flatten() {
         let layer_digest = layer["digest"].as_str().unwrap_or_default();
-        let bytes = blob(layout, layer_digest)?;
-        read_layer(&bytes, &mut files)
-            .map_err(|e| VulnError::Invalid(format!("{name}: layer {layer_digest}"), e))?;
+        stream_layer(layout, layer_digest, &mut files)?;
     }
     let text = |path: &str| {
         files
@@ -136,13 +228,18 @@ fn pick(index: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Applies one layer (gzip-compressed or plain tar) to `files`.
-fn read_layer(bytes: &[u8], files: &mut BTreeMap<&'static str, Vec<u8>>) -> Result<(), String> {
-    let reader: Box<dyn Read + '_> = if bytes.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::GzDecoder::new(bytes))
+/// One layer (gzip-compressed or plain tar), streamed.
+fn read_layer(reader: &mut impl std::io::BufRead) -> Result<Layer, String> {
+    let gzip = reader
+        .fill_buf()
+        .map_err(|e| e.to_string())?
+        .starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn Read + '_> = if gzip {
+        Box::new(flate2::read::GzDecoder::new(reader))
     } else {
-        Box::new(bytes)
+        Box::new(reader)
     };
+    let mut layer = Layer::default();
     let mut archive = tar::Archive::new(reader);
     for entry in archive.entries().map_err(|e| e.to_string())? {
         let mut entry = entry.map_err(|e| e.to_string())?;
@@ -155,19 +252,17 @@ fn read_layer(bytes: &[u8], files: &mut BTreeMap<&'static str, Vec<u8>>) -> Resu
             .trim_start_matches("./")
             .trim_start_matches('/')
             .to_owned();
-        // A whiteout deletes the file below it; an opaque directory, all of it.
         let (dir, file) = path.rsplit_once('/').unwrap_or(("", &path));
+        if file == ".wh..wh..opq" {
+            layer.opaque.push(dir.to_owned());
+            continue;
+        }
         if let Some(deleted) = file.strip_prefix(".wh.") {
-            if deleted == ".wh..opq" || file == ".wh..wh..opq" {
-                files.retain(|k, _| !k.starts_with(&format!("{dir}/")));
+            layer.deleted.push(if dir.is_empty() {
+                deleted.to_owned()
             } else {
-                let gone = if dir.is_empty() {
-                    deleted.to_owned()
-                } else {
-                    format!("{dir}/{deleted}")
-                };
-                files.retain(|k, _| **k != gone && !k.starts_with(&format!("{gone}/")));
-            }
+                format!("{dir}/{deleted}")
+            });
             continue;
         }
         let Some(wanted) = WANTED.iter().find(|w| **w == path) else {
@@ -178,7 +273,7 @@ fn read_layer(bytes: &[u8], files: &mut BTreeMap<&'static str, Vec<u8>>) -> Resu
         }
         let mut content = Vec::new();
         entry.read_to_end(&mut content).map_err(|e| e.to_string())?;
-        files.insert(wanted, content);
+        layer.files.insert(wanted, content);
     }
-    Ok(())
+    Ok(layer)
 }

@@ -155,3 +155,32 @@ fn an_rpm_database_made_by_rpm_is_read() {
     assert_eq!(contents.packages.len(), 1);
     assert_eq!(contents.packages[0].version, "1:1.2.3-4.el9");
 }
+
+#[test]
+fn whiteouts_delete_only_what_is_below_them() {
+    let dir = tempfile::tempdir().unwrap();
+    image(
+        dir.path(),
+        &[
+            layer(&[
+                ("etc/os-release", "ID=alpine\nVERSION_ID=3.19.1\n"),
+                ("lib/apk/db/installed", "P:old\nV:1.0-r0\n"),
+                (
+                    "var/lib/dpkg/status",
+                    "Package: a\nStatus: install ok installed\nVersion: 1\n",
+                ),
+            ]),
+            // The same layer whites out the lower database and brings its own; an opaque
+            // var/lib/dpkg drops the lower status.
+            layer(&[
+                ("lib/apk/db/.wh.installed", ""),
+                ("lib/apk/db/installed", "P:new\nV:2.0-r0\n"),
+                ("var/lib/dpkg/.wh..wh..opq", ""),
+            ]),
+        ],
+    );
+    let image = read_layout(dir.path()).unwrap();
+    let names: Vec<&str> = image.packages.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["new"]);
+    assert_eq!(image.ecosystem.as_deref(), Some("Alpine:v3.19"));
+}
