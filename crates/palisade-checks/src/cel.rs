@@ -472,6 +472,9 @@ fn not_exportable(meta: &CheckMeta) -> &'static str {
             "a property of the YAML text; the API server receives parsed objects"
         }
         "cluster-version-unsupported" => "it judges the cluster's version, which is no object",
+        "kubernetes-version-vulnerable" => {
+            "it matches the cluster's version against a vulnerability database, which is no object"
+        }
         _ => match meta.category.as_str() {
             "rbac" | "network" => {
                 "the analysis judges it on a model built from many objects (effective permissions, CIDR arithmetic), not one object's fields"

@@ -208,6 +208,7 @@ const RBAC_KINDS: [&str; 4] = ["Role", "ClusterRole", "RoleBinding", "ClusterRol
 const KIND_SUBJECTS: &[(&str, &[&str])] = &[
     ("audit-policy-logs-secrets", &["Policy"]),
     ("cluster-version-unsupported", &["ClusterInfo", "Node"]),
+    ("kubernetes-version-vulnerable", &["ClusterInfo"]),
 ];
 
 impl<'r> Evidence<'r> {

@@ -260,6 +260,29 @@ impl Database {
     }
 }
 
+impl Database {
+    /// The vulnerabilities of Kubernetes `version` (`v1.29.3`, `v1.25.0-alpha.2+abc`):
+    /// the records of the `k8s.io/kubernetes` Go module and of a `kubernetes`
+    /// package, in semver order.
+    ///
+    /// # Errors
+    /// The database could not be read.
+    pub fn kubernetes(&self, version: &str) -> Result<Vec<Match>, VulnError> {
+        let mut out = Vec::new();
+        for (ecosystem, name) in [("Go", "k8s.io/kubernetes"), ("Kubernetes", "kubernetes")] {
+            let package = Package {
+                name: "kubernetes".into(),
+                version: version.to_owned(),
+                source: name.to_owned(),
+                source_version: version.to_owned(),
+                ecosystem: Ecosystem::Semver,
+            };
+            out.extend(self.matches(ecosystem, &package)?);
+        }
+        Ok(out)
+    }
+}
+
 fn collect_json(path: &Path, out: &mut Vec<PathBuf>) {
     if path.is_dir() {
         let Ok(entries) = std::fs::read_dir(path) else {
@@ -275,8 +298,9 @@ fn collect_json(path: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Whether `version` is affected by `ranges` (ECOSYSTEM ranges, in the ecosystem's
-/// order) or listed in `versions`, and the first fixed version after it.
+/// Whether `version` is affected by `ranges` (ECOSYSTEM ranges in the ecosystem's
+/// order, SEMVER ranges in semver's) or listed in `versions`, and the first fixed
+/// version after it.
 #[must_use]
 pub fn affected(
     ecosystem: Ecosystem,
@@ -294,9 +318,18 @@ pub fn affected(
     let mut hit = versions.iter().any(|v| cmp(v, version) == Ordering::Equal);
     let mut fixed: Option<String> = None;
     for range in ranges {
-        if range["type"] != "ECOSYSTEM" {
-            continue;
-        }
+        // SEMVER ranges are semver whatever the package's ecosystem.
+        let order = match range["type"].as_str() {
+            Some("ECOSYSTEM") => ecosystem,
+            Some("SEMVER") => Ecosystem::Semver,
+            _ => continue,
+        };
+        let cmp = |a: &str, b: &str| match (a, b) {
+            ("0", "0") => Ordering::Equal,
+            ("0", _) => Ordering::Less,
+            (_, "0") => Ordering::Greater,
+            _ => compare(order, a, b),
+        };
         let mut events: Vec<(&str, &str)> = range["events"]
             .as_array()
             .into_iter()
@@ -420,5 +453,37 @@ mod tests {
             .unwrap();
         assert_eq!(other.len(), 1);
         assert_eq!(other[0].id, "CVE-2024-2");
+    }
+
+    #[test]
+    fn the_kubernetes_version_is_matched_in_semver_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("k8s.json");
+        std::fs::write(
+            &file,
+            json!([{"id": "GO-2024-1", "summary": "kube-apiserver bypass", "aliases": ["CVE-2024-9"],
+                "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H"}],
+                "affected": [{"package": {"ecosystem": "Go", "name": "k8s.io/kubernetes"},
+                    "ranges": [{"type": "SEMVER", "events": [
+                        {"introduced": "1.24.0"}, {"fixed": "1.25.0"},
+                        {"introduced": "1.26.0"}, {"fixed": "1.26.4"}]}]}]}])
+            .to_string(),
+        )
+        .unwrap();
+        let mut db = Database::open(&dir.path().join("db")).unwrap();
+        db.import(&[file]).unwrap();
+        // A pre-release of 1.25.0 comes before the fix.
+        let m = db.kubernetes("v1.25.0-alpha.2+89aaf7c02dd3").unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(
+            (m[0].severity.as_str(), m[0].fixed.as_deref()),
+            ("high", Some("1.25.0"))
+        );
+        assert!(db.kubernetes("v1.25.3").unwrap().is_empty());
+        assert_eq!(
+            db.kubernetes("v1.26.3").unwrap()[0].fixed.as_deref(),
+            Some("1.26.4")
+        );
+        assert!(db.kubernetes("v1.26.4").unwrap().is_empty());
     }
 }

@@ -851,6 +851,11 @@ pub struct ScanArgs {
     #[arg(long, short = 'n', value_name = "NS", requires = "cluster")]
     pub namespace: Option<String>,
 
+    /// With --cluster: match the API server's Kubernetes version against the OSV
+    /// database in DIR (`palisade db update`): check `kubernetes-version-vulnerable`.
+    #[arg(long, value_name = "DIR", requires = "cluster")]
+    pub vuln_db: Option<PathBuf>,
+
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,

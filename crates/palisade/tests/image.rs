@@ -91,3 +91,66 @@ fn an_image_is_matched_against_the_offline_database() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("palisade db update"));
 }
+
+/// The recorded API server runs `v1.25.0-alpha.2+89aaf7c02dd3`: a record affecting
+/// 1.24.0 up to 1.25.0 holds it (a pre-release comes before its release).
+#[test]
+fn the_cluster_version_is_matched_against_kubernetes_records() {
+    use palisade_replay::{Auth, Options, Recordings, ReplayServer};
+    let recordings = Recordings::load(&common::root().join("testdata/apiserver")).unwrap();
+    let server = ReplayServer::start(recordings, Options::default());
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("kubeconfig"),
+        server.kubeconfig(&Auth::ClientCertificate),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("k8s.json"),
+        json!({"id": "GO-2022-0001", "summary": "kube-apiserver request smuggling",
+            "aliases": ["CVE-2022-3172"], "database_specific": {"severity": "MEDIUM"},
+            "affected": [{"package": {"ecosystem": "Go", "name": "k8s.io/kubernetes"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "1.24.0"}, {"fixed": "1.25.0"}]}]}]})
+        .to_string(),
+    )
+    .unwrap();
+    assert!(
+        run_in(d, &["db", "update", "--from", "k8s.json", "--db", "db"])
+            .status
+            .success()
+    );
+    let scan = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            "--cluster",
+            "--kubeconfig",
+            "kubeconfig",
+            "--no-config",
+            "-f",
+            "json",
+            "--fail-on",
+            "none",
+            "--select",
+            "kubernetes-version-vulnerable",
+        ];
+        args.extend(extra);
+        let out = run_in(d, &args);
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        v["findings"].as_array().unwrap().clone()
+    };
+    let found = scan(&["--vuln-db", "db"]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let f = &found[0];
+    assert_eq!(f["check"], "kubernetes-version-vulnerable");
+    assert_eq!(f["severity"], "medium");
+    assert_eq!(f["object"]["kind"], "ClusterInfo");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("GO-2022-0001 (CVE-2022-3172)") && message.contains("fixed in 1.25.0"),
+        "{message}"
+    );
+    // Without a database nothing is judged.
+    assert!(scan(&[]).is_empty());
+}

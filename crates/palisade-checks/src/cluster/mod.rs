@@ -4,8 +4,9 @@
 use palisade_engine::Check;
 
 mod version_unsupported;
+pub mod version_vulnerable;
 
 pub use version_unsupported::SUPPORTED;
 
 /// Every cluster check, in catalogue order.
-pub static CHECKS: &[&dyn Check] = &[&version_unsupported::CHECK];
+pub static CHECKS: &[&dyn Check] = &[&version_unsupported::CHECK, &version_vulnerable::CHECK];

@@ -4,12 +4,14 @@
 mod apk;
 mod dpkg;
 mod rpm;
+mod semver;
 
 use std::cmp::Ordering;
 
 pub use apk::compare as apk;
 pub use dpkg::compare as dpkg;
 pub use rpm::compare as rpm;
+pub use semver::compare as semver;
 
 /// A package ecosystem whose versions are ordered its own way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,6 +22,8 @@ pub enum Ecosystem {
     Apk,
     /// Red Hat, Fedora, SUSE (`[epoch:]version[-release]`, `~` and `^`).
     Rpm,
+    /// Semantic Versioning 2.0 (Go modules, Kubernetes releases).
+    Semver,
 }
 
 /// `a` against `b` in `ecosystem`'s order.
@@ -29,6 +33,7 @@ pub fn compare(ecosystem: Ecosystem, a: &str, b: &str) -> Ordering {
         Ecosystem::Dpkg => dpkg(a, b),
         Ecosystem::Apk => apk(a, b),
         Ecosystem::Rpm => rpm(a, b),
+        Ecosystem::Semver => semver(a, b),
     }
 }
 

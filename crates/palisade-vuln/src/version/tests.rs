@@ -254,3 +254,28 @@ fn rpm_agrees_with_rpm_on_random_pairs() {
     }
     assert!(differ.is_empty(), "{differ:#?}");
 }
+
+#[test]
+fn semver_orders_pre_releases_before_releases_and_ignores_build_metadata() {
+    check_chain(
+        Ecosystem::Semver,
+        &[
+            "1.0.0-alpha",
+            "1.0.0-alpha.1",
+            "1.0.0-alpha.beta",
+            "1.0.0-beta",
+            "1.0.0-beta.2",
+            "1.0.0-beta.11",
+            "1.0.0-rc.1",
+            "1.0.0",
+            "1.25.0-alpha.2",
+            "v1.25.0",
+            "1.25.10",
+        ],
+    );
+    assert_eq!(
+        semver("v1.25.0-alpha.2+89aaf7c02dd3", "1.25.0-alpha.2"),
+        Equal
+    );
+    assert_eq!(semver("1.30", "1.30.0"), Equal);
+}

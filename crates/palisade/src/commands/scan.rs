@@ -5,6 +5,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::Context;
+use palisade_checks::cluster::version_vulnerable;
 use palisade_checks::{node, SECRET_VALUE_CHECKS};
 use palisade_cluster::{read, ConfigzError, ReadOptions};
 use palisade_config::{read_baseline, write_baseline};
@@ -52,6 +53,14 @@ fn scan_cluster(
     let mut result = scanner.finish();
     result.errors.splice(0..0, errors);
     result.not_evaluated = read.not_evaluated;
+    if let (Some(dir), Some(version)) = (&args.vuln_db, &read.version) {
+        if checks
+            .iter()
+            .any(|c| c.meta().id == version_vulnerable::CHECK.meta.id)
+        {
+            kubernetes_vulnerabilities(dir, version, &mut result)?;
+        }
+    }
     let kubelet_checks: Vec<&'static CheckMeta> = checks
         .iter()
         .map(|c| c.meta())
@@ -61,6 +70,70 @@ fn scan_cluster(
         kubelets(args, &context, &nodes, &kubelet_checks, &mut result)?;
     }
     Ok(result)
+}
+
+/// Findings of `kubernetes-version-vulnerable` on the ClusterInfo object: one per OSV
+/// record whose ranges hold the API server's `version`.
+fn kubernetes_vulnerabilities(
+    dir: &Path,
+    version: &str,
+    result: &mut ScanResult,
+) -> anyhow::Result<()> {
+    if !dir.join("osv.sqlite").exists() {
+        anyhow::bail!(
+            "--vuln-db {}: no vulnerability database there (palisade db update --from ... --db {})",
+            dir.display(),
+            dir.display()
+        );
+    }
+    let db = palisade_vuln::osv::Database::open(dir)?;
+    let Some(info) = result
+        .objects
+        .iter()
+        .find(|o| o.identity.kind == palisade_cluster::CLUSTER_INFO_KIND)
+        .cloned()
+    else {
+        return Ok(());
+    };
+    let meta = &version_vulnerable::CHECK.meta;
+    let path = "serverVersion.gitVersion";
+    for m in db.kubernetes(version)? {
+        let aliases = if m.aliases.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", m.aliases.join(", "))
+        };
+        let fix = m.fixed.as_ref().map_or_else(
+            || "no fixed release yet".to_owned(),
+            |f| format!("fixed in {f}"),
+        );
+        result.findings.push(palisade_model::Finding {
+            check: meta,
+            severity: Severity::parse(&m.severity).unwrap_or(meta.severity),
+            message: palisade_model::Message::Text(format!(
+                "Kubernetes {version} is affected by {}{aliases}: {}; {fix}",
+                m.id, m.summary
+            )),
+            object: info.identity.clone(),
+            location: palisade_model::Location {
+                file: info.file.clone(),
+                document: info.document,
+                line: 0,
+                column: 0,
+            },
+            path: path.to_owned(),
+            // The record is part of the identity: each vulnerability is its own finding.
+            fingerprint: palisade_model::fingerprint(
+                &format!("{}:{}", meta.id, m.id),
+                &info.file,
+                &info.identity,
+                path,
+            ),
+            pss: None,
+            container: None,
+        });
+    }
+    Ok(())
 }
 
 /// Judges each node's kubelet by the configuration it reports (`configz`); a role that
@@ -160,6 +233,8 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             m.category != Category::Node
                 || (args.cluster.cluster && node::judges_kubelet_config(m.id))
         })
+        // It judges only with a database to match against.
+        .filter(|m| m.id != version_vulnerable::CHECK.meta.id || args.vuln_db.is_some())
         .collect();
     let every: Vec<&'static CheckMeta> = palisade_checks::registry()
         .iter()
