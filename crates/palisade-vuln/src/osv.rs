@@ -139,23 +139,29 @@ impl Database {
         let tx = self.conn.transaction().map_err(err)?;
         let mut count = 0;
         let mut problems = Vec::new();
+        // Each source as (name, text): a JSON file, or each JSON entry of a zip (OSV's
+        // own exports, `ECOSYSTEM/all.zip`).
+        let mut texts: Vec<(String, String)> = Vec::new();
         for file in files {
-            let text = match std::fs::metadata(&file) {
+            let name = file.display().to_string();
+            if file.extension().is_some_and(|e| e == "zip") {
+                match zip_texts(&file) {
+                    Ok(entries) => texts.extend(entries),
+                    Err(e) => problems.push(format!("{name}: {e}")),
+                }
+                continue;
+            }
+            match std::fs::metadata(&file) {
                 Ok(m) if m.len() > MAX_RECORD_BYTES => {
-                    problems.push(format!(
-                        "{}: larger than {MAX_RECORD_BYTES} bytes",
-                        file.display()
-                    ));
-                    continue;
+                    problems.push(format!("{name}: larger than {MAX_RECORD_BYTES} bytes"));
                 }
                 _ => match std::fs::read_to_string(&file) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        problems.push(format!("{}: {e}", file.display()));
-                        continue;
-                    }
+                    Ok(t) => texts.push((name, t)),
+                    Err(e) => problems.push(format!("{name}: {e}")),
                 },
-            };
+            }
+        }
+        for (name, text) in texts {
             let records: Vec<Record> = match serde_json::from_str::<Value>(&text) {
                 Ok(Value::Array(items)) => items
                     .into_iter()
@@ -164,12 +170,12 @@ impl Database {
                 Ok(v) => match serde_json::from_value(v) {
                     Ok(r) => vec![r],
                     Err(e) => {
-                        problems.push(format!("{}: not an OSV record: {e}", file.display()));
+                        problems.push(format!("{name}: not an OSV record: {e}"));
                         continue;
                     }
                 },
                 Err(e) => {
-                    problems.push(format!("{}: not JSON: {e}", file.display()));
+                    problems.push(format!("{name}: not JSON: {e}"));
                     continue;
                 }
             };
@@ -283,6 +289,40 @@ impl Database {
     }
 }
 
+/// Largest zip entry read, and most entries: an export has one small record per
+/// entry; anything else is not one.
+const MAX_ZIP_ENTRIES: usize = 2_000_000;
+
+/// The JSON entries of a zip, each as (`archive:entry`, text).
+fn zip_texts(path: &Path) -> Result<Vec<(String, String)>, String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut archive =
+        zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| e.to_string())?;
+    if archive.len() > MAX_ZIP_ENTRIES {
+        return Err(format!("{} entries: not an OSV export", archive.len()));
+    }
+    let mut out = Vec::new();
+    for i in 0..archive.len() {
+        let entry = archive.by_index(i).map_err(|e| e.to_string())?;
+        let name = entry.name().map_err(|e| e.to_string())?.into_owned();
+        if !name.ends_with(".json") || entry.is_dir() {
+            continue;
+        }
+        // The declared size may lie: read at most the limit, and refuse what reaches it.
+        let mut text = String::new();
+        entry
+            .take(MAX_RECORD_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| format!("{name}: {e}"))?;
+        if text.len() as u64 > MAX_RECORD_BYTES {
+            return Err(format!("{name}: larger than {MAX_RECORD_BYTES} bytes"));
+        }
+        out.push((format!("{}:{name}", path.display()), text));
+    }
+    Ok(out)
+}
+
 fn collect_json(path: &Path, out: &mut Vec<PathBuf>) {
     if path.is_dir() {
         let Ok(entries) = std::fs::read_dir(path) else {
@@ -293,7 +333,7 @@ fn collect_json(path: &Path, out: &mut Vec<PathBuf>) {
         for e in entries {
             collect_json(&e, out);
         }
-    } else if path.extension().is_some_and(|e| e == "json") {
+    } else if path.extension().is_some_and(|e| e == "json" || e == "zip") {
         out.push(path.to_path_buf());
     }
 }
@@ -485,5 +525,35 @@ mod tests {
             Some("1.26.4")
         );
         assert!(db.kubernetes("v1.26.4").unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_osv_export_zip_is_imported() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("all.zip");
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for i in 0..3 {
+            zip.start_file(format!("DSA-{i}.json"), options).unwrap();
+            let record = json!({"id": format!("DSA-{i}"), "summary": "s",
+                "affected": [{"package": {"ecosystem": "Debian:12", "name": "curl"},
+                    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "8.0"}]}]}]});
+            zip.write_all(record.to_string().as_bytes()).unwrap();
+        }
+        zip.start_file("README.txt", options).unwrap();
+        zip.write_all(b"not a record").unwrap();
+        zip.finish().unwrap();
+        let mut db = Database::open(&dir.path().join("db")).unwrap();
+        let (n, problems) = db.import(&[path.clone()]).unwrap();
+        assert_eq!((n, problems.len()), (3, 0), "{problems:?}");
+        // Not a zip at all: said, and the rest goes on.
+        let bad = dir.path().join("broken.zip");
+        std::fs::write(&bad, b"PK not really").unwrap();
+        let (n, problems) = db.import(&[bad, path]).unwrap();
+        assert_eq!(n, 3);
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].contains("broken.zip"), "{problems:?}");
     }
 }

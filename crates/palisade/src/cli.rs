@@ -94,10 +94,10 @@ pub struct ImageScanArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
-    /// Import OSV records: JSON files (one record, or an array) and directories of them
-    /// (an unzipped OSV export), replacing records already there.
+    /// Import OSV records: OSV's zip exports (`Debian/all.zip`), JSON files (one record,
+    /// or an array) and directories of them, replacing records already there.
     Update {
-        /// Files or directories of OSV JSON.
+        /// Zip exports, JSON files, or directories of them.
         #[arg(long = "from", required = true, value_name = "PATH")]
         from: Vec<PathBuf>,
         /// The database directory. [default: ~/.cache/palisade/db]
