@@ -546,7 +546,7 @@ mod tests {
         zip.write_all(b"not a record").unwrap();
         zip.finish().unwrap();
         let mut db = Database::open(&dir.path().join("db")).unwrap();
-        let (n, problems) = db.import(&[path.clone()]).unwrap();
+        let (n, problems) = db.import(std::slice::from_ref(&path)).unwrap();
         assert_eq!((n, problems.len()), (3, 0), "{problems:?}");
         // Not a zip at all: said, and the rest goes on.
         let bad = dir.path().join("broken.zip");
