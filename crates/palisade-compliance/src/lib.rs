@@ -460,6 +460,11 @@ fn judge(entry: &Entry, mapped: &[&'static CheckMeta], evidence: &Evidence<'_>) 
         excepted += evidence.excepted.get(c.id).copied().unwrap_or(0);
     }
     let manual = control.assessment == Assessment::Manual;
+    let not_run: Vec<&str> = mapped
+        .iter()
+        .filter(|c| !evidence.ran.contains(c.id))
+        .map(|c| c.id)
+        .collect();
     let (status, reason) = if mapped.is_empty() {
         let why = if manual {
             "manual: the benchmark asks a person to judge it"
@@ -469,14 +474,7 @@ fn judge(entry: &Entry, mapped: &[&'static CheckMeta], evidence: &Evidence<'_>) 
         (Status::NotEvaluated, Some(why.to_owned()))
     } else if findings > 0 {
         (Status::Failed, None)
-    } else if let Some(not_run) = {
-        let not_run: Vec<&str> = mapped
-            .iter()
-            .filter(|c| !evidence.ran.contains(c.id))
-            .map(|c| c.id)
-            .collect();
-        (!not_run.is_empty()).then_some(not_run)
-    } {
+    } else if !not_run.is_empty() {
         (
             Status::NotEvaluated,
             Some(format!("not run: {}", not_run.join(", "))),

@@ -142,14 +142,6 @@ pub struct History {
     db: Db,
 }
 
-const SEVERITIES: [Severity; 5] = [
-    Severity::Critical,
-    Severity::High,
-    Severity::Medium,
-    Severity::Low,
-    Severity::Info,
-];
-
 /// Rows per multi-row INSERT: few round trips to a remote server, well under SQLite's
 /// limit of variables per statement.
 const BATCH: usize = 500;
@@ -475,7 +467,8 @@ fn count(n: usize) -> Value {
 }
 
 fn severity_index(s: Severity) -> usize {
-    SEVERITIES.iter().position(|x| *x == s).unwrap_or(4)
+    // Counts are kept in `Severity::ALL`'s order, critical first.
+    Severity::ALL.iter().position(|x| *x == s).unwrap_or(4)
 }
 
 /// ` WHERE …` for `filter`'s conditions (numbered `$1`… in order), and their values.

@@ -175,14 +175,19 @@ fn digest_text(r: &Report) -> String {
     r.digest().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn report_api(client: &Client, api: ReportApi, namespace: Option<&str>) -> Api<DynamicObject> {
-    let ar = ApiResource {
+/// The report type of a namespace (`namespaced`) or of the cluster.
+fn report_resource(api: ReportApi, namespaced: bool) -> ApiResource {
+    ApiResource {
         group: api.group().into(),
         version: api.version().into(),
         api_version: api.api_version(),
-        kind: api.kind(namespace.is_some()).into(),
-        plural: api.plural(namespace.is_some()).into(),
-    };
+        kind: api.kind(namespaced).into(),
+        plural: api.plural(namespaced).into(),
+    }
+}
+
+fn report_api(client: &Client, api: ReportApi, namespace: Option<&str>) -> Api<DynamicObject> {
+    let ar = report_resource(api, namespace.is_some());
     match namespace {
         Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
         None => Api::all_with(client.clone(), &ar),
@@ -195,14 +200,8 @@ async fn existing(client: &Client, api: ReportApi) -> Written {
     let mut written = Written::new();
     let params = ListParams::default().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
     for namespaced in [true, false] {
-        let ar = ApiResource {
-            group: api.group().into(),
-            version: api.version().into(),
-            api_version: api.api_version(),
-            kind: api.kind(namespaced).into(),
-            plural: api.plural(namespaced).into(),
-        };
-        let list: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+        let list: Api<DynamicObject> =
+            Api::all_with(client.clone(), &report_resource(api, namespaced));
         match list.list(&params).await {
             Ok(objects) => {
                 for o in objects {

@@ -338,6 +338,16 @@ fn collect_json(path: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Versions in `ecosystem`'s order, with OSV's `0` before every version.
+fn event_cmp(ecosystem: Ecosystem, a: &str, b: &str) -> Ordering {
+    match (a, b) {
+        ("0", "0") => Ordering::Equal,
+        ("0", _) => Ordering::Less,
+        (_, "0") => Ordering::Greater,
+        _ => compare(ecosystem, a, b),
+    }
+}
+
 /// Whether `version` is affected by `ranges` (ECOSYSTEM ranges in the ecosystem's
 /// order, SEMVER ranges in semver's) or listed in `versions`, and the first fixed
 /// version after it.
@@ -348,14 +358,9 @@ pub fn affected(
     ranges: &[Value],
     versions: &[String],
 ) -> (bool, Option<String>) {
-    // "0" is before every version, as OSV defines it.
-    let cmp = |a: &str, b: &str| match (a, b) {
-        ("0", "0") => Ordering::Equal,
-        ("0", _) => Ordering::Less,
-        (_, "0") => Ordering::Greater,
-        _ => compare(ecosystem, a, b),
-    };
-    let mut hit = versions.iter().any(|v| cmp(v, version) == Ordering::Equal);
+    let mut hit = versions
+        .iter()
+        .any(|v| event_cmp(ecosystem, v, version) == Ordering::Equal);
     let mut fixed: Option<String> = None;
     for range in ranges {
         // SEMVER ranges are semver whatever the package's ecosystem.
@@ -364,12 +369,7 @@ pub fn affected(
             Some("SEMVER") => Ecosystem::Semver,
             _ => continue,
         };
-        let cmp = |a: &str, b: &str| match (a, b) {
-            ("0", "0") => Ordering::Equal,
-            ("0", _) => Ordering::Less,
-            (_, "0") => Ordering::Greater,
-            _ => compare(order, a, b),
-        };
+        let cmp = |a: &str, b: &str| event_cmp(order, a, b);
         let mut events: Vec<(&str, &str)> = range["events"]
             .as_array()
             .into_iter()

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::{root, run_in};
-use palisade_rbac::{load, Model, Request, User};
+use common::{attributes, root, run_in};
+use palisade_rbac::{load, Model, User};
 use palisade_replay::{Auth, Options, Recordings, ReplayServer, RequestInfo};
 use serde_json::Value;
 
@@ -259,40 +259,6 @@ fn forbidden_resources_are_reported_not_skipped() {
     assert_eq!(forbidden.len(), 1);
     assert_eq!(forbidden[0]["reason"], "forbidden");
     assert!(String::from_utf8_lossy(&json.stderr).contains("not evaluated: secrets: forbidden"));
-}
-
-/// The request an API server's authorizer sees for a replayed request.
-fn attributes(r: &RequestInfo) -> Request {
-    let parts: Vec<&str> = r.path.trim_start_matches('/').split('/').collect();
-    let (group, rest): (&str, &[&str]) = match parts.as_slice() {
-        ["api", _, rest @ ..] => ("", rest),
-        ["apis", g, _, rest @ ..] => (g, rest),
-        _ => ("", &[]),
-    };
-    let (namespace, resource) = match rest {
-        [resource] => ("", *resource),
-        ["namespaces", ns, resource] => (*ns, *resource),
-        _ => {
-            return Request {
-                verb: "get".into(),
-                api_group: String::new(),
-                resource: String::new(),
-                subresource: String::new(),
-                name: String::new(),
-                namespace: String::new(),
-                path: Some(r.path.clone()),
-            }
-        }
-    };
-    Request {
-        verb: "list".into(),
-        api_group: group.into(),
-        resource: resource.into(),
-        subresource: String::new(),
-        name: String::new(),
-        namespace: namespace.into(),
-        path: None,
-    }
 }
 
 fn authorizer(model: Model) -> palisade_replay::Authorizer {

@@ -10,66 +10,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{root, run_in, spawn_logging};
-use palisade_rbac::{load, Model, Request, User};
+use common::{attributes, root, run_in, spawn_logging};
+use palisade_rbac::{load, Model, User};
 use palisade_replay::{Auth, EventKind, Options, Recordings, ReplayServer, RequestInfo};
 use serde_json::{json, Value};
 
 const OPERATOR: &str = "system:serviceaccount:palisade-system:palisade-operator";
 const REPORTS: &str = "/apis/wgpolicyk8s.io/v1alpha2/policyreports";
 const CLUSTER_REPORTS: &str = "/apis/wgpolicyk8s.io/v1alpha2/clusterpolicyreports";
-
-/// What the API server's authorizer sees for a request: its verb from the method and
-/// query, its resource and name from the path.
-fn attributes(r: &RequestInfo) -> Request {
-    let parts: Vec<&str> = r.path.trim_start_matches('/').split('/').collect();
-    let (group, rest): (&str, &[&str]) = match parts.as_slice() {
-        ["api", _, rest @ ..] => ("", rest),
-        ["apis", g, _, rest @ ..] => (g, rest),
-        _ => ("", &[]),
-    };
-    let (namespace, resource, name) = match rest {
-        [resource] => ("", *resource, ""),
-        ["namespaces", ns, resource] => (*ns, *resource, ""),
-        ["namespaces", ns, resource, name] => (*ns, *resource, *name),
-        [resource, name] => ("", *resource, *name),
-        _ => {
-            return Request {
-                verb: "get".into(),
-                api_group: String::new(),
-                resource: String::new(),
-                subresource: String::new(),
-                name: String::new(),
-                namespace: String::new(),
-                path: Some(r.path.clone()),
-            }
-        }
-    };
-    let watch = r
-        .query
-        .split('&')
-        .any(|p| p == "watch=true" || p == "watch=1");
-    let verb = match (r.method.as_str(), name.is_empty()) {
-        ("GET", _) if watch => "watch",
-        ("GET", true) => "list",
-        ("GET", false) => "get",
-        ("POST", _) => "create",
-        ("PUT", _) => "update",
-        ("PATCH", _) => "patch",
-        ("DELETE", true) => "deletecollection",
-        ("DELETE", false) => "delete",
-        _ => "unknown",
-    };
-    Request {
-        verb: verb.into(),
-        api_group: group.into(),
-        resource: resource.into(),
-        subresource: String::new(),
-        name: name.into(),
-        namespace: namespace.into(),
-        path: None,
-    }
-}
 
 fn shipped_role() -> Model {
     let file = root().join("deploy/operator/rbac.yaml");

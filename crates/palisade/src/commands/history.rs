@@ -143,9 +143,10 @@ fn evaluation_json(e: &Evaluation) -> serde_json::Value {
 }
 
 fn evaluation_line(e: &Evaluation) -> String {
-    let names = ["critical", "high", "medium", "low", "info"];
-    let counts: Vec<String> = names
+    // `by_severity` is in `Severity::ALL`'s order, critical first.
+    let counts: Vec<String> = palisade_model::Severity::ALL
         .iter()
+        .map(|s| s.as_str())
         .zip(e.by_severity)
         .filter(|(_, n)| *n > 0)
         .map(|(s, n)| format!("{n} {s}"))

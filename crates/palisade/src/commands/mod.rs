@@ -150,3 +150,32 @@ fn init_logging(format: crate::cli::LogFormat) {
         crate::cli::LogFormat::Text => builder.init(),
     }
 }
+
+/// The frameworks `--framework` values name, each once, in report order.
+fn frameworks(values: &[crate::cli::Frameworks]) -> Vec<palisade_model::Framework> {
+    let named: Vec<palisade_model::Framework> =
+        values.iter().flat_map(|f| f.0.iter().copied()).collect();
+    palisade_compliance::FRAMEWORKS
+        .into_iter()
+        .filter(|f| named.contains(f))
+        .collect()
+}
+
+/// Each framework scored on `result`, given the checks that ran.
+fn compliance(
+    frameworks: &[palisade_model::Framework],
+    result: &palisade_model::ScanResult,
+    ran: &[&'static palisade_model::CheckMeta],
+) -> Vec<palisade_compliance::FrameworkReport> {
+    if frameworks.is_empty() {
+        return Vec::new();
+    }
+    let every: Vec<&'static palisade_model::CheckMeta> = palisade_checks::registry()
+        .iter()
+        .map(|c| c.meta())
+        .collect();
+    frameworks
+        .iter()
+        .map(|f| palisade_compliance::evaluate(*f, result, &every, ran))
+        .collect()
+}

@@ -74,7 +74,7 @@ pub fn run(args: &NodeArgs) -> anyhow::Result<ExitStatus> {
         args.output.as_deref(),
         args.color,
         ran.clone(),
-        compliance(args, &result, &ran),
+        super::compliance(&super::frameworks(&args.framework), &result, &ran),
         palisade_report::Extras::default(),
     )?;
     for e in &result.errors {
@@ -267,23 +267,4 @@ fn show_config(view: &NodeView, format: OutputFormat) -> anyhow::Result<()> {
         }
     }
     Ok(out.flush()?)
-}
-
-/// The frameworks `--framework` names, scored on what the node's checks found.
-fn compliance(
-    args: &NodeArgs,
-    result: &palisade_model::ScanResult,
-    ran: &[&'static CheckMeta],
-) -> Vec<palisade_compliance::FrameworkReport> {
-    let every: Vec<&'static CheckMeta> = registry().iter().map(|c| c.meta()).collect();
-    let wanted: Vec<palisade_model::Framework> = args
-        .framework
-        .iter()
-        .flat_map(|f| f.0.iter().copied())
-        .collect();
-    palisade_compliance::FRAMEWORKS
-        .into_iter()
-        .filter(|f| wanted.contains(f))
-        .map(|f| palisade_compliance::evaluate(f, result, &every, ran))
-        .collect()
 }

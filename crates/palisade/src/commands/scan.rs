@@ -10,7 +10,7 @@ use palisade_checks::{node, SECRET_VALUE_CHECKS};
 use palisade_cluster::{read, ConfigzError, ReadOptions};
 use palisade_config::{read_baseline, write_baseline};
 use palisade_engine::{apply_baseline, scan, Check, ScanOptions, StreamingScan};
-use palisade_model::{Category, CheckMeta, Framework, NotEvaluated, ScanResult, Severity};
+use palisade_model::{Category, CheckMeta, NotEvaluated, ScanResult, Severity};
 use palisade_report::{write_report, Format, ReportContext};
 
 use super::cluster;
@@ -178,18 +178,7 @@ fn kubelets(
 
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     let (config, mut checks, opts) = super::policy(&args.policy)?;
-    let frameworks: Vec<Framework> = {
-        let mut all: Vec<Framework> = args
-            .framework
-            .iter()
-            .flat_map(|f| f.0.iter().copied())
-            .collect();
-        all.dedup();
-        palisade_compliance::FRAMEWORKS
-            .into_iter()
-            .filter(|f| all.contains(f))
-            .collect()
-    };
+    let frameworks = super::frameworks(&args.framework);
     if !frameworks.is_empty() {
         // A framework is a selection: its checks, within what --select chose.
         checks.retain(|c| {
@@ -236,14 +225,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         // It judges only with a database to match against.
         .filter(|m| m.id != version_vulnerable::CHECK.meta.id || args.vuln_db.is_some())
         .collect();
-    let every: Vec<&'static CheckMeta> = palisade_checks::registry()
-        .iter()
-        .map(|c| c.meta())
-        .collect();
-    let compliance = frameworks
-        .iter()
-        .map(|f| palisade_compliance::evaluate(*f, &result, &every, &ran))
-        .collect();
+    let compliance = super::compliance(&frameworks, &result, &ran);
     // Recorded before the report, so the HTML trend includes this evaluation.
     let trend = match &args.database {
         Some(url) => record_history(args, url, &result)?,

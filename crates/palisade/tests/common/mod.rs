@@ -74,3 +74,55 @@ pub fn spawn_logging(
     let log = std::io::BufReader::new(child.stderr.take().unwrap());
     (child, log)
 }
+
+/// What the API server's authorizer sees for a request: its verb from the method and
+/// query, its resource and name from the path.
+pub fn attributes(r: &palisade_replay::RequestInfo) -> palisade_rbac::Request {
+    let parts: Vec<&str> = r.path.trim_start_matches('/').split('/').collect();
+    let (group, rest): (&str, &[&str]) = match parts.as_slice() {
+        ["api", _, rest @ ..] => ("", rest),
+        ["apis", g, _, rest @ ..] => (g, rest),
+        _ => ("", &[]),
+    };
+    let (namespace, resource, name) = match rest {
+        [resource] => ("", *resource, ""),
+        ["namespaces", ns, resource] => (*ns, *resource, ""),
+        ["namespaces", ns, resource, name] => (*ns, *resource, *name),
+        [resource, name] => ("", *resource, *name),
+        _ => {
+            return palisade_rbac::Request {
+                verb: "get".into(),
+                api_group: String::new(),
+                resource: String::new(),
+                subresource: String::new(),
+                name: String::new(),
+                namespace: String::new(),
+                path: Some(r.path.clone()),
+            }
+        }
+    };
+    let watch = r
+        .query
+        .split('&')
+        .any(|p| p == "watch=true" || p == "watch=1");
+    let verb = match (r.method.as_str(), name.is_empty()) {
+        ("GET", _) if watch => "watch",
+        ("GET", true) => "list",
+        ("GET", false) => "get",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", true) => "deletecollection",
+        ("DELETE", false) => "delete",
+        _ => "unknown",
+    };
+    palisade_rbac::Request {
+        verb: verb.into(),
+        api_group: group.into(),
+        resource: resource.into(),
+        subresource: String::new(),
+        name: name.into(),
+        namespace: namespace.into(),
+        path: None,
+    }
+}
