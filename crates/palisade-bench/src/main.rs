@@ -29,6 +29,7 @@ mod admission;
 mod audit;
 mod audit_serve;
 mod image;
+mod verify;
 mod netpol;
 mod operator;
 mod rbac;
@@ -50,6 +51,7 @@ fn main() -> anyhow::Result<()> {
         ["run", dir] => run(Path::new(dir)),
         ["reports", dir] => reports(Path::new(dir)),
         ["image", packages] => image::run(packages.parse()?),
+        ["verify"] => verify::run(),
         ["operator", pods, rate, seconds] => operator::run(pods.parse()?, rate.parse()?, seconds.parse()?, "2"),
         ["operator", pods, rate, seconds, debounce] => {
             operator::run(pods.parse()?, rate.parse()?, seconds.parse()?, debounce)

@@ -472,6 +472,9 @@ fn not_exportable(meta: &CheckMeta) -> &'static str {
             "a property of the YAML text; the API server receives parsed objects"
         }
         "cluster-version-unsupported" => "it judges the cluster's version, which is no object",
+        "image-signature" | "image-vulnerable" => {
+            "it needs the image's registry (signatures, layers) and offline databases; CEL sees only the object"
+        }
         "kubernetes-version-vulnerable" => {
             "it matches the cluster's version against a vulnerability database, which is no object"
         }

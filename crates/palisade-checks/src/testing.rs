@@ -137,6 +137,7 @@ pub fn run_analysis(
     let settings = CheckSettings {
         allowed_registries: Vec::new(),
         active: (!ids.is_empty()).then(|| ids.iter().copied().collect()),
+        images: None,
     };
     let mut hits: Vec<AnalysisHit> = analysis
         .report(items, &settings)

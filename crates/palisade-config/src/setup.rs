@@ -50,6 +50,7 @@ pub fn scan_setup(
         settings: CheckSettings {
             allowed_registries,
             active: Some(checks.iter().map(|c| c.meta().id).collect()),
+            images: None,
         },
         exceptions: config.exceptions.clone(),
         strict: overrides.strict,

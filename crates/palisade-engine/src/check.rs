@@ -29,6 +29,50 @@ pub struct CheckSettings {
     /// Ids of the checks in this run; `None` means every registered check. Checks
     /// that overlap a Pod Security check stay quiet where that check reports.
     pub active: Option<HashSet<&'static str>>,
+    /// What registries, signatures and vulnerability databases say of images, when the
+    /// run was asked to look (`--image-policy`, `--resolve-digests`, `--scan-images`).
+    pub images: Option<Arc<dyn ImageFacts>>,
+}
+
+/// What is known of an image from outside the scanned objects: its registry, its
+/// signatures, its packages' vulnerabilities. Checks ask; the implementation does the
+/// IO, once per image however many containers run it, and may block while it does.
+pub trait ImageFacts: Send + Sync + std::fmt::Debug {
+    /// The digest the reference names now, to suggest pinning it; `None` when not
+    /// asked for or unknown.
+    fn digest(&self, image: &str) -> Option<String>;
+    /// The signature policy's verdict; `None` when no policy covers the image.
+    fn signature(&self, image: &str) -> Option<SignatureVerdict>;
+    /// The known vulnerabilities of the image's OS packages; `None` when not asked for.
+    fn vulnerabilities(&self, image: &str) -> Option<Result<ImageVulnerabilities, String>>;
+}
+
+/// A signature policy's verdict on one image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureVerdict {
+    /// Signed as the policy requires; names the signer.
+    Verified(String),
+    /// Not signed as required (or the signatures could not be fetched): why.
+    Rejected(String),
+}
+
+/// An image's known vulnerabilities, most severe first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageVulnerabilities {
+    /// The manifest digest the packages were read from.
+    pub digest: String,
+    pub packages: usize,
+    pub vulnerabilities: Vec<ImageVulnerability>,
+}
+
+/// One known vulnerability of one package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageVulnerability {
+    pub id: String,
+    pub severity: Severity,
+    pub package: String,
+    pub installed: String,
+    pub fixed: Option<String>,
 }
 
 impl CheckSettings {

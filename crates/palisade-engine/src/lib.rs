@@ -13,7 +13,8 @@ mod pss;
 mod scan;
 
 pub use check::{
-    Analysis, Check, CheckSettings, Findings, Gathered, Memo, ObjectContext, RawFinding,
+    Analysis, Check, CheckSettings, Findings, Gathered, ImageFacts, ImageVulnerabilities,
+    ImageVulnerability, Memo, ObjectContext, RawFinding, SignatureVerdict,
 };
 pub use exceptions::{
     apply_baseline, names_check, parse_inline, Baseline, Exception, Subject, IGNORE_ANNOTATION,

@@ -174,8 +174,19 @@ pub fn read_layout(layout: &Path) -> Result<ImageContents, VulnError> {
             .map_err(|e| VulnError::Io(index_path.display().to_string(), e))?,
     )
     .map_err(|e| VulnError::Invalid(index_path.display().to_string(), e.to_string()))?;
-    let mut digest = pick(&index)
+    let digest = pick(&index)
         .ok_or_else(|| VulnError::Invalid(name.clone(), "index.json lists no manifest".into()))?;
+    read_image(layout, &digest)
+}
+
+/// Reads the image whose manifest (or index) is the blob `digest` in the OCI layout
+/// `layout`, as `palisade image scan` pulls images into its cache.
+///
+/// # Errors
+/// As [`read_layout`].
+pub fn read_image(layout: &Path, digest: &str) -> Result<ImageContents, VulnError> {
+    let name = layout.display().to_string();
+    let mut digest = digest.to_owned();
     let mut manifest = json(layout, &digest)?;
     // An index within the index (a multi-platform image): one more step.
     if manifest.get("manifests").is_some() {

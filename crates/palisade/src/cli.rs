@@ -72,15 +72,145 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
-    /// Match an image's installed OS packages (dpkg, apk) against the OSV database;
+    /// Match an image's installed OS packages (dpkg, apk, rpm) against the OSV database;
     /// exit 1 when a vulnerability is at least `--fail-on`.
     Scan(ImageScanArgs),
+    /// Verify an image's cosign signatures offline: with a public key, or keyless
+    /// (Fulcio certificate identity and issuer, Rekor inclusion proof), or as a policy
+    /// file says; exit 1 when no signature satisfies it.
+    Verify(ImageVerifyArgs),
+    /// Print the digest each image reference names now (`IMAGE@sha256:…`), for pinning.
+    Resolve {
+        /// Image references (`ghcr.io/acme/app:1.4`).
+        #[arg(required = true, value_name = "IMAGE")]
+        images: Vec<String>,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImageVerifyArgs {
+    /// An image reference (`ghcr.io/acme/app:1.4`, best by digest) or an OCI image
+    /// layout directory holding the image and its signatures.
+    pub image: String,
+    /// The signature policy (which images need which signers); the image must be
+    /// covered by one of its rules.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["key", "certificate_identity", "certificate_identity_regexp"])]
+    pub policy: Option<PathBuf>,
+    /// A public key (PEM) the image must be signed with (`cosign.pub`); several: any.
+    #[arg(long, value_name = "FILE")]
+    pub key: Vec<PathBuf>,
+    /// Keyless: the certificate's identity (an email or URI), exactly.
+    #[arg(long, value_name = "IDENTITY", requires = "issuer")]
+    pub certificate_identity: Option<String>,
+    /// Keyless: a regular expression the whole identity must match.
+    #[arg(
+        long,
+        value_name = "REGEX",
+        conflicts_with = "certificate_identity",
+        requires = "issuer"
+    )]
+    pub certificate_identity_regexp: Option<String>,
+    /// Keyless: the OIDC issuer, exactly.
+    #[arg(long, value_name = "URL", group = "issuer")]
+    pub certificate_oidc_issuer: Option<String>,
+    /// Keyless: a regular expression the whole issuer must match.
+    #[arg(long, value_name = "REGEX", group = "issuer")]
+    pub certificate_oidc_issuer_regexp: Option<String>,
+    /// The Sigstore trust root (`trusted_root.json`: Fulcio CAs, Rekor keys) keyless
+    /// signatures and log entries are checked against; overrides the policy's.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// Keep verified digests in this file, so verifying them again asks no registry.
+    /// [default: ~/.cache/palisade/signatures.json]
+    #[arg(long, value_name = "FILE")]
+    pub signature_cache: Option<PathBuf>,
+    /// Verify afresh, without the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    #[arg(long, short = 'f', value_enum, default_value_t = HistoryFormat::Text)]
+    pub format: HistoryFormat,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// What the admission webhook asks registries.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AdmissionImageArgs {
+    /// Deny (or warn, as the admission mode of `image-signature` says) pods whose
+    /// images are not signed as this signature policy requires.
+    #[arg(long, value_name = "FILE")]
+    pub image_policy: Option<PathBuf>,
+    /// Keep verified digests in this file across restarts. [default: in memory]
+    #[arg(long, value_name = "FILE", requires = "image_policy")]
+    pub signature_cache: Option<PathBuf>,
+    /// Images verified at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub image_concurrency: usize,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// What `scan` asks registries about the images it sees.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScanImageArgs {
+    /// Pull each image (by the digest it runs, for a live Pod) and match its OS
+    /// packages against --vuln-db: check `image-vulnerable`.
+    #[arg(long, requires = "vuln_db")]
+    pub scan_images: bool,
+    /// Verify each image's cosign signatures against this policy (which images need
+    /// which signer): check `image-signature`.
+    #[arg(long, value_name = "FILE")]
+    pub image_policy: Option<PathBuf>,
+    /// Keep verified digests in this file (JSON), so a later run verifies them without
+    /// asking the registry. [default: in memory]
+    #[arg(long, value_name = "FILE", requires = "image_policy")]
+    pub signature_cache: Option<PathBuf>,
+    /// Resolve each unpinned image's tag to the digest it names now, so
+    /// `image-not-pinned` says what to pin.
+    #[arg(long)]
+    pub resolve_digests: bool,
+    /// Where pulled images are kept. [default: ~/.cache/palisade/images]
+    #[arg(long, value_name = "DIR")]
+    pub image_cache: Option<PathBuf>,
+    /// Images fetched or verified at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub image_concurrency: usize,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// How to reach image registries.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegistryArgs {
+    /// A docker config.json with registry credentials (`auths`, `credHelpers`,
+    /// `credsStore`). [default: $DOCKER_CONFIG/config.json, ~/.docker/config.json]
+    #[arg(long, value_name = "FILE")]
+    pub docker_config: Option<PathBuf>,
+    /// Trust this CA (PEM) for registries' certificates, besides the system's.
+    #[arg(long = "registry-ca", value_name = "FILE")]
+    pub registry_ca: Vec<PathBuf>,
+    /// Reach this registry (`host:port`) over plain HTTP. Only for registries on a
+    /// network you trust: nothing is encrypted or authenticated.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
+    /// Give up on a registry request after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub registry_timeout: u64,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ImageScanArgs {
-    /// An OCI image layout directory (`skopeo copy docker://IMAGE oci:DIR`).
-    pub image: PathBuf,
+    /// An image reference (`ghcr.io/acme/app:1.4`, pulled into `--cache`) or an OCI
+    /// image layout directory (`skopeo copy docker://IMAGE oci:DIR`).
+    pub image: String,
+    /// Where pulled images are kept (an OCI layout; blobs already there are not pulled
+    /// again). [default: ~/.cache/palisade/images]
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// The database directory (`palisade db update`). [default: ~/.cache/palisade/db]
     #[arg(long, value_name = "DIR")]
     pub db: Option<PathBuf>,
@@ -441,6 +571,8 @@ pub struct AdmissionServeArgs {
     pub tls_key: PathBuf,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub images: AdmissionImageArgs,
     /// Largest request body in bytes; larger ones get 413.
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
     pub max_body: usize,
@@ -482,6 +614,8 @@ pub struct AdmissionReviewArgs {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub images: AdmissionImageArgs,
     /// Print each answer as the AdmissionReview JSON the webhook sends (one per line).
     #[arg(long)]
     pub json: bool,
@@ -851,10 +985,14 @@ pub struct ScanArgs {
     #[arg(long, short = 'n', value_name = "NS", requires = "cluster")]
     pub namespace: Option<String>,
 
-    /// With --cluster: match the API server's Kubernetes version against the OSV
-    /// database in DIR (`palisade db update`): check `kubernetes-version-vulnerable`.
-    #[arg(long, value_name = "DIR", requires = "cluster")]
+    /// The OSV database in DIR (`palisade db update`): with --cluster the API server's
+    /// Kubernetes version is matched against it (`kubernetes-version-vulnerable`); with
+    /// --scan-images each image's packages are (`image-vulnerable`).
+    #[arg(long, value_name = "DIR")]
     pub vuln_db: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub images: ScanImageArgs,
 
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Table)]

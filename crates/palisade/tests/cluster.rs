@@ -553,3 +553,107 @@ fn kubelets_are_judged_by_their_configz_and_a_refusal_is_said() {
         refused[0]["reason"]
     );
 }
+
+/// `scan --cluster --scan-images`: a Pod is judged by the image it runs (the digest in
+/// its status), not the tag its spec names; each digest is pulled once.
+#[test]
+fn running_images_are_scanned_by_the_digest_they_run() {
+    if !palisade_registry::testing::available() {
+        return;
+    }
+    let registry = palisade_registry::testing::TestRegistry::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let image = |openssl: &str| {
+        vec![palisade_vuln::testing::layer(&[
+            ("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n"),
+            (
+                "var/lib/dpkg/status",
+                &format!("Package: openssl\nStatus: install ok installed\nVersion: {openssl}\n"),
+            ),
+        ])]
+    };
+    // The tag now names the fixed image; the pods still run the old one.
+    let old = runtime.block_on(registry.push_image("acme/app", "old", &image("3.0.11-1~deb12u1")));
+    runtime.block_on(registry.push_image("acme/app", "1.0", &image("3.0.11-1~deb12u2")));
+    let host = registry.host.clone();
+
+    let cluster = Cluster::start(Options::default(), &Auth::ClientCertificate);
+    for name in ["web-1", "web-2"] {
+        cluster.server.apply_event(
+            "/api/v1/pods",
+            palisade_replay::EventKind::Added,
+            serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": "shop", "uid": name},
+                "spec": {"containers": [{"name": "web", "image": format!("{host}/acme/app:1.0")}]},
+                "status": {"phase": "Running", "containerStatuses": [{"name": "web", "ready": true,
+                    "image": format!("{host}/acme/app:1.0"),
+                    "imageID": format!("{host}/acme/app@{old}")}]}}),
+        );
+    }
+    let d = cluster.dir.path();
+    std::fs::create_dir(d.join("osv")).unwrap();
+    std::fs::write(
+        d.join("osv/DSA-1.json"),
+        serde_json::json!({"id": "DSA-1", "summary": "openssl bug",
+            "affected": [{"package": {"ecosystem": "Debian:12", "name": "openssl"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.11-1~deb12u2"}]}],
+                "ecosystem_specific": {"urgency": "high"}}]})
+        .to_string(),
+    )
+    .unwrap();
+    assert!(run_in(d, &["db", "update", "--from", "osv", "--db", "db"])
+        .status
+        .success());
+    let config = registry.docker_config(None);
+    let ca = registry.ca();
+    let out = cluster.run(&[
+        "scan",
+        "--cluster",
+        "-n",
+        "shop",
+        "--select",
+        "image-vulnerable",
+        "-f",
+        "json",
+        "--vuln-db",
+        "db",
+        "--scan-images",
+        "--image-cache",
+        "cache",
+        "--docker-config",
+        config.to_str().unwrap(),
+        "--registry-ca",
+        ca.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings: Vec<(&str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["object"]["kind"] == "Pod")
+        .map(|f| {
+            (
+                f["object"]["name"].as_str().unwrap(),
+                f["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let message = format!(
+        "container \"web\": image \"{host}/acme/app@{old}\" ({old}) has 1 known vulnerability (1 high): DSA-1 in openssl 3.0.11-1~deb12u1 (fixed in 3.0.11-1~deb12u2)"
+    );
+    assert_eq!(
+        findings,
+        [("web-1", message.as_str()), ("web-2", message.as_str())]
+    );
+    // The old image's manifest was fetched once for both pods; the tag never resolved.
+    let requests = registry.requests();
+    let count = |needle: &str| requests.iter().filter(|r| r.contains(needle)).count();
+    assert_eq!(count(&format!("/manifests/{old}")), 1, "{requests:#?}");
+    assert_eq!(count("/manifests/1.0"), 0, "{requests:#?}");
+}

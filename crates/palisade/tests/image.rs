@@ -154,3 +154,290 @@ fn the_cluster_version_is_matched_against_kubernetes_records() {
     // Without a database nothing is judged.
     assert!(scan(&[]).is_empty());
 }
+
+/// `image scan` and `image resolve` against a real registry (docker-registry on
+/// loopback with TLS and a password).
+#[test]
+fn images_are_pulled_from_a_registry_with_credentials_and_resolved_to_digests() {
+    if !palisade_registry::testing::available() {
+        return;
+    }
+    let registry = palisade_registry::testing::TestRegistry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("osv")).unwrap();
+    std::fs::write(
+        d.join("osv/DSA-1.json"),
+        json!({"id": "DSA-1", "summary": "openssl bug",
+            "affected": [{"package": {"ecosystem": "Debian:12", "name": "openssl"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.11-1~deb12u2"}]}],
+                "ecosystem_specific": {"urgency": "high"}}]})
+        .to_string(),
+    )
+    .unwrap();
+    assert!(run_in(d, &["db", "update", "--from", "osv", "--db", "db"])
+        .status
+        .success());
+    let layers = [layer(&[
+        ("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n"),
+        (
+            "var/lib/dpkg/status",
+            "Package: openssl\nStatus: install ok installed\nVersion: 3.0.11-1~deb12u1\n",
+        ),
+    ])];
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let digest = runtime.block_on(registry.push_image("acme/app", "1.0", &layers));
+    let reference = format!("{}/acme/app:1.0", registry.host);
+    let config = registry.docker_config(None);
+    let ca = registry.ca();
+    let flags = [
+        "--docker-config",
+        config.to_str().unwrap(),
+        "--registry-ca",
+        ca.to_str().unwrap(),
+    ];
+    let mut args = vec![
+        "image",
+        "scan",
+        reference.as_str(),
+        "--db",
+        "db",
+        "--cache",
+        "cache",
+        "-f",
+        "json",
+    ];
+    args.extend(flags);
+    let out = run_in(d, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["digest"], digest);
+    assert_eq!(v["vulnerabilities"][0]["id"], "DSA-1");
+    assert!(d.join("cache/index.json").exists());
+
+    let mut args = vec!["image", "resolve", reference.as_str(), "127.0.0.1:1/none:1"];
+    args.extend(flags);
+    args.extend(["--registry-timeout", "2"]);
+    let out = run_in(d, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "one image could not be resolved"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{reference}@{digest}\n")
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("127.0.0.1:1/none:1"), "{err}");
+
+    // Wrong credentials: an error naming the image, never the password.
+    let wrong = registry.docker_config(Some("wrong-password"));
+    let out = run_in(
+        d,
+        &[
+            "image",
+            "resolve",
+            reference.as_str(),
+            "--docker-config",
+            wrong.to_str().unwrap(),
+            "--registry-ca",
+            ca.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&reference) && !err.contains("wrong-password"),
+        "{err}"
+    );
+}
+
+/// A small OSV database with one high record for openssl below 3.0.11-1~deb12u2.
+fn osv_db(d: &std::path::Path) {
+    std::fs::create_dir_all(d.join("osv")).unwrap();
+    std::fs::write(
+        d.join("osv/DSA-1.json"),
+        json!({"id": "DSA-1", "summary": "openssl bug",
+            "affected": [{"package": {"ecosystem": "Debian:12", "name": "openssl"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.11-1~deb12u2"}]}],
+                "ecosystem_specific": {"urgency": "high"}}]})
+        .to_string(),
+    )
+    .unwrap();
+    assert!(run_in(d, &["db", "update", "--from", "osv", "--db", "db"])
+        .status
+        .success());
+}
+
+fn debian_image(openssl: &str) -> Vec<Vec<u8>> {
+    vec![layer(&[
+        ("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n"),
+        (
+            "var/lib/dpkg/status",
+            &format!("Package: openssl\nStatus: install ok installed\nVersion: {openssl}\n"),
+        ),
+    ])]
+}
+
+/// `scan --scan-images --resolve-digests` on manifests: each image's packages matched
+/// once however many containers run it, each finding on its container's `image:` line,
+/// and the digest to pin named.
+#[test]
+fn scan_matches_each_image_once_and_names_the_digest_to_pin() {
+    if !palisade_registry::testing::available() {
+        return;
+    }
+    let registry = palisade_registry::testing::TestRegistry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    osv_db(d);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let old =
+        runtime.block_on(registry.push_image("acme/app", "1.0", &debian_image("3.0.11-1~deb12u1")));
+    let fixed =
+        runtime.block_on(registry.push_image("acme/app", "1.1", &debian_image("3.0.11-1~deb12u2")));
+    let host = &registry.host;
+    std::fs::create_dir(d.join("manifests")).unwrap();
+    std::fs::write(
+        d.join("manifests/app.yaml"),
+        format!(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: app, namespace: shop}}
+spec:
+  template:
+    spec:
+      containers:
+      - {{name: web, image: '{host}/acme/app:1.0'}}
+      - {{name: worker, image: '{host}/acme/app:1.0'}}
+      - {{name: pinned, image: '{host}/acme/app@{old}'}}
+      - {{name: new, image: '{host}/acme/app:1.1'}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: other, namespace: shop}}
+spec:
+  containers:
+  - {{name: web, image: '{host}/acme/app:1.0'}}
+"
+        ),
+    )
+    .unwrap();
+    let config = registry.docker_config(None);
+    let ca = registry.ca();
+    let out = run_in(
+        d,
+        &[
+            "scan",
+            "manifests",
+            "--select",
+            "image-vulnerable,image-not-pinned",
+            "-f",
+            "json",
+            "--vuln-db",
+            "db",
+            "--scan-images",
+            "--resolve-digests",
+            "--image-cache",
+            "cache",
+            "--docker-config",
+            config.to_str().unwrap(),
+            "--registry-ca",
+            ca.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut got: Vec<(String, u64, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().to_owned(),
+                f["location"]["line"].as_u64().unwrap(),
+                f["severity"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    got.sort();
+    let want: Vec<(String, u64, String)> = [
+        ("image-not-pinned", 8, "low"),
+        ("image-not-pinned", 9, "low"),
+        ("image-not-pinned", 11, "low"),
+        ("image-not-pinned", 18, "low"),
+        ("image-vulnerable", 8, "high"),
+        ("image-vulnerable", 9, "high"),
+        ("image-vulnerable", 10, "high"),
+        ("image-vulnerable", 18, "high"),
+    ]
+    .iter()
+    .map(|(c, l, s)| ((*c).to_owned(), *l, (*s).to_owned()))
+    .collect();
+    assert_eq!(got, want);
+    let messages: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages.contains(&format!(
+            "container \"new\": image \"{host}/acme/app\" is not pinned by digest; its tag names {host}/acme/app:1.1@{fixed} now"
+        ).as_str()),
+        "{messages:#?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains(&format!("({old}) has 1 known vulnerability (1 high): DSA-1 in openssl 3.0.11-1~deb12u1 (fixed in 3.0.11-1~deb12u2)"))),
+        "{messages:#?}"
+    );
+    // One image, four containers: its layer pulled once, its tag resolved once.
+    let requests = registry.requests();
+    let layer = &debian_image("3.0.11-1~deb12u1")[0];
+    let layer_digest = format!("sha256:{:x}", <sha2::Sha256 as sha2::Digest>::digest(layer));
+    let count = |needle: &str| requests.iter().filter(|r| r.contains(needle)).count();
+    assert_eq!(count(&format!("/blobs/{layer_digest}")), 1, "{requests:#?}");
+    assert_eq!(count("/manifests/1.0"), 1, "{requests:#?}");
+
+    // A registry that refuses says why on the containers' lines, at info.
+    let wrong = registry.docker_config(Some("wrong"));
+    let out = run_in(
+        d,
+        &[
+            "scan",
+            "manifests",
+            "--select",
+            "image-vulnerable",
+            "-f",
+            "json",
+            "--vuln-db",
+            "db",
+            "--scan-images",
+            "--image-cache",
+            "cache2",
+            "--docker-config",
+            wrong.to_str().unwrap(),
+            "--registry-ca",
+            ca.to_str().unwrap(),
+        ],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = v["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 5, "{findings:#?}");
+    assert!(findings.iter().all(|f| f["severity"] == "info"
+        && f["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not be scanned")));
+}

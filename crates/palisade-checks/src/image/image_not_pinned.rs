@@ -15,7 +15,7 @@ pub static CHECK: Rule = Rule {
         category: Category::Image,
         description: "A container image has no `@sha256:` digest; a tag alone is mutable.",
         rationale: "A tag can be moved to another image at any time, by a release process or by whoever gains push access to the repository; only a digest names immutable content, so only a digest guarantees the scanned, reviewed image is the one that runs.",
-        remediation: "Append the digest of the reviewed image: `image: registry/app:1.4.2@sha256:<digest>` (the tag stays readable; the runtime pulls by digest). Tools such as Renovate or `crane digest` keep digests current.",
+        remediation: "Append the digest of the reviewed image: `image: registry/app:1.4.2@sha256:<digest>` (the tag stays readable; the runtime pulls by digest). `palisade scan --resolve-digests` (or `palisade image resolve IMAGE`) prints the digest each tag names now; Renovate keeps digests current.",
         references: &[
             "https://kubernetes.io/docs/concepts/containers/images/#image-names",
             "https://kubernetes.io/docs/concepts/containers/images/#updating-images",
@@ -39,11 +39,29 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
         } else {
             "is not pinned by digest"
         };
+        // With `--resolve-digests`, the digest the tag names now, ready to paste.
+        let now = ctx
+            .settings
+            .images
+            .as_ref()
+            .filter(|_| ci.image.digest.is_none())
+            .and_then(|facts| facts.digest(ci.node.as_str().unwrap_or_default()))
+            .map(|digest| {
+                format!(
+                    "; its tag names {}@{digest} now",
+                    ci.node.as_str().unwrap_or_default().trim()
+                )
+            })
+            .unwrap_or_default();
         out.report(
             meta,
             ci.node,
             ci.container.path_of("image"),
-            format!("{}: image {:?} {why}", who(&ci.container), ci.image.name()),
+            format!(
+                "{}: image {:?} {why}{now}",
+                who(&ci.container),
+                ci.image.name()
+            ),
         );
     }
 }

@@ -5,7 +5,9 @@ use palisade_engine::Check;
 mod image_not_pinned;
 mod image_pull_policy;
 mod image_registry_not_allowed;
+pub mod image_signature;
 mod image_tag_latest;
+pub mod image_vulnerable;
 pub mod reference;
 
 /// Every `image` check, in catalogue order.
@@ -14,4 +16,6 @@ pub static CHECKS: &[&dyn Check] = &[
     &image_not_pinned::CHECK,
     &image_registry_not_allowed::CHECK,
     &image_pull_policy::CHECK,
+    &image_signature::CHECK,
+    &image_vulnerable::CHECK,
 ];

@@ -161,6 +161,33 @@ pub struct ContainerImage<'d> {
     pub image: ImageRef<'d>,
 }
 
+/// The image a container of a Pod object actually runs, by digest, from its status
+/// (`imageID`: `docker.io/library/nginx@sha256:…`, or `docker-pullable://…` from
+/// dockershim); `None` for objects without status or a status without a digest.
+#[must_use]
+pub fn running_image(ctx: &ObjectContext<'_>, container: &str) -> Option<String> {
+    let status = ctx.object.root.get_present("status")?;
+    for list in [
+        "containerStatuses",
+        "initContainerStatuses",
+        "ephemeralContainerStatuses",
+    ] {
+        let Some(statuses) = status.get_present(list) else {
+            continue;
+        };
+        for s in statuses.items() {
+            if s.get("name").and_then(|n| n.as_str()) != Some(container) {
+                continue;
+            }
+            let id = s.get("imageID").and_then(|n| n.as_str())?;
+            let id = id.strip_prefix("docker-pullable://").unwrap_or(id);
+            let (name, digest) = id.split_once('@')?;
+            return (!name.is_empty() && is_valid_digest(digest)).then(|| id.to_owned());
+        }
+    }
+    None
+}
+
 /// Every container image (init, regular, ephemeral) in the object that can be judged:
 /// missing, empty and templated images are skipped.
 pub fn container_images<'d>(ctx: &ObjectContext<'d>) -> Vec<ContainerImage<'d>> {

@@ -14,8 +14,8 @@ use palisade_source::{parse_document, split_documents, Limits};
 use serde_json::{json, Value};
 
 use crate::cli::{
-    AdmissionCertsArgs, AdmissionCommand, AdmissionExportVapArgs, AdmissionReviewArgs,
-    AdmissionServeArgs, PolicyArgs, VapFormat,
+    AdmissionCertsArgs, AdmissionCommand, AdmissionExportVapArgs, AdmissionImageArgs,
+    AdmissionReviewArgs, AdmissionServeArgs, PolicyArgs, VapFormat,
 };
 use crate::ExitStatus;
 
@@ -28,8 +28,17 @@ pub fn run(command: AdmissionCommand) -> anyhow::Result<ExitStatus> {
     }
 }
 
-fn judge(policy: &PolicyArgs) -> anyhow::Result<Judge> {
-    let (config, checks, scan) = super::policy(policy)?;
+fn judge(policy: &PolicyArgs, images: &AdmissionImageArgs) -> anyhow::Result<Judge> {
+    let (config, mut checks, mut scan) = super::policy(policy)?;
+    match super::image_facts::RegistryFacts::for_admission(images)? {
+        Some(facts) => scan.settings.images = Some(facts),
+        // Nothing to judge signatures by: the check is not among those that ran.
+        None => {
+            checks.retain(|c| c.meta().id != palisade_checks::image::image_signature::CHECK.meta.id)
+        }
+    }
+    // The webhook never pulls whole images.
+    checks.retain(|c| c.meta().id != palisade_checks::image::image_vulnerable::CHECK.meta.id);
     Judge::new(JudgeConfig {
         checks,
         scan,
@@ -40,7 +49,7 @@ fn judge(policy: &PolicyArgs) -> anyhow::Result<Judge> {
 
 fn serve(args: &AdmissionServeArgs) -> anyhow::Result<ExitStatus> {
     super::init_logging(args.log_format);
-    let judge = Arc::new(judge(&args.policy)?);
+    let judge = Arc::new(judge(&args.policy, &args.images)?);
     let config = ServerConfig {
         max_body: args.max_body,
         max_in_flight: args.max_in_flight.max(1),
@@ -195,7 +204,7 @@ fn print_decision(out: &mut impl Write, d: &Decision) -> std::io::Result<()> {
 }
 
 fn review(args: &AdmissionReviewArgs) -> anyhow::Result<ExitStatus> {
-    let judge = judge(&args.policy)?;
+    let judge = judge(&args.policy, &args.images)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut denied = false;

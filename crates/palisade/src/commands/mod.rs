@@ -6,6 +6,8 @@ mod checks;
 mod cluster;
 mod history;
 mod image;
+mod image_facts;
+mod image_verify;
 mod netpol;
 mod node;
 mod operator;

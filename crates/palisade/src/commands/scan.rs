@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use palisade_checks::cluster::version_vulnerable;
+use palisade_checks::image::{image_signature, image_vulnerable};
 use palisade_checks::{node, SECRET_VALUE_CHECKS};
 use palisade_cluster::{read, ConfigzError, ReadOptions};
 use palisade_config::{read_baseline, write_baseline};
@@ -177,7 +178,12 @@ fn kubelets(
 }
 
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
-    let (config, mut checks, opts) = super::policy(&args.policy)?;
+    let (config, mut checks, mut opts) = super::policy(&args.policy)?;
+    let image_facts =
+        super::image_facts::RegistryFacts::for_scan(&args.images, args.vuln_db.as_ref())?;
+    opts.settings.images = image_facts
+        .clone()
+        .map(|f| f as std::sync::Arc<dyn palisade_engine::ImageFacts>);
     let frameworks = super::frameworks(&args.framework);
     if !frameworks.is_empty() {
         // A framework is a selection: its checks, within what --select chose.
@@ -222,8 +228,13 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             m.category != Category::Node
                 || (args.cluster.cluster && node::judges_kubelet_config(m.id))
         })
-        // It judges only with a database to match against.
-        .filter(|m| m.id != version_vulnerable::CHECK.meta.id || args.vuln_db.is_some())
+        // These judge only with what they match against.
+        .filter(|m| {
+            m.id != version_vulnerable::CHECK.meta.id
+                || (args.cluster.cluster && args.vuln_db.is_some())
+        })
+        .filter(|m| m.id != image_vulnerable::CHECK.meta.id || args.images.scan_images)
+        .filter(|m| m.id != image_signature::CHECK.meta.id || args.images.image_policy.is_some())
         .collect();
     let compliance = super::compliance(&frameworks, &result, &ran);
     // Recorded before the report, so the HTML trend includes this evaluation.
