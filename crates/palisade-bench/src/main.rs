@@ -29,10 +29,10 @@ mod admission;
 mod audit;
 mod audit_serve;
 mod image;
-mod verify;
 mod netpol;
 mod operator;
 mod rbac;
+mod verify;
 
 // The allocator of the `palisade` binary, so that figures are the command's own.
 use palisade_alloc as _;

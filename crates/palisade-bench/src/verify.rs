@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use palisade_registry::testing::TestRegistry;
-use palisade_signature::testing::{keyed_cosign_layer, Sigstore, SigningKey};
+use palisade_signature::testing::{keyed_cosign_layer, SigningKey, Sigstore};
 use palisade_signature::{Cache, Evidence, Matcher, Require, Rule, Signer};
 
 fn best_of<T>(n: usize, mut f: impl FnMut() -> T) -> (f64, T) {
@@ -27,7 +27,10 @@ pub fn run() -> anyhow::Result<()> {
     let mut sigstore = Sigstore::new();
     let trust = sigstore.trust_root();
     let bundle = sigstore.keyless_bundle(&digest, "dev@acme.example", "https://issuer.example");
-    let evidence = [Evidence::from_bundle_json(bundle.to_string().as_bytes(), None)?];
+    let evidence = [Evidence::from_bundle_json(
+        bundle.to_string().as_bytes(),
+        None,
+    )?];
     let keyless = Rule::new(
         &["**"],
         vec![Signer::keyless(
@@ -44,7 +47,9 @@ pub fn run() -> anyhow::Result<()> {
     let (payload, annotations) = keyed_cosign_layer(&key, &digest);
     let keyed_evidence = [Evidence::from_cosign_layer(&payload, &annotations)?];
     let keyed = Rule::new(&["**"], vec![Signer::key(key.public_key())], Require::Any)?;
-    let (ms, ok) = best_of(50, || keyed.verify(&digest, &keyed_evidence, &trust).is_ok());
+    let (ms, ok) = best_of(50, || {
+        keyed.verify(&digest, &keyed_evidence, &trust).is_ok()
+    });
     anyhow::ensure!(ok, "the keyed layer did not verify");
     println!("keyed cosign layer: {ms:.3} ms (best of 50)");
 
@@ -54,7 +59,13 @@ pub fn run() -> anyhow::Result<()> {
     for i in 0..10_000 {
         cache.insert(&format!("sha256:{i:064x}"), &fingerprint, Vec::new());
     }
-    cache.insert(&digest, &fingerprint, keyless.verify(&digest, &evidence, &trust).map_err(|e| anyhow::anyhow!("{e}"))?);
+    cache.insert(
+        &digest,
+        &fingerprint,
+        keyless
+            .verify(&digest, &evidence, &trust)
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
     cache.save()?;
     let (ms, hit) = best_of(50, || {
         let cache = Cache::open(&dir.path().join("cache.json")).expect("cache");
@@ -75,20 +86,15 @@ pub fn run() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let image_digest = runtime.block_on(async {
         let d = registry
-            .push_image("acme/app", "1", &[palisade_vuln::testing::layer(&[("a", "b")])])
+            .push_image(
+                "acme/app",
+                "1",
+                &[palisade_vuln::testing::layer(&[("a", "b")])],
+            )
             .await;
         let (payload, annotations) = keyed_cosign_layer(&key, &d);
-        let config = b"{}".to_vec();
-        let sha = |b: &[u8]| format!("sha256:{:x}", <sha2::Sha256 as sha2::Digest>::digest(b));
-        let manifest = serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha(&config), "size": config.len()},
-            "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
-                        "digest": sha(&payload), "size": payload.len(), "annotations": annotations}],
-        });
         registry
-            .push("acme/app", Some(&format!("{}.sig", d.replace(':', "-"))), &[config, payload], &manifest)
+            .push_cosign_signature("acme/app", &d, payload, &annotations)
             .await;
         d
     });
@@ -118,7 +124,10 @@ pub fn run() -> anyhow::Result<()> {
     let requests = registry.requests().len();
     let (ms, ok) = best_of(20, verify);
     anyhow::ensure!(ok, "a cached verification failed");
-    anyhow::ensure!(registry.requests().len() == requests, "a cached verification asked the registry");
+    anyhow::ensure!(
+        registry.requests().len() == requests,
+        "a cached verification asked the registry"
+    );
     println!("palisade image verify, cached (the whole process): {ms:.1} ms (best of 20)");
     Ok(())
 }

@@ -247,6 +247,62 @@ impl TestRegistry {
     }
 }
 
+impl TestRegistry {
+    /// Pushes cosign's signature manifest for `digest` (`sha256-HEX.sig`) holding one
+    /// simple-signing layer: `payload` with `annotations` (signature, certificate, …).
+    pub async fn push_cosign_signature(
+        &self,
+        repository: &str,
+        digest: &str,
+        payload: Vec<u8>,
+        annotations: &std::collections::BTreeMap<String, String>,
+    ) -> String {
+        let config = b"{}".to_vec();
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": sha256(&config), "size": config.len()},
+            "layers": [{"mediaType": crate::COSIGN_SIMPLE_SIGNING,
+                        "digest": sha256(&payload), "size": payload.len(),
+                        "annotations": annotations}],
+        });
+        let tag = crate::cosign_signature_tag(digest);
+        self.push(repository, Some(&tag), &[config, payload], &manifest)
+            .await
+    }
+
+    /// Pushes a Sigstore bundle as an OCI referrer of `digest` (a manifest whose
+    /// `subject` is the image), listed in the referrers tag schema's `sha256-HEX`
+    /// index, as cosign does on a registry without the referrers API.
+    pub async fn push_bundle_referrer(&self, repository: &str, digest: &str, bundle: &[u8]) {
+        const BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+        let empty = b"{}".to_vec();
+        let referrer = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": BUNDLE,
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json",
+                       "digest": sha256(&empty), "size": empty.len()},
+            "layers": [{"mediaType": BUNDLE, "digest": sha256(bundle), "size": bundle.len()}],
+            "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        "digest": digest, "size": 1},
+        });
+        let referrer_digest = self
+            .push(repository, None, &[empty, bundle.to_vec()], &referrer)
+            .await;
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "digest": referrer_digest, "size": referrer.to_string().len(),
+                           "artifactType": BUNDLE}],
+        });
+        self.push(repository, Some(&digest.replace(':', "-")), &[], &index)
+            .await;
+    }
+}
+
 /// An OCI image manifest of `config` and `layers`.
 #[must_use]
 pub fn image_manifest(config: &[u8], layers: &[Vec<u8>]) -> serde_json::Value {

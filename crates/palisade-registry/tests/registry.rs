@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use palisade_registry::testing::{available, image_manifest, TestRegistry};
+use palisade_registry::testing::{available, TestRegistry};
 use palisade_registry::{Registry, RegistryOptions, SignatureArtifact};
 use palisade_vuln::testing::layer;
 use serde_json::json;
@@ -264,59 +264,23 @@ async fn finds_cosign_signature_tags_and_bundle_referrers() {
         .unwrap()
         .is_empty());
 
-    // cosign's signature manifest, under `sha256-HEX.sig`.
+    // cosign's signature manifest, under `sha256-HEX.sig`, and a Sigstore bundle as a
+    // referrer (docker-registry has no referrers API: the tag schema's index lists it).
     let payload = json!({"critical": {"identity": {"docker-reference": reference},
         "image": {"docker-manifest-digest": digest}, "type": "cosign container image signature"},
         "optional": null})
     .to_string()
     .into_bytes();
-    let config = b"{}".to_vec();
-    let signature_manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": sha256(&config), "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
-                    "digest": sha256(&payload), "size": payload.len(),
-                    "annotations": {"dev.cosignproject.cosign/signature": "c2lnbmF0dXJl"}}],
-    });
-    let tag = format!("{}.sig", digest.replace(':', "-"));
+    let annotations = BTreeMap::from([(
+        "dev.cosignproject.cosign/signature".to_owned(),
+        "c2lnbmF0dXJl".to_owned(),
+    )]);
     registry
-        .push(
-            "acme/app",
-            Some(&tag),
-            &[config.clone(), payload.clone()],
-            &signature_manifest,
-        )
+        .push_cosign_signature("acme/app", &digest, payload.clone(), &annotations)
         .await;
-
-    // A Sigstore bundle as a referrer, listed under the referrers tag schema's
-    // `sha256-HEX` index (docker-registry has no referrers API).
     let bundle = br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}"#.to_vec();
-    let empty = b"{}".to_vec();
-    let referrer = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-        "config": {"mediaType": "application/vnd.oci.empty.v1+json",
-                   "digest": sha256(&empty), "size": empty.len()},
-        "layers": [{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-                    "digest": sha256(&bundle), "size": bundle.len()}],
-        "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
-                    "digest": digest, "size": 1},
-    });
-    let referrer_digest = registry
-        .push("acme/app", None, &[empty, bundle.clone()], &referrer)
-        .await;
-    let referrers = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
-                       "digest": referrer_digest, "size": referrer.to_string().len(),
-                       "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json"}],
-    });
     registry
-        .push("acme/app", Some(&digest.replace(':', "-")), &[], &referrers)
+        .push_bundle_referrer("acme/app", &digest, &bundle)
         .await;
 
     let found = client
@@ -328,10 +292,7 @@ async fn finds_cosign_signature_tags_and_bundle_referrers() {
         [
             SignatureArtifact::Cosign {
                 payload,
-                annotations: BTreeMap::from([(
-                    "dev.cosignproject.cosign/signature".to_owned(),
-                    "c2lnbmF0dXJl".to_owned()
-                )]),
+                annotations
             },
             SignatureArtifact::Bundle(bundle),
         ]
@@ -345,5 +306,4 @@ async fn finds_cosign_signature_tags_and_bundle_referrers() {
         .await
         .unwrap()
         .is_empty());
-    let _ = image_manifest(b"{}", &[]);
 }

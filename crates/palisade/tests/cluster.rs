@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::{attributes, root, run_in};
+use common::{attributes, debian_image, osv_db, root, run_in};
 use palisade_rbac::{load, Model, User};
 use palisade_replay::{Auth, Options, Recordings, ReplayServer, RequestInfo};
 use serde_json::Value;
@@ -563,18 +563,10 @@ fn running_images_are_scanned_by_the_digest_they_run() {
     }
     let registry = palisade_registry::testing::TestRegistry::start();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let image = |openssl: &str| {
-        vec![palisade_vuln::testing::layer(&[
-            ("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n"),
-            (
-                "var/lib/dpkg/status",
-                &format!("Package: openssl\nStatus: install ok installed\nVersion: {openssl}\n"),
-            ),
-        ])]
-    };
     // The tag now names the fixed image; the pods still run the old one.
-    let old = runtime.block_on(registry.push_image("acme/app", "old", &image("3.0.11-1~deb12u1")));
-    runtime.block_on(registry.push_image("acme/app", "1.0", &image("3.0.11-1~deb12u2")));
+    let old =
+        runtime.block_on(registry.push_image("acme/app", "old", &debian_image("3.0.11-1~deb12u1")));
+    runtime.block_on(registry.push_image("acme/app", "1.0", &debian_image("3.0.11-1~deb12u2")));
     let host = registry.host.clone();
 
     let cluster = Cluster::start(Options::default(), &Auth::ClientCertificate);
@@ -591,19 +583,7 @@ fn running_images_are_scanned_by_the_digest_they_run() {
         );
     }
     let d = cluster.dir.path();
-    std::fs::create_dir(d.join("osv")).unwrap();
-    std::fs::write(
-        d.join("osv/DSA-1.json"),
-        serde_json::json!({"id": "DSA-1", "summary": "openssl bug",
-            "affected": [{"package": {"ecosystem": "Debian:12", "name": "openssl"},
-                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.11-1~deb12u2"}]}],
-                "ecosystem_specific": {"urgency": "high"}}]})
-        .to_string(),
-    )
-    .unwrap();
-    assert!(run_in(d, &["db", "update", "--from", "osv", "--db", "db"])
-        .status
-        .success());
+    osv_db(d);
     let config = registry.docker_config(None);
     let ca = registry.ca();
     let out = cluster.run(&[

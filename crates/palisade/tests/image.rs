@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::run_in;
+use common::{debian_image, osv_db, run_in};
 use palisade_vuln::testing::{image, layer};
 use serde_json::{json, Value};
 
@@ -165,26 +165,8 @@ fn images_are_pulled_from_a_registry_with_credentials_and_resolved_to_digests() 
     let registry = palisade_registry::testing::TestRegistry::start();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::create_dir(d.join("osv")).unwrap();
-    std::fs::write(
-        d.join("osv/DSA-1.json"),
-        json!({"id": "DSA-1", "summary": "openssl bug",
-            "affected": [{"package": {"ecosystem": "Debian:12", "name": "openssl"},
-                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.11-1~deb12u2"}]}],
-                "ecosystem_specific": {"urgency": "high"}}]})
-        .to_string(),
-    )
-    .unwrap();
-    assert!(run_in(d, &["db", "update", "--from", "osv", "--db", "db"])
-        .status
-        .success());
-    let layers = [layer(&[
-        ("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n"),
-        (
-            "var/lib/dpkg/status",
-            "Package: openssl\nStatus: install ok installed\nVersion: 3.0.11-1~deb12u1\n",
-        ),
-    ])];
+    osv_db(d);
+    let layers = debian_image("3.0.11-1~deb12u1");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let digest = runtime.block_on(registry.push_image("acme/app", "1.0", &layers));
     let reference = format!("{}/acme/app:1.0", registry.host);
@@ -256,33 +238,6 @@ fn images_are_pulled_from_a_registry_with_credentials_and_resolved_to_digests() 
         err.contains(&reference) && !err.contains("wrong-password"),
         "{err}"
     );
-}
-
-/// A small OSV database with one high record for openssl below 3.0.11-1~deb12u2.
-fn osv_db(d: &std::path::Path) {
-    std::fs::create_dir_all(d.join("osv")).unwrap();
-    std::fs::write(
-        d.join("osv/DSA-1.json"),
-        json!({"id": "DSA-1", "summary": "openssl bug",
-            "affected": [{"package": {"ecosystem": "Debian:12", "name": "openssl"},
-                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.11-1~deb12u2"}]}],
-                "ecosystem_specific": {"urgency": "high"}}]})
-        .to_string(),
-    )
-    .unwrap();
-    assert!(run_in(d, &["db", "update", "--from", "osv", "--db", "db"])
-        .status
-        .success());
-}
-
-fn debian_image(openssl: &str) -> Vec<Vec<u8>> {
-    vec![layer(&[
-        ("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n"),
-        (
-            "var/lib/dpkg/status",
-            &format!("Package: openssl\nStatus: install ok installed\nVersion: {openssl}\n"),
-        ),
-    ])]
 }
 
 /// `scan --scan-images --resolve-digests` on manifests: each image's packages matched

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use common::run_in;
@@ -19,60 +18,6 @@ const ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{:x}", Sha256::digest(bytes))
-}
-
-/// Pushes a cosign signature manifest (`sha256-HEX.sig`) of one layer.
-async fn push_cosign_signature(
-    registry: &TestRegistry,
-    repository: &str,
-    digest: &str,
-    (payload, annotations): (Vec<u8>, BTreeMap<String, String>),
-) {
-    let config = b"{}".to_vec();
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": sha256(&config), "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
-                    "digest": sha256(&payload), "size": payload.len(),
-                    "annotations": annotations}],
-    });
-    let tag = format!("{}.sig", digest.replace(':', "-"));
-    registry
-        .push(repository, Some(&tag), &[config, payload], &manifest)
-        .await;
-}
-
-/// Pushes a Sigstore bundle as an OCI referrer of `digest`, listed in the referrers
-/// tag schema's index (docker-registry has no referrers API).
-async fn push_bundle(registry: &TestRegistry, repository: &str, digest: &str, bundle: &Value) {
-    let bundle = bundle.to_string().into_bytes();
-    let empty = b"{}".to_vec();
-    let referrer = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-        "config": {"mediaType": "application/vnd.oci.empty.v1+json",
-                   "digest": sha256(&empty), "size": empty.len()},
-        "layers": [{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-                    "digest": sha256(&bundle), "size": bundle.len()}],
-        "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
-                    "digest": digest, "size": 1},
-    });
-    let referrer_digest = registry
-        .push(repository, None, &[empty, bundle], &referrer)
-        .await;
-    let index = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
-                       "digest": referrer_digest, "size": referrer.to_string().len(),
-                       "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json"}],
-    });
-    registry
-        .push(repository, Some(&digest.replace(':', "-")), &[], &index)
-        .await;
 }
 
 struct Setup {
@@ -99,18 +44,17 @@ impl Setup {
             let keyed = registry
                 .push_image("acme/keyed", "1", &[layer(&[("a", "keyed")])])
                 .await;
-            push_cosign_signature(
-                &registry,
-                "acme/keyed",
-                &keyed,
-                keyed_cosign_layer(&key, &keyed),
-            )
-            .await;
+            let (payload, annotations) = keyed_cosign_layer(&key, &keyed);
+            registry
+                .push_cosign_signature("acme/keyed", &keyed, payload, &annotations)
+                .await;
             let keyless = registry
                 .push_image("acme/keyless", "1", &[layer(&[("a", "keyless")])])
                 .await;
             let bundle = sigstore.keyless_bundle(&keyless, IDENTITY, ISSUER);
-            push_bundle(&registry, "acme/keyless", &keyless, &bundle).await;
+            registry
+                .push_bundle_referrer("acme/keyless", &keyless, bundle.to_string().as_bytes())
+                .await;
             let unsigned = registry
                 .push_image("acme/unsigned", "1", &[layer(&[("a", "unsigned")])])
                 .await;

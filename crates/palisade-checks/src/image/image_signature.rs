@@ -3,7 +3,7 @@
 use palisade_engine::{Findings, ObjectContext, SignatureVerdict};
 use palisade_model::{Category, CheckMeta, PeerTool, Severity};
 
-use super::reference::{container_images, running_image};
+use super::reference::images_to_ask;
 use crate::pss::helpers::{cis, mitre, nsa, peer, who};
 use crate::Rule;
 
@@ -38,9 +38,7 @@ fn eval(meta: &'static CheckMeta, ctx: &ObjectContext<'_>, out: &mut Findings) {
     let Some(facts) = &ctx.settings.images else {
         return;
     };
-    for ci in container_images(ctx) {
-        let written = ci.node.as_str().unwrap_or_default().trim();
-        let image = running_image(ctx, ci.container.name).unwrap_or_else(|| written.to_owned());
+    for (ci, image) in images_to_ask(ctx) {
         if let Some(SignatureVerdict::Rejected(why)) = facts.signature(&image) {
             out.report(
                 meta,

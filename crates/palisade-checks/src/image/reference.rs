@@ -188,6 +188,19 @@ pub fn running_image(ctx: &ObjectContext<'_>, container: &str) -> Option<String>
     None
 }
 
+/// Each judged container image with the reference to ask registries about: the digest
+/// it runs when the object's status says so, else the image as written.
+pub fn images_to_ask<'d>(ctx: &ObjectContext<'d>) -> Vec<(ContainerImage<'d>, String)> {
+    container_images(ctx)
+        .into_iter()
+        .map(|ci| {
+            let image = running_image(ctx, ci.container.name)
+                .unwrap_or_else(|| ci.node.as_str().unwrap_or_default().trim().to_owned());
+            (ci, image)
+        })
+        .collect()
+}
+
 /// Every container image (init, regular, ephemeral) in the object that can be judged:
 /// missing, empty and templated images are skipped.
 pub fn container_images<'d>(ctx: &ObjectContext<'d>) -> Vec<ContainerImage<'d>> {

@@ -171,6 +171,12 @@ fn verify(args: &ImageVerifyArgs) -> anyhow::Result<ExitStatus> {
         let manifest = palisade_registry::layout::blob(path, &digest).ok();
         let outcome = verifier.judge(rule, &digest, &artifacts, manifest.as_deref());
         (args.image.clone(), digest, outcome)
+    } else if let Some((digest, hit)) = args.image.split_once('@').and_then(|(_, digest)| {
+        // A digest verified before needs no registry: not even a client is built.
+        let rule = verifier.rule_for(&args.image)?;
+        Some((digest.to_owned(), verifier.cached(rule, digest)?))
+    }) {
+        (strip_tag(&args.image).to_owned(), digest, Ok(hit))
     } else {
         let registry = registry(&args.registry)?;
         let runtime = runtime()?;

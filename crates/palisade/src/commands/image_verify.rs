@@ -68,9 +68,7 @@ impl Verifier {
         trust: Option<TrustRoot>,
         cache: Option<&Path>,
     ) -> anyhow::Result<Self> {
-        let trust = trust
-            .or_else(|| policy.trust.clone())
-            .unwrap_or_default();
+        let trust = trust.or_else(|| policy.trust.clone()).unwrap_or_default();
         let fingerprints = policy.rules.iter().map(|r| r.fingerprint(&trust)).collect();
         let cache = match cache {
             Some(path) => Cache::open(path)?,
@@ -98,7 +96,7 @@ impl Verifier {
     }
 
     /// What the cache holds for `digest` under rule `rule`.
-    fn cached(&self, rule: usize, digest: &str) -> Option<Vec<Verified>> {
+    pub(crate) fn cached(&self, rule: usize, digest: &str) -> Option<Vec<Verified>> {
         let cache = self
             .cache
             .lock()

@@ -126,3 +126,30 @@ pub fn attributes(r: &palisade_replay::RequestInfo) -> palisade_rbac::Request {
         path: None,
     }
 }
+
+/// A small OSV database with one high record for openssl below 3.0.11-1~deb12u2.
+pub fn osv_db(d: &std::path::Path) {
+    std::fs::create_dir_all(d.join("osv")).unwrap();
+    std::fs::write(
+        d.join("osv/DSA-1.json"),
+        serde_json::json!({"id": "DSA-1", "summary": "openssl bug",
+            "affected": [{"package": {"ecosystem": "Debian:12", "name": "openssl"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.11-1~deb12u2"}]}],
+                "ecosystem_specific": {"urgency": "high"}}]})
+        .to_string(),
+    )
+    .unwrap();
+    assert!(run_in(d, &["db", "update", "--from", "osv", "--db", "db"])
+        .status
+        .success());
+}
+
+pub fn debian_image(openssl: &str) -> Vec<Vec<u8>> {
+    vec![palisade_vuln::testing::layer(&[
+        ("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n"),
+        (
+            "var/lib/dpkg/status",
+            &format!("Package: openssl\nStatus: install ok installed\nVersion: {openssl}\n"),
+        ),
+    ])]
+}
