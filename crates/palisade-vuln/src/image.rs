@@ -9,15 +9,16 @@ use std::path::Path;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::packages::{apk_installed, dpkg_status, osv_ecosystem, rpmdb, Package};
+use crate::packages::{apk_installed, dpkg_status, osv_ecosystem, rpm_bdb, rpmdb, Package};
 use crate::VulnError;
 
 /// The files read from the layers.
-const WANTED: [&str; 6] = [
+const WANTED: [&str; 7] = [
     "var/lib/dpkg/status",
     "lib/apk/db/installed",
     "var/lib/rpm/rpmdb.sqlite",
     "var/lib/rpm/rpmdb.sqlite-wal",
+    "var/lib/rpm/Packages",
     "etc/os-release",
     "usr/lib/os-release",
 ];
@@ -219,6 +220,12 @@ pub fn read_image(layout: &Path, digest: &str) -> Result<ImageContents, VulnErro
         let wal = files.get("var/lib/rpm/rpmdb.sqlite-wal").map(Vec::as_slice);
         packages.extend(
             rpmdb(db, wal).map_err(|e| VulnError::Invalid(format!("{name}: rpmdb.sqlite"), e))?,
+        );
+    } else if let Some(db) = files.get("var/lib/rpm/Packages") {
+        // The Berkeley DB database rpm used before 4.16 (RHEL 7 and 8).
+        packages.extend(
+            rpm_bdb(db)
+                .map_err(|e| VulnError::Invalid(format!("{name}: var/lib/rpm/Packages"), e))?,
         );
     }
     Ok(ImageContents {

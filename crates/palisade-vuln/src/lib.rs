@@ -16,6 +16,7 @@
 //! assert_eq!(compare(Ecosystem::Rpm, "1.2~rc1", "1.2"), Ordering::Less);
 //! ```
 
+mod bdb;
 pub mod cvss;
 pub mod image;
 pub mod osv;

@@ -118,11 +118,32 @@ pub fn rpmdb(db: &[u8], wal: Option<&[u8]>) -> Result<Vec<Package>, String> {
         .map_err(|e| e.to_string())?;
     let blobs = stmt
         .query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .map_err(|e| e.to_string())?
+        .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
+    rpm_packages(&blobs)
+}
+
+/// The packages of rpm's Berkeley DB database (`/var/lib/rpm/Packages`, before rpm
+/// 4.16: RHEL and CentOS 7 and 8, Amazon Linux 2, UBI 8). A hash database of header
+/// blobs, read page by page as the file lays them out; no Berkeley DB library is
+/// needed, and a damaged page is an error, not a crash.
+///
+/// # Errors
+/// Not a Berkeley DB hash database, or a page or header that does not parse.
+pub fn rpm_bdb(db: &[u8]) -> Result<Vec<Package>, String> {
+    rpm_packages(&crate::bdb::hash_values(db)?)
+}
+
+/// Packages from rpm header blobs.
+fn rpm_packages(blobs: &[Vec<u8>]) -> Result<Vec<Package>, String> {
     let mut out = Vec::new();
     for blob in blobs {
-        let blob = blob.map_err(|e| e.to_string())?;
-        let header = Header::parse(&blob).ok_or("a package header that does not parse")?;
+        // Berkeley DB's Packages keeps the next header number under key 0: 4 bytes.
+        if blob.len() <= 8 {
+            continue;
+        }
+        let header = Header::parse(blob).ok_or("a package header that does not parse")?;
         let (Some(name), Some(version)) = (header.string(TAG_NAME), header.string(TAG_VERSION))
         else {
             continue;

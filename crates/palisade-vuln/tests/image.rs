@@ -184,3 +184,147 @@ fn whiteouts_delete_only_what_is_below_them() {
     assert_eq!(names, ["new"]);
     assert_eq!(image.ecosystem.as_deref(), Some("Alpine:v3.19"));
 }
+
+/// rpm's Berkeley DB database (RHEL 7 and 8): packages built by rpmbuild and installed
+/// by rpm, their headers written into a hash database by Berkeley DB itself
+/// (`db5.3_load`), with pages small enough that headers overflow onto chains of pages
+/// and the table splits into many buckets.
+#[test]
+fn an_rpm_berkeley_db_written_by_berkeley_db_is_read() {
+    let present = |tool: &str, arg: &str| {
+        std::process::Command::new(tool)
+            .arg(arg)
+            .output()
+            .is_ok_and(|o| o.status.success() || !o.stderr.is_empty())
+    };
+    if !present("rpmbuild", "--version") || !present("db5.3_load", "-V") {
+        assert!(
+            std::env::var_os("PALISADE_TEST_ORACLES").is_none(),
+            "rpmbuild or db5.3_load is not installed but PALISADE_TEST_ORACLES is set"
+        );
+        eprintln!("skipped: rpmbuild or db5.3_load is missing (apt-get install rpm db5.3-util)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(args[0])
+            .args(&args[1..])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let top = format!("_topdir {}", d.join("top").display());
+    let db = d.join("db");
+    run(&["rpm", "--initdb", "--dbpath", db.to_str().unwrap()]);
+    let mut want = Vec::new();
+    for i in 0..40 {
+        // Every fifth package has a long description: a header of several pages.
+        let description = if i % 5 == 0 {
+            "a long description line\n".repeat(400)
+        } else {
+            "short\n".to_owned()
+        };
+        let spec = d.join(format!("p{i}.spec"));
+        std::fs::write(
+            &spec,
+            format!(
+                "Name: pkg{i}\nVersion: 1.{i}\nRelease: {i}.el8\n{}Summary: t\nLicense: MIT\n\
+                 BuildArch: noarch\n%description\n{description}%files\n",
+                if i % 3 == 0 { "Epoch: 2\n" } else { "" }
+            ),
+        )
+        .unwrap();
+        run(&[
+            "rpmbuild",
+            "-bb",
+            "--quiet",
+            "--define",
+            &top,
+            spec.to_str().unwrap(),
+        ]);
+        let rpm = d.join(format!("top/RPMS/noarch/pkg{i}-1.{i}-{i}.el8.noarch.rpm"));
+        run(&[
+            "rpm",
+            "--dbpath",
+            db.to_str().unwrap(),
+            "-i",
+            "--nodeps",
+            "--justdb",
+            "--noscripts",
+            "--ignorearch",
+            "--ignoreos",
+            rpm.to_str().unwrap(),
+        ]);
+        let epoch = if i % 3 == 0 { "2:" } else { "" };
+        want.push((format!("pkg{i}"), format!("{epoch}1.{i}-{i}.el8")));
+    }
+    // The headers rpm wrote, as Berkeley DB's dump format: the header number (native
+    // byte order) as key, the header as value; key 0 holds the next number, as rpm's own.
+    let conn = rusqlite::Connection::open(db.join("rpmdb.sqlite")).unwrap();
+    let mut rows: Vec<(u32, Vec<u8>)> = conn
+        .prepare("SELECT hnum, blob FROM Packages")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    rows.push((0, 41u32.to_le_bytes().to_vec()));
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut dump =
+        String::from("VERSION=3\nformat=bytevalue\ntype=hash\ndb_pagesize=1024\nHEADER=END\n");
+    for (n, blob) in &rows {
+        dump.push_str(&format!(" {}\n {}\n", hex(&n.to_le_bytes()), hex(blob)));
+    }
+    dump.push_str("DATA=END\n");
+    std::fs::write(d.join("dump"), dump).unwrap();
+    let packages_db = d.join("Packages");
+    run(&[
+        "db5.3_load",
+        "-f",
+        d.join("dump").to_str().unwrap(),
+        packages_db.to_str().unwrap(),
+    ]);
+    let bytes = std::fs::read(&packages_db).unwrap();
+
+    let mut found: Vec<(String, String)> = palisade_vuln::packages::rpm_bdb(&bytes)
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.name, p.version))
+        .collect();
+    found.sort();
+    want.sort();
+    assert_eq!(found, want);
+
+    // In an image, Packages is read when there is no rpmdb.sqlite.
+    let layout = d.join("img");
+    palisade_vuln::testing::image(
+        &layout,
+        &[palisade_vuln::testing::layer_bytes(&[
+            (
+                "etc/os-release",
+                b"ID=\"rhel\"\nVERSION_ID=\"8.9\"\n".to_vec(),
+            ),
+            ("var/lib/rpm/Packages", bytes.clone()),
+        ])],
+    );
+    let contents = read_layout(&layout).unwrap();
+    assert_eq!(contents.packages.len(), 40);
+
+    // Every truncation and every changed byte of the database is an error or a
+    // (possibly shorter) list, never a panic.
+    for cut in (0..bytes.len()).step_by(97) {
+        let _ = palisade_vuln::packages::rpm_bdb(&bytes[..cut]);
+    }
+    let mut damaged = bytes.clone();
+    for at in (0..bytes.len()).step_by(13) {
+        let was = damaged[at];
+        damaged[at] ^= 0xa5;
+        let _ = palisade_vuln::packages::rpm_bdb(&damaged);
+        damaged[at] = was;
+    }
+}
