@@ -340,3 +340,101 @@ fn export_vap_writes_the_same_policies_as_yaml_and_json() {
         .iter()
         .any(|c| c["expression"].as_str().unwrap().contains("'kube-system'")));
 }
+
+/// The `image-signatures` Component renders (kubectl's kustomize) into a Deployment
+/// whose arguments the webhook accepts and whose volumes name the policy ConfigMap.
+#[test]
+fn the_image_signatures_component_renders_arguments_the_webhook_accepts() {
+    if std::process::Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .map_or(true, |o| !o.status.success())
+    {
+        eprintln!("SKIPPED: kubectl is not on PATH");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let key = palisade_signature::testing::SigningKey::generate();
+    std::fs::write(d.join("cosign.pub"), key.public_pem()).unwrap();
+    std::fs::write(
+        d.join("policy.yaml"),
+        "rules:\n  - images: ['ghcr.io/acme/**']\n    signers: [{key: cosign.pub}]\n",
+    )
+    .unwrap();
+    // kustomize takes only relative paths to a base.
+    let from = d.canonicalize().unwrap();
+    let to = root().join("deploy/admission").canonicalize().unwrap();
+    let common = from
+        .components()
+        .zip(to.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut base = std::path::PathBuf::new();
+    for _ in from.components().skip(common) {
+        base.push("..");
+    }
+    base.extend(to.components().skip(common));
+    std::fs::write(
+        d.join("kustomization.yaml"),
+        format!(
+            "resources: [{base}]\ncomponents: [{base}/image-signatures]\nconfigMapGenerator:\n  - name: palisade-image-policy\n    namespace: palisade-system\n    files: [policy.yaml, cosign.pub]\n",
+            base = base.display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new("kubectl")
+        .args(["kustomize", "--load-restrictor", "LoadRestrictionsNone"])
+        .arg(d)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rendered = String::from_utf8(out.stdout).unwrap();
+    let docs: Vec<yaml_rust2::Yaml> = yaml_rust2::YamlLoader::load_from_str(&rendered).unwrap();
+    let deployment = docs
+        .iter()
+        .find(|d| d["kind"].as_str() == Some("Deployment"))
+        .unwrap();
+    let pod = &deployment["spec"]["template"]["spec"];
+    let args: Vec<&str> = pod["containers"][0]["args"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        args.contains(&"--image-policy=/etc/palisade/image-policy/policy.yaml"),
+        "{args:?}"
+    );
+    // The generated ConfigMap's hashed name is the one the volume names.
+    let configmap = docs
+        .iter()
+        .find(|d| {
+            d["kind"].as_str() == Some("ConfigMap")
+                && d["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("palisade-image-policy"))
+        })
+        .unwrap();
+    let volumes = pod["volumes"].as_vec().unwrap();
+    assert!(volumes
+        .iter()
+        .any(|v| v["configMap"]["name"].as_str() == configmap["metadata"]["name"].as_str()));
+    // The webhook's own parser accepts every argument.
+    let mut check: Vec<&str> = args.clone();
+    check.push("--help");
+    let out = run_in(d, &check);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // And an unknown one would have been refused, so the check above means something.
+    let mut wrong: Vec<&str> = args.clone();
+    wrong.extend(["--no-such-flag", "--help"]);
+    assert!(!run_in(d, &wrong).status.success());
+}

@@ -566,7 +566,8 @@ fn running_images_are_scanned_by_the_digest_they_run() {
     // The tag now names the fixed image; the pods still run the old one.
     let old =
         runtime.block_on(registry.push_image("acme/app", "old", &debian_image("3.0.11-1~deb12u1")));
-    runtime.block_on(registry.push_image("acme/app", "1.0", &debian_image("3.0.11-1~deb12u2")));
+    let new =
+        runtime.block_on(registry.push_image("acme/app", "1.0", &debian_image("3.0.11-1~deb12u2")));
     let host = registry.host.clone();
 
     let cluster = Cluster::start(Options::default(), &Auth::ClientCertificate);
@@ -584,6 +585,16 @@ fn running_images_are_scanned_by_the_digest_they_run() {
     }
     let d = cluster.dir.path();
     osv_db(d);
+    // The policy wants the key's signature; the new image has it, the running one not.
+    let key = palisade_signature::testing::SigningKey::generate();
+    std::fs::write(d.join("cosign.pub"), key.public_pem()).unwrap();
+    std::fs::write(
+        d.join("policy.yaml"),
+        format!("rules:\n  - images: ['{host}/acme/**']\n    signers: [{{key: cosign.pub}}]\n"),
+    )
+    .unwrap();
+    let (payload, annotations) = palisade_signature::testing::keyed_cosign_layer(&key, &new);
+    runtime.block_on(registry.push_cosign_signature("acme/app", &new, payload, &annotations));
     let config = registry.docker_config(None);
     let ca = registry.ca();
     let out = cluster.run(&[
@@ -592,7 +603,9 @@ fn running_images_are_scanned_by_the_digest_they_run() {
         "-n",
         "shop",
         "--select",
-        "image-vulnerable",
+        "image-vulnerable,image-signature",
+        "--image-policy",
+        "policy.yaml",
         "-f",
         "json",
         "--vuln-db",
@@ -624,12 +637,40 @@ fn running_images_are_scanned_by_the_digest_they_run() {
             )
         })
         .collect();
-    let message = format!(
+    let vulnerable = format!(
         "container \"web\": image \"{host}/acme/app@{old}\" ({old}) has 1 known vulnerability (1 high): DSA-1 in openssl 3.0.11-1~deb12u1 (fixed in 3.0.11-1~deb12u2)"
     );
+    let unsigned = format!(
+        "container \"web\": image \"{host}/acme/app@{old}\" is not signed as the policy requires: "
+    );
+    let mut found = findings.clone();
+    found.sort();
+    assert_eq!(found.len(), 4, "{found:#?}");
+    for (i, name) in ["web-1", "web-1", "web-2", "web-2"].iter().enumerate() {
+        assert_eq!(found[i].0, *name);
+    }
     assert_eq!(
-        findings,
-        [("web-1", message.as_str()), ("web-2", message.as_str())]
+        found.iter().filter(|f| f.1 == vulnerable).count(),
+        2,
+        "{found:#?}"
+    );
+    assert_eq!(
+        found
+            .iter()
+            .filter(|f| f.1.starts_with(&unsigned) && f.1.ends_with("no signatures found"))
+            .count(),
+        2,
+        "{found:#?}"
+    );
+    // The signatures of the running digest were looked for once for both pods.
+    let sig_tag = format!("/manifests/{}.sig", old.replace(':', "-"));
+    assert_eq!(
+        registry
+            .requests()
+            .iter()
+            .filter(|r| r.contains(&sig_tag))
+            .count(),
+        1
     );
     // The old image's manifest was fetched once for both pods; the tag never resolved.
     let requests = registry.requests();
