@@ -93,6 +93,57 @@ fn not_found(e: &OciDistributionError) -> bool {
     }
 }
 
+/// A writer that refuses more bytes than the descriptor declared: a registry that
+/// streams more than it announced fills neither memory nor the disk before the digest
+/// check would have caught it.
+struct Bounded<W> {
+    inner: W,
+    left: u64,
+}
+
+impl<W> Bounded<W> {
+    fn new(inner: W, declared: i64) -> Self {
+        Self {
+            inner,
+            left: u64::try_from(declared).unwrap_or(0),
+        }
+    }
+}
+
+impl<W: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Bounded<W> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if buf.len() as u64 > self.left {
+            return std::task::Poll::Ready(Err(std::io::Error::other(
+                "the registry sent more bytes than the blob's descriptor declares",
+            )));
+        }
+        let this = &mut *self;
+        let written = std::pin::Pin::new(&mut this.inner).poll_write(cx, buf);
+        if let std::task::Poll::Ready(Ok(n)) = &written {
+            this.left -= *n as u64;
+        }
+        written
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 /// An error and its causes, without repeating what a message already says.
 fn with_causes(e: &OciDistributionError) -> String {
     let mut message = e.to_string();
@@ -307,6 +358,7 @@ impl Registry {
         let partial = blobs.join(format!(".{hex}.partial"));
         let io = |e| RegistryError::Io(partial.display().to_string(), e);
         let file = tokio::fs::File::create(&partial).await.map_err(io)?;
+        let file = Bounded::new(file, descriptor.size);
         // oci-client checks the bytes against the descriptor's digest as they arrive;
         // a blob is renamed into place only once they matched.
         let pulled = self.client.pull_blob(image, descriptor, file).await;
@@ -337,7 +389,7 @@ impl Registry {
         }
         let mut bytes = Vec::new();
         self.client
-            .pull_blob(image, descriptor, &mut bytes)
+            .pull_blob(image, descriptor, Bounded::new(&mut bytes, descriptor.size))
             .await
             .map_err(|e| {
                 Self::failed(

@@ -233,6 +233,30 @@ async fn a_corrupted_blob_is_refused_and_not_kept() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 
+    // A blob longer than its descriptor says is cut off, not written to the end.
+    let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
+    let long = palisade_vuln::testing::layer(&[("a", &"x".repeat(100_000))]);
+    let mut manifest = palisade_registry::testing::image_manifest(&config, &[long.clone()]);
+    manifest["layers"][0]["size"] = json!(100);
+    registry
+        .push("acme/liar", Some("1"), &[config, long.clone()], &manifest)
+        .await;
+    let err = Registry::new(&options(&registry))
+        .unwrap()
+        .pull(&format!("{}/acme/liar:1", registry.host), layout.path())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("more bytes than the blob's descriptor declares"),
+        "{err}"
+    );
+    assert!(!layout
+        .path()
+        .join("blobs/sha256")
+        .join(&sha256(&long)["sha256:".len()..])
+        .exists());
+
     // A layer larger than allowed is refused before it is pulled.
     let small = Registry::new(&RegistryOptions {
         max_layer_bytes: 10,
