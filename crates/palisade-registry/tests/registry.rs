@@ -236,7 +236,8 @@ async fn a_corrupted_blob_is_refused_and_not_kept() {
     // A blob longer than its descriptor says is cut off, not written to the end.
     let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
     let long = palisade_vuln::testing::layer(&[("a", &"x".repeat(100_000))]);
-    let mut manifest = palisade_registry::testing::image_manifest(&config, &[long.clone()]);
+    let mut manifest =
+        palisade_registry::testing::image_manifest(&config, std::slice::from_ref(&long));
     manifest["layers"][0]["size"] = json!(100);
     registry
         .push("acme/liar", Some("1"), &[config, long.clone()], &manifest)
