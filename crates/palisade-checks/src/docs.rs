@@ -43,6 +43,12 @@ pub fn explain(m: &CheckMeta) -> String {
     s.push_str(&format!("How Palisade differs: {}\n\n", m.peer_notes));
     s.push_str("### At admission\n");
     match registry::whole_inventory_reason(m.id) {
+        None if m.id == "image-signature" => s.push_str(
+            "Judged by the admission webhook given `--image-policy FILE` (the `deploy/admission/image-signatures` Component), as by `scan`; a verified digest is remembered, a refusal asked again after a minute.\n\n",
+        ),
+        None if m.id == "image-vulnerable" => s.push_str(
+            "Not judged by the admission webhook: pulling and reading a whole image does not fit in the seconds an API request waits. `palisade scan --scan-images` judges it, in CI and on the live cluster.\n\n",
+        ),
         None if m.category == palisade_model::Category::Node => s.push_str(
             if crate::node::judges_kubelet_config(m.id) {
                 "Not judged by the admission webhook: a node's configuration is no API object. `palisade node` judges it on the node, and `palisade scan --cluster` on each kubelet's configz.\n\n"

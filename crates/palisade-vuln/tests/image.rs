@@ -93,17 +93,6 @@ fn an_rpm_database_made_by_rpm_is_read() {
          BuildArch: noarch\n%description\nt\n%files\n",
     )
     .unwrap();
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(args[0])
-            .args(&args[1..])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
     let top = format!("_topdir {}", d.join("top").display());
     run(&[
         "rpmbuild",
@@ -207,17 +196,6 @@ fn an_rpm_berkeley_db_written_by_berkeley_db_is_read() {
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(args[0])
-            .args(&args[1..])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
     let top = format!("_topdir {}", d.join("top").display());
     let db = d.join("db");
     run(&["rpm", "--initdb", "--dbpath", db.to_str().unwrap()]);
@@ -327,4 +305,17 @@ fn an_rpm_berkeley_db_written_by_berkeley_db_is_read() {
         let _ = palisade_vuln::packages::rpm_bdb(&damaged);
         damaged[at] = was;
     }
+}
+
+/// Runs a tool the test needs and asserts it succeeded.
+fn run(args: &[&str]) {
+    let out = std::process::Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
