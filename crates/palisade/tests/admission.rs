@@ -3,13 +3,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::BufRead;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
-use std::sync::Arc;
 
-use common::{root, run_in};
+use common::{https, post, root, run_in, serve, tls_client};
 use serde_json::Value;
 
 #[test]
@@ -80,78 +78,6 @@ fn review_refuses_a_broken_input_naming_it() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.yaml"), "{stderr}");
-}
-
-fn tls_client(ca_pem: &[u8]) -> Arc<rustls::ClientConfig> {
-    use rustls_pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls_pki_types::CertificateDer::pem_slice_iter(ca_pem) {
-        roots.add(c.unwrap()).unwrap();
-    }
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth(),
-    )
-}
-
-/// One HTTP/1.1 request over TLS, verified for the Service's DNS name.
-fn https(addr: &str, config: &Arc<rustls::ClientConfig>, request: &str) -> String {
-    let name = rustls_pki_types::ServerName::try_from("palisade-admission.palisade-system.svc")
-        .unwrap()
-        .to_owned();
-    let conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
-    let mut tls = rustls::StreamOwned::new(conn, TcpStream::connect(addr).unwrap());
-    tls.write_all(request.as_bytes()).unwrap();
-    let mut out = String::new();
-    // The server closes after `Connection: close`.
-    let _ = tls.read_to_string(&mut out);
-    out
-}
-
-/// Starts `palisade admission serve` in `dir` (which holds `pki/`) with `extra` flags;
-/// returns the child, its address and its log.
-fn serve(
-    dir: &std::path::Path,
-    extra: &[&str],
-) -> (
-    std::process::Child,
-    String,
-    BufReader<std::process::ChildStderr>,
-) {
-    let mut args = vec![
-        "admission",
-        "serve",
-        "--no-config",
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-cert",
-        "pki/tls.crt",
-        "--tls-key",
-        "pki/tls.key",
-    ];
-    args.extend_from_slice(extra);
-    let (child, mut log) = common::spawn_logging(dir, &args);
-    let mut first = String::new();
-    log.read_line(&mut first).unwrap();
-    let started: Value = serde_json::from_str(&first).expect("JSON log lines");
-    let addr = started["listen"].as_str().unwrap().to_owned();
-    (child, addr, log)
-}
-
-fn post(addr: &str, config: &Arc<rustls::ClientConfig>, body: &str) -> String {
-    https(
-        addr,
-        config,
-        &format!(
-            "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ),
-    )
 }
 
 #[test]

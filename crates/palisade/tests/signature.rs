@@ -12,6 +12,7 @@ use palisade_signature::testing::{keyed_cosign_layer, SigningKey, Sigstore};
 use palisade_vuln::testing::layer;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use std::process::Command;
 
 const IDENTITY: &str = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main";
 const ISSUER: &str = "https://token.actions.githubusercontent.com";
@@ -485,4 +486,57 @@ fn image_verify_reads_an_oci_layout_with_its_signatures() {
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains(hex));
     let _ = Path::new("");
+}
+
+/// The webhook serving: a pod with an unsigned image denied, a signed one admitted;
+/// SIGTERM still ends it cleanly with the registry client's runtime inside.
+#[test]
+fn the_webhook_denies_unsigned_images_while_serving() {
+    if !available() {
+        return;
+    }
+    let s = Setup::start();
+    write_policy(&s);
+    assert!(
+        run_in(s.dir.path(), &["admission", "certs", "--out", "pki"])
+            .status
+            .success()
+    );
+    let config = s.registry.docker_config(None);
+    let ca = s.registry.ca();
+    let (mut child, addr, _log) = common::serve(
+        s.dir.path(),
+        &[
+            "--select",
+            "image-signature",
+            "--image-policy",
+            "policy.yaml",
+            "--docker-config",
+            config.to_str().unwrap(),
+            "--registry-ca",
+            ca.to_str().unwrap(),
+        ],
+    );
+    let tls = common::tls_client(&std::fs::read(s.path("pki/ca.crt")).unwrap());
+    let review = |image: &str| {
+        json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "u1", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                "resource": {"group": "", "version": "v1", "resource": "pods"},
+                "namespace": "shop", "operation": "CREATE", "userInfo": {"username": "dev"},
+                "object": {"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": "p", "namespace": "shop"},
+                    "spec": {"containers": [{"name": "app", "image": image}]}}}})
+        .to_string()
+    };
+    let denied = common::post(&addr, &tls, &review(&s.image("acme/unsigned")));
+    assert!(denied.contains(r#""allowed":false"#), "{denied}");
+    assert!(denied.contains("no signatures found"), "{denied}");
+    let admitted = common::post(&addr, &tls, &review(&s.image("acme/keyed")));
+    assert!(admitted.contains(r#""allowed":true"#), "{admitted}");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
 }

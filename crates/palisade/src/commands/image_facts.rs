@@ -59,7 +59,8 @@ impl<V: Clone> Memo<V> {
 
 /// The image facts of one run.
 pub(crate) struct RegistryFacts {
-    runtime: tokio::runtime::Runtime,
+    /// `None` only while being dropped.
+    runtime: Option<tokio::runtime::Runtime>,
     registry: Registry,
     /// At most this many registry conversations at once.
     slots: Semaphore,
@@ -73,6 +74,16 @@ pub(crate) struct RegistryFacts {
     scanned: Memo<Result<ImageVulnerabilities, String>>,
     /// Policy rule and `repo@digest` to verdict.
     verdicts: Memo<Option<SignatureVerdict>>,
+}
+
+// The webhook's last reference may go on one of its server's tasks: a runtime dropped
+// there would panic, so its threads are let go in the background instead.
+impl Drop for RegistryFacts {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl std::fmt::Debug for RegistryFacts {
@@ -151,7 +162,7 @@ impl RegistryFacts {
             None => None,
         };
         Ok(Arc::new(Self {
-            runtime: super::image::runtime()?,
+            runtime: Some(super::image::runtime()?),
             registry: super::image::registry(&args.registry)?,
             slots: Semaphore::new(args.image_concurrency.max(1)),
             resolve_digests: args.resolve_digests,
@@ -167,7 +178,8 @@ impl RegistryFacts {
 
     /// Runs `work` on the runtime, holding one of the conversation slots.
     fn with_slot<T>(&self, work: impl std::future::Future<Output = T>) -> T {
-        self.runtime.block_on(async {
+        let runtime = self.runtime.as_ref().expect("present until dropped");
+        runtime.block_on(async {
             let _slot = self.slots.acquire().await;
             work.await
         })

@@ -3,8 +3,13 @@
 // Each test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use serde_json::Value;
 
 /// The workspace root, where the bundled examples are.
 pub fn root() -> PathBuf {
@@ -152,4 +157,78 @@ pub fn debian_image(openssl: &str) -> Vec<Vec<u8>> {
             &format!("Package: openssl\nStatus: install ok installed\nVersion: {openssl}\n"),
         ),
     ])]
+}
+
+// The admission webhook, as the API server talks to it.
+
+pub fn tls_client(ca_pem: &[u8]) -> Arc<rustls::ClientConfig> {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pki_types::CertificateDer::pem_slice_iter(ca_pem) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    )
+}
+
+/// One HTTP/1.1 request over TLS, verified for the Service's DNS name.
+pub fn https(addr: &str, config: &Arc<rustls::ClientConfig>, request: &str) -> String {
+    let name = rustls_pki_types::ServerName::try_from("palisade-admission.palisade-system.svc")
+        .unwrap()
+        .to_owned();
+    let conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, TcpStream::connect(addr).unwrap());
+    tls.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    // The server closes after `Connection: close`.
+    let _ = tls.read_to_string(&mut out);
+    out
+}
+
+/// Starts `palisade admission serve` in `dir` (which holds `pki/`) with `extra` flags;
+/// returns the child, its address and its log.
+pub fn serve(
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> (
+    std::process::Child,
+    String,
+    BufReader<std::process::ChildStderr>,
+) {
+    let mut args = vec![
+        "admission",
+        "serve",
+        "--no-config",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        "pki/tls.crt",
+        "--tls-key",
+        "pki/tls.key",
+    ];
+    args.extend_from_slice(extra);
+    let (child, mut log) = spawn_logging(dir, &args);
+    let mut first = String::new();
+    log.read_line(&mut first).unwrap();
+    let started: Value = serde_json::from_str(&first).expect("JSON log lines");
+    let addr = started["listen"].as_str().unwrap().to_owned();
+    (child, addr, log)
+}
+
+pub fn post(addr: &str, config: &Arc<rustls::ClientConfig>, body: &str) -> String {
+    https(
+        addr,
+        config,
+        &format!(
+            "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
 }
