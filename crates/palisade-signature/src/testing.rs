@@ -103,6 +103,21 @@ impl FulcioCa {
         not_before: i64,
         not_after: i64,
     ) -> (SigningKey, Vec<u8>) {
+        self.issue_with(identity, issuer, not_before, not_after, false)
+    }
+
+    /// [`FulcioCa::issue`], naming the issuer in Fulcio's legacy extension
+    /// (1.3.6.1.4.1.57264.1.1, the raw string) instead of the current one when
+    /// `legacy_issuer`, as certificates issued before 2023 do.
+    #[must_use]
+    pub fn issue_with(
+        &self,
+        identity: &str,
+        issuer: &str,
+        not_before: i64,
+        not_after: i64,
+        legacy_issuer: bool,
+    ) -> (SigningKey, Vec<u8>) {
         let key = KeyPair::generate().expect("leaf key");
         let mut params = CertificateParams::default();
         params.distinguished_name = DistinguishedName::new();
@@ -116,13 +131,16 @@ impl FulcioCa {
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
         params.not_before = OffsetDateTime::from_unix_timestamp(not_before).expect("time");
         params.not_after = OffsetDateTime::from_unix_timestamp(not_after).expect("time");
-        // 1.3.6.1.4.1.57264.1.8: the issuer as a DER UTF8String.
-        params
-            .custom_extensions
-            .push(CustomExtension::from_oid_content(
-                &[1, 3, 6, 1, 4, 1, 57264, 1, 8],
-                der_utf8(issuer),
-            ));
+        params.custom_extensions.push(if legacy_issuer {
+            // 1.3.6.1.4.1.57264.1.1: the issuer's bytes as they are.
+            CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 4, 1, 57264, 1, 1],
+                issuer.as_bytes().to_vec(),
+            )
+        } else {
+            // 1.3.6.1.4.1.57264.1.8: the issuer as a DER UTF8String.
+            CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 57264, 1, 8], der_utf8(issuer))
+        });
         let ca = Issuer::from_params(&self.params, &self.key);
         let der = params
             .signed_by(&key, &ca)
@@ -350,6 +368,8 @@ pub struct Deviations<'a> {
     pub not_after: Option<i64>,
     /// Sign the checkpoint with this key instead of the log's.
     pub checkpoint_key: Option<&'a SigningKey>,
+    /// Name the issuer in Fulcio's legacy extension only.
+    pub legacy_issuer: bool,
 }
 
 /// A Fulcio CA and a Rekor log, with entries already in the log.
@@ -429,11 +449,12 @@ impl Sigstore {
         deviations: &Deviations<'_>,
     ) -> Value {
         let ca = deviations.ca.unwrap_or(&self.ca);
-        let (key, cert) = ca.issue(
+        let (key, cert) = ca.issue_with(
             identity,
             issuer,
             SIGNED_AT - 60,
             deviations.not_after.unwrap_or(SIGNED_AT + 540),
+            deviations.legacy_issuer,
         );
         let payload = in_toto_statement(digest);
         let sig = key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload));

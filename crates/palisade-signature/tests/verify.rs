@@ -734,3 +734,24 @@ fn cache_hits_after_verification_and_misses_after_a_policy_change() {
     std::fs::write(&file, "{not json").expect("corrupt");
     assert!(Cache::open(&file).is_err());
 }
+
+#[test]
+fn the_legacy_issuer_extension_is_read_when_the_current_one_is_absent() {
+    let mut s = Sigstore::new();
+    let d = Deviations {
+        legacy_issuer: true,
+        ..Deviations::default()
+    };
+    let v = s.keyless_bundle_with(&digest(4), ID, ISSUER, &d);
+    let trust = s.trust_root();
+    let ok = verify(&digest(4), &[bundle(&v)], &keyless(), &trust).expect("verifies");
+    assert_eq!(ok.issuer.as_deref(), Some(ISSUER));
+    let other = Signer::keyless(
+        Matcher::exact(ID),
+        Matcher::exact("https://accounts.example"),
+    );
+    assert!(matches!(
+        reason(verify(&digest(4), &[bundle(&v)], &other, &trust)),
+        Reason::IssuerMismatch { found: Some(ref f), .. } if f == ISSUER
+    ));
+}
