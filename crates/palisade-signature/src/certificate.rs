@@ -101,6 +101,20 @@ pub(crate) fn verify_chain(
     trust: &TrustRoot,
     time: i64,
 ) -> Result<(), Reason> {
+    // The signing certificate itself must say code signing; a CA above it may say
+    // nothing (no EKU: any purpose), but not another purpose only.
+    let (_, parsed) = X509Certificate::from_der(leaf)
+        .map_err(|e| Reason::Malformed(format!("certificate: {e}")))?;
+    let code_signing = parsed
+        .extended_key_usage()
+        .ok()
+        .flatten()
+        .is_some_and(|eku| eku.value.code_signing);
+    if !code_signing {
+        return Err(Reason::UntrustedChain(
+            "the certificate is not issued for code signing".into(),
+        ));
+    }
     let leaf_der = CertificateDer::from(leaf);
     let end_entity = EndEntityCert::try_from(&leaf_der)
         .map_err(|e| Reason::Malformed(format!("certificate: {e}")))?;
@@ -131,7 +145,7 @@ pub(crate) fn verify_chain(
             &anchors,
             &chain,
             UnixTime::since_unix_epoch(std::time::Duration::from_secs(seconds)),
-            KeyUsage::required(EKU_CODE_SIGNING),
+            KeyUsage::required_if_present(EKU_CODE_SIGNING),
             None,
             None,
         )

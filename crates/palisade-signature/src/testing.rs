@@ -81,6 +81,26 @@ impl FulcioCa {
         Self { key, params, der }
     }
 
+    /// An intermediate CA whose certificate this CA signs.
+    #[must_use]
+    pub fn intermediate(&self, name: &str) -> Self {
+        let key = KeyPair::generate().expect("intermediate key");
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::OrganizationName, "sigstore.dev");
+        dn.push(DnType::CommonName, name);
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let issuer = Issuer::from_params(&self.params, &self.key);
+        let der = params
+            .signed_by(&key, &issuer)
+            .expect("intermediate certificate")
+            .der()
+            .to_vec();
+        Self { key, params, der }
+    }
+
     /// The CA certificate, PEM.
     #[must_use]
     pub fn pem(&self) -> String {
@@ -118,6 +138,35 @@ impl FulcioCa {
         not_after: i64,
         legacy_issuer: bool,
     ) -> (SigningKey, Vec<u8>) {
+        self.issue_for(
+            identity,
+            issuer,
+            (not_before, not_after),
+            legacy_issuer,
+            true,
+        )
+    }
+
+    /// A leaf like [`FulcioCa::issue`]'s but for TLS servers, not code signing.
+    #[must_use]
+    pub fn issue_for_tls(
+        &self,
+        identity: &str,
+        issuer: &str,
+        not_before: i64,
+        not_after: i64,
+    ) -> (SigningKey, Vec<u8>) {
+        self.issue_for(identity, issuer, (not_before, not_after), false, false)
+    }
+
+    fn issue_for(
+        &self,
+        identity: &str,
+        issuer: &str,
+        (not_before, not_after): (i64, i64),
+        legacy_issuer: bool,
+        code_signing: bool,
+    ) -> (SigningKey, Vec<u8>) {
         let key = KeyPair::generate().expect("leaf key");
         let mut params = CertificateParams::default();
         params.distinguished_name = DistinguishedName::new();
@@ -128,7 +177,11 @@ impl FulcioCa {
             SanType::Rfc822Name(ia5)
         }];
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
+        params.extended_key_usages = vec![if code_signing {
+            ExtendedKeyUsagePurpose::CodeSigning
+        } else {
+            ExtendedKeyUsagePurpose::ServerAuth
+        }];
         params.not_before = OffsetDateTime::from_unix_timestamp(not_before).expect("time");
         params.not_after = OffsetDateTime::from_unix_timestamp(not_after).expect("time");
         params.custom_extensions.push(if legacy_issuer {

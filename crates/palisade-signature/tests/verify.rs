@@ -755,3 +755,64 @@ fn the_legacy_issuer_extension_is_read_when_the_current_one_is_absent() {
         Reason::IssuerMismatch { found: Some(ref f), .. } if f == ISSUER
     ));
 }
+
+#[test]
+fn an_intermediate_ca_named_in_the_chain_annotation_links_the_leaf_to_the_root() {
+    let root = FulcioCa::new("fulcio-root.example");
+    let mut s = Sigstore::new();
+    s.ca = root.intermediate("fulcio-intermediate.example");
+    // Only the root is trusted: the intermediate must come with the signature.
+    let mut trusted: Value = serde_json::from_str(&s.trusted_root_json()).expect("json");
+    trusted["certificateAuthorities"][0]["certChain"]["certificates"] =
+        serde_json::json!([{"rawBytes": B64.encode(root.der())}]);
+    let trust = TrustRoot::from_trusted_root_json(trusted.to_string().as_bytes()).expect("trust");
+    let (payload, mut annotations) = s.keyless_cosign_layer(&digest(6), ID, ISSUER);
+    let without = layer((payload.clone(), annotations.clone()));
+    assert!(matches!(
+        reason(verify(&digest(6), &[without], &keyless(), &trust)),
+        Reason::UntrustedChain(_)
+    ));
+    annotations.insert("dev.sigstore.cosign/chain".to_owned(), s.ca.pem());
+    let with = layer((payload, annotations));
+    let ok = verify(&digest(6), &[with], &keyless(), &trust).expect("verifies through the chain");
+    assert_eq!(ok.identity.as_deref(), Some(ID));
+}
+
+#[test]
+fn a_certificate_not_issued_for_code_signing_is_refused() {
+    let s = Sigstore::new();
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs(),
+    )
+    .expect("time");
+    // Without a log, the certificate is judged now: both are valid now.
+    let signer = keyless().with_tlog(TlogRequirement::Optional);
+    let layer_for = |(key, cert): (SigningKey, Vec<u8>)| {
+        let payload = testing::simple_signing_payload(&digest(8));
+        let sig = key.sign(&payload);
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            B64.encode(cert)
+        );
+        layer((
+            payload,
+            BTreeMap::from([
+                (
+                    "dev.cosignproject.cosign/signature".to_owned(),
+                    B64.encode(sig),
+                ),
+                ("dev.sigstore.cosign/certificate".to_owned(), pem),
+            ]),
+        ))
+    };
+    let signing = layer_for(s.ca.issue(ID, ISSUER, now - 60, now + 600));
+    assert!(verify(&digest(8), &[signing], &signer, &s.trust_root()).is_ok());
+    let tls = layer_for(s.ca.issue_for_tls(ID, ISSUER, now - 60, now + 600));
+    assert!(matches!(
+        reason(verify(&digest(8), &[tls], &signer, &s.trust_root())),
+        Reason::UntrustedChain(ref why) if why.contains("code signing")
+    ));
+}
