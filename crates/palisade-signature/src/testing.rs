@@ -402,6 +402,29 @@ pub fn dsse_body(payload: &[u8], signature: &[u8], verifier_pem: &str) -> Vec<u8
     .into_bytes()
 }
 
+/// A Rekor `intoto` 0.0.2 entry body for a DSSE envelope: the signature base64
+/// encoded twice as Rekor stores it (once when `twice` is false).
+#[must_use]
+pub fn intoto_body(payload: &[u8], signature: &[u8], verifier_pem: &str, twice: bool) -> Vec<u8> {
+    let sig = if twice {
+        B64.encode(B64.encode(signature))
+    } else {
+        B64.encode(signature)
+    };
+    json!({
+        "apiVersion": "0.0.2",
+        "kind": "intoto",
+        "spec": {"content": {
+            "envelope": {"payloadType": IN_TOTO_PAYLOAD_TYPE,
+                         "signatures": [{"sig": sig, "publicKey": B64.encode(verifier_pem)}]},
+            "hash": {"algorithm": "sha256", "value": hex(&Sha256::digest(payload))},
+            "payloadHash": {"algorithm": "sha256", "value": hex(&Sha256::digest(payload))},
+        }},
+    })
+    .to_string()
+    .into_bytes()
+}
+
 /// A cosign signature layer signed by `key`, without transparency-log entry
 /// (`cosign sign --key --tlog-upload=false`): payload and annotations.
 #[must_use]
@@ -423,6 +446,11 @@ pub struct Deviations<'a> {
     pub checkpoint_key: Option<&'a SigningKey>,
     /// Name the issuer in Fulcio's legacy extension only.
     pub legacy_issuer: bool,
+    /// Log the envelope as an `intoto` 0.0.2 entry (the signature base64 encoded
+    /// twice when `Some(true)`) instead of `dsse` 0.0.1; `tlog_payload` logs another
+    /// payload's hash in it.
+    pub intoto: Option<bool>,
+    pub tlog_payload: Option<&'a [u8]>,
 }
 
 /// A Fulcio CA and a Rekor log, with entries already in the log.
@@ -511,13 +539,23 @@ impl Sigstore {
         );
         let payload = in_toto_statement(digest);
         let sig = key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload));
-        let body = dsse_body(&payload, &sig, &to_pem("CERTIFICATE", &cert));
+        let logged = deviations.tlog_payload.unwrap_or(&payload);
+        let (kind, body) = match deviations.intoto {
+            Some(twice) => (
+                "intoto",
+                intoto_body(logged, &sig, &to_pem("CERTIFICATE", &cert), twice),
+            ),
+            None => (
+                "dsse",
+                dsse_body(logged, &sig, &to_pem("CERTIFICATE", &cert)),
+            ),
+        };
         let index = self.log.append(body);
         json!({
             "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
             "verificationMaterial": {
                 "certificate": {"rawBytes": B64.encode(&cert)},
-                "tlogEntries": [self.log.bundle_entry(index, "dsse", SIGNED_AT, deviations.checkpoint_key)],
+                "tlogEntries": [self.log.bundle_entry(index, kind, SIGNED_AT, deviations.checkpoint_key)],
             },
             "dsseEnvelope": {
                 "payload": B64.encode(&payload),

@@ -816,3 +816,43 @@ fn a_certificate_not_issued_for_code_signing_is_refused() {
         Reason::UntrustedChain(ref why) if why.contains("code signing")
     ));
 }
+
+#[test]
+fn intoto_entries_are_checked_like_dsse_ones() {
+    let mut s = Sigstore::new();
+    let trust = s.trust_root();
+    for twice in [true, false] {
+        let d = Deviations {
+            intoto: Some(twice),
+            ..Deviations::default()
+        };
+        let v = s.keyless_bundle_with(&digest(5), ID, ISSUER, &d);
+        assert!(
+            verify(&digest(5), &[bundle(&v)], &keyless(), &trust).is_ok(),
+            "signature base64 {} times",
+            if twice { 2 } else { 1 }
+        );
+    }
+    // The log holds another payload's hash: the entry is not this signature's.
+    let other = b"{\"another\":\"statement\"}";
+    let d = Deviations {
+        intoto: Some(true),
+        tlog_payload: Some(other),
+        ..Deviations::default()
+    };
+    let v = s.keyless_bundle_with(&digest(5), ID, ISSUER, &d);
+    assert!(matches!(
+        reason(verify(&digest(5), &[bundle(&v)], &keyless(), &trust)),
+        Reason::TlogBodyMismatch(_)
+    ));
+    // ... and so is a dsse entry.
+    let d = Deviations {
+        tlog_payload: Some(other),
+        ..Deviations::default()
+    };
+    let v = s.keyless_bundle_with(&digest(5), ID, ISSUER, &d);
+    assert!(matches!(
+        reason(verify(&digest(5), &[bundle(&v)], &keyless(), &trust)),
+        Reason::TlogBodyMismatch(_)
+    ));
+}
